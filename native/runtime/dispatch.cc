@@ -1,0 +1,86 @@
+#include "runtime/dispatch.h"
+
+#include <atomic>
+#include <cstdlib>
+
+namespace tf {
+namespace {
+
+KernelTable make_table(Isa isa) {
+  KernelTable t{};
+  t.isa = isa;
+  return t;
+}
+
+const KernelTable scalar_table = make_table(Isa::scalar);
+#if defined(TF_HAVE_NEON)
+const KernelTable neon_table = make_table(Isa::neon);
+#endif
+#if defined(TF_HAVE_AVX2)
+const KernelTable avx2_table = make_table(Isa::avx2);
+#endif
+#if defined(TF_HAVE_AVX512)
+const KernelTable avx512_table = make_table(Isa::avx512);
+#endif
+
+const KernelTable* compiled_table(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return &scalar_table;
+#if defined(TF_HAVE_NEON)
+    case Isa::neon: return &neon_table;
+#endif
+#if defined(TF_HAVE_AVX2)
+    case Isa::avx2: return &avx2_table;
+#endif
+#if defined(TF_HAVE_AVX512)
+    case Isa::avx512: return &avx512_table;
+#endif
+    default: return nullptr;
+  }
+}
+
+bool runnable(Isa isa, Isa best) {
+  if (compiled_table(isa) == nullptr) return false;
+  if (isa == Isa::scalar) return true;
+  if (isa == Isa::neon) return best == Isa::neon;
+  return best != Isa::neon && static_cast<int>(isa) <= static_cast<int>(best);
+}
+
+Isa initial_isa() {
+  const Isa best = detect_best_isa();
+  Isa forced;
+  if (const char* env = std::getenv("TENSORFORGE_ISA")) {
+    // An unknown or unavailable value is ignored here; the JS loader reports it (it can warn).
+    if (parse_isa(env, &forced) && runnable(forced, best)) return forced;
+  }
+  return best;
+}
+
+std::atomic<const KernelTable*>& active_table() {
+  static std::atomic<const KernelTable*> table{compiled_table(initial_isa())};
+  return table;
+}
+
+}  // namespace
+
+const KernelTable& kernels() { return *active_table().load(std::memory_order_acquire); }
+
+Isa active_isa() { return kernels().isa; }
+
+Isa detected_isa() {
+  static const Isa best = detect_best_isa();
+  return best;
+}
+
+const KernelTable* kernel_table_for(Isa isa) {
+  return runnable(isa, detected_isa()) ? compiled_table(isa) : nullptr;
+}
+
+bool set_active_isa(Isa isa) {
+  const KernelTable* table = kernel_table_for(isa);
+  if (table == nullptr) return false;
+  active_table().store(table, std::memory_order_release);
+  return true;
+}
+
+}  // namespace tf

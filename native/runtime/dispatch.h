@@ -1,0 +1,28 @@
+// The dispatch table: which micro-kernels run, chosen once at load from the CPU's features and
+// TENSORFORGE_ISA, and re-chosen only when a caller forces a lower level (tests, benchmarks).
+//
+// Each ISA contributes its micro-kernels through native/ukernels/ukernels.inc (one list feeding both
+// this table and the native tests, so every registered variant is tested).
+#pragma once
+
+#include "runtime/cpu.h"
+
+namespace tf {
+
+struct KernelTable {
+  Isa isa;
+  // Micro-kernel entries are added here by the kernel families that dispatch on ISA (see ukernels.inc).
+};
+
+// The table in use. Cheap: a pointer load.
+const KernelTable& kernels();
+
+Isa active_isa();
+// Best level this binary and CPU support (what runs when nothing is forced).
+Isa detected_isa();
+// The table for a given level, or nullptr if this binary/CPU cannot run it (tests iterate all of them).
+const KernelTable* kernel_table_for(Isa isa);
+// Forces a level <= detected_isa(). Returns false (and changes nothing) if it cannot run here.
+bool set_active_isa(Isa isa);
+
+}  // namespace tf

@@ -1,0 +1,26 @@
+// A persistent, process-wide thread pool shared by every kernel (and every worker_threads environment).
+//
+// Determinism rule for kernel authors: split work over OUTPUT elements. A chunk boundary must never
+// change how any single output is computed (no partial sums combined across chunks), so results are
+// bit-identical for every thread count, including when the pool is busy and work runs inline.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace tf {
+
+// Number of threads used by parallel_for (the caller counts as one). Always >= 1.
+int num_threads();
+// Resizes the pool; n >= 1. Safe to call between kernels from any JS thread.
+void set_num_threads(int n);
+// Cores this process may run on (affinity mask where the OS has one).
+int available_cores();
+
+// Calls fn(begin, end) over disjoint ranges covering [0, n). Ranges hold at least `grain` items
+// (except the last), so tiny jobs stay on the calling thread. Runs inline when the pool is busy with
+// another caller (e.g. another worker_threads environment) or when called from inside a pool task.
+// An exception thrown by fn is rethrown on the calling thread after all ranges finish.
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
+
+}  // namespace tf

@@ -1,0 +1,79 @@
+// Tests for the runtime: ISA selection and the thread pool's coverage and determinism contract.
+#include <atomic>
+#include <stdexcept>
+#include <vector>
+
+#include "runtime/dispatch.h"
+#include "runtime/thread_pool.h"
+#include "tests/testing.h"
+
+using namespace tf;
+using namespace tf::testing;
+
+TF_TEST(isa_scalar_always_runs) {
+  TF_CHECK(kernel_table_for(Isa::scalar) != nullptr, "scalar table missing");
+  for_each_isa([](Isa isa) { TF_CHECK(active_isa() == isa, std::string("active isa is not ") + isa_name(isa)); });
+}
+
+TF_TEST(isa_cannot_exceed_detected) {
+  const Isa before = active_isa();
+  const Isa best = detected_isa();
+  for (Isa isa : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512}) {
+    const bool higher = best == Isa::neon ? isa != Isa::scalar && isa != Isa::neon
+                                          : isa == Isa::neon || static_cast<int>(isa) > static_cast<int>(best);
+    if (higher) {
+      TF_CHECK(!set_active_isa(isa), std::string("accepted ") + isa_name(isa) + " above " + isa_name(best));
+      TF_CHECK(active_isa() == before, "a refused ISA changed the active table");
+    }
+  }
+}
+
+TF_TEST(parallel_for_covers_every_index_once) {
+  for_each_thread_count([](int threads) {
+    for (int64_t n : {1, 2, 3, 7, 64, 1000, 100003}) {
+      for (int64_t grain : {1, 16, 5000}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        parallel_for(n, grain, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+        });
+        for (int64_t i = 0; i < n; ++i) {
+          if (hits[static_cast<size_t>(i)] != 1) {
+            fail("index " + std::to_string(i) + " hit " + std::to_string(hits[static_cast<size_t>(i)].load()) +
+                 " times (n=" + std::to_string(n) + ", grain=" + std::to_string(grain) + ", threads=" +
+                 std::to_string(threads) + ")");
+            return;
+          }
+        }
+      }
+    }
+  });
+}
+
+TF_TEST(parallel_for_rethrows_task_exceptions) {
+  for_each_thread_count([](int threads) {
+    bool caught = false;
+    try {
+      parallel_for(1000, 1, [](int64_t b, int64_t) {
+        if (b == 0) throw std::runtime_error("boom");
+      });
+    } catch (const std::runtime_error&) {
+      caught = true;
+    }
+    TF_CHECK(caught, "exception not rethrown with threads=" + std::to_string(threads));
+  });
+}
+
+TF_TEST(parallel_for_nested_runs_inline) {
+  std::atomic<int64_t> total{0};
+  parallel_for(8, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      parallel_for(100, 1, [&](int64_t b2, int64_t e2) { total += e2 - b2; });
+    }
+  });
+  TF_CHECK(total == 800, "nested parallel_for covered " + std::to_string(total.load()) + " of 800");
+}
+
+TF_TEST(guarded_buffer_starts_as_nan) {
+  GuardedBuffer b(13);
+  TF_CHECK(b.size() == 13 && b[12] != b[12], "guarded buffer not NaN-filled");
+}
