@@ -3,7 +3,9 @@
     "tf_kernel_sources": [
       "native/runtime/cpu.cc",
       "native/runtime/dispatch.cc",
-      "native/runtime/thread_pool.cc"
+      "native/runtime/thread_pool.cc",
+      "native/kernels/conv2d.cc",
+      "native/kernels/pool.cc"
     ],
     "tf_scalar_sources": [],
     "tf_avx2_sources": [],
@@ -16,6 +18,7 @@
       "native/binding/runtime.cc",
       "native/binding/matmul.cc",
       "native/binding/conv.cc",
+      "native/binding/conv_args.cc",
       "native/binding/pool.cc",
       "native/binding/elementwise.cc",
       "native/binding/reduce.cc",
@@ -26,7 +29,9 @@
     ],
     "tf_test_sources": [
       "native/tests/testing.cc",
-      "native/tests/runtime_test.cc"
+      "native/tests/runtime_test.cc",
+      "native/tests/conv_test.cc",
+      "native/tests/pool_test.cc"
     ],
     "tf_bench_sources": []
   }
