@@ -170,6 +170,16 @@ void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, con
               mul_add(dxp, dyp, wk, s.c);
               continue;
             }
+            if (cg == 1) {
+              // One input channel per group (C = 1, or a depthwise multiplier): a short dot product per
+              // channel beats axpy loops of length 1.
+              for (int64_t g = 0; g < s.groups; ++g) {
+                float sum = 0.0f;
+                for (int64_t o = g * ocg; o < (g + 1) * ocg; ++o) sum += dyp[o] * wk[o];
+                dxp[g] += sum;
+              }
+              continue;
+            }
             for (int64_t g = 0; g < s.groups; ++g) {
               for (int64_t o = g * ocg; o < (g + 1) * ocg; ++o) axpy(dxp + g * cg, dyp[o], wk + o * cg, cg);
             }

@@ -1,6 +1,7 @@
 #include "kernels/pool.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <initializer_list>
 
 #include "runtime/thread_pool.h"
@@ -68,7 +69,9 @@ void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const
   parallel_for(s.n * blocks, grain_for({s.oh, s.ow, s.kh, s.kw, std::min(s.c, kChannelBlock)}),
                [&](int64_t begin, int64_t end) {
     float best[kChannelBlock];
-    int64_t where[kChannelBlock];  // pixel index ih*W + iw of the maximum, per channel
+    // Pixel index ih*W + iw of the maximum, per channel. 32 bits (H*W <= the x length <= 2^32) so the
+    // selection loop below vectorizes alongside the float compares.
+    uint32_t where[kChannelBlock];
     for (int64_t task = begin; task < end; ++task) {
       const int64_t n = task / blocks, c0 = (task % blocks) * kChannelBlock;
       const int64_t nc = std::min(s.c, c0 + kChannelBlock) - c0;
@@ -82,22 +85,21 @@ void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const
           const int64_t first = rows.begin * s.w + cols.begin;
           for (int64_t c = 0; c < nc; ++c) {
             best[c] = x_n[first * s.c + c];
-            where[c] = first;
+            where[c] = static_cast<uint32_t>(first);
           }
           for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
             for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
-              const int64_t p = ih * s.w + iw;
-              const float* xp = x_n + p * s.c;
-              for (int64_t c = 0; c < nc; ++c) {
-                if (takes_max(xp[c], best[c])) {
-                  best[c] = xp[c];
-                  where[c] = p;
-                }
+              const uint32_t p = static_cast<uint32_t>(ih * s.w + iw);
+              const float* xp = x_n + int64_t{p} * s.c;
+              for (int64_t c = 0; c < nc; ++c) {  // branch-free so it vectorizes
+                const bool take = takes_max(xp[c], best[c]);
+                best[c] = take ? xp[c] : best[c];
+                where[c] = take ? p : where[c];
               }
             }
           }
           const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.c + c0;
-          for (int64_t c = 0; c < nc; ++c) dx_n[where[c] * s.c + c] += dyp[c];
+          for (int64_t c = 0; c < nc; ++c) dx_n[int64_t{where[c]} * s.c + c] += dyp[c];
         }
       }
     }
@@ -211,7 +213,7 @@ void global_max_pool2d_backward(int64_t n, int64_t hw, int64_t c, float* dx, con
   const int64_t blocks = (c + kChannelBlock - 1) / kChannelBlock;
   parallel_for(n * blocks, grain_for({hw, std::min(c, kChannelBlock)}), [&](int64_t begin, int64_t end) {
     float best[kChannelBlock];
-    int64_t where[kChannelBlock];
+    uint32_t where[kChannelBlock];  // HW <= the x length <= 2^32: fits, and vectorizes with the floats
     for (int64_t task = begin; task < end; ++task) {
       const int64_t i = task / blocks, c0 = (task % blocks) * kChannelBlock;
       const int64_t nc = std::min(c, c0 + kChannelBlock) - c0;
@@ -223,15 +225,16 @@ void global_max_pool2d_backward(int64_t n, int64_t hw, int64_t c, float* dx, con
       }
       for (int64_t p = 0; p < hw; ++p) {
         std::fill(dxp + p * c, dxp + p * c + nc, 0.0f);
+        const float* row = xp + p * c;
+        const uint32_t p32 = static_cast<uint32_t>(p);
         for (int64_t k = 0; k < nc; ++k) {
-          if (takes_max(xp[p * c + k], best[k])) {
-            best[k] = xp[p * c + k];
-            where[k] = p;
-          }
+          const bool take = takes_max(row[k], best[k]);
+          best[k] = take ? row[k] : best[k];
+          where[k] = take ? p32 : where[k];
         }
       }
       const float* dyp = dy + i * c + c0;
-      for (int64_t k = 0; k < nc; ++k) dxp[where[k] * c + k] = dyp[k];
+      for (int64_t k = 0; k < nc; ++k) dxp[int64_t{where[k]} * c + k] = dyp[k];
     }
   });
 }
