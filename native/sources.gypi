@@ -4,7 +4,9 @@
       "native/runtime/cpu.cc",
       "native/runtime/dispatch.cc",
       "native/runtime/thread_pool.cc",
-      "native/kernels/gemm.cc"
+      "native/kernels/gemm.cc",
+      "native/kernels/conv2d.cc",
+      "native/kernels/pool.cc"
     ],
     "tf_scalar_sources": [
       "native/ukernels/gemm_f32_4x16__scalar.cc"
@@ -30,12 +32,15 @@
       "native/binding/softmax.cc",
       "native/binding/norm.cc",
       "native/binding/dropout.cc",
-      "native/binding/optim.cc"
+      "native/binding/optim.cc",
+      "native/binding/conv_args.cc"
     ],
     "tf_test_sources": [
       "native/tests/testing.cc",
       "native/tests/runtime_test.cc",
-      "native/tests/gemm_test.cc"
+      "native/tests/gemm_test.cc",
+      "native/tests/conv_test.cc",
+      "native/tests/pool_test.cc"
     ],
     "tf_bench_sources": [
       "native/bench/gemm_bench.cc"
