@@ -3,7 +3,11 @@
     "tf_kernel_sources": [
       "native/runtime/cpu.cc",
       "native/runtime/dispatch.cc",
-      "native/runtime/thread_pool.cc"
+      "native/runtime/thread_pool.cc",
+      "native/kernels/broadcast.cc",
+      "native/kernels/elementwise.cc",
+      "native/kernels/reduce.cc",
+      "native/kernels/softmax.cc"
     ],
     "tf_scalar_sources": [],
     "tf_avx2_sources": [],
@@ -26,7 +30,10 @@
     ],
     "tf_test_sources": [
       "native/tests/testing.cc",
-      "native/tests/runtime_test.cc"
+      "native/tests/runtime_test.cc",
+      "native/tests/elementwise_test.cc",
+      "native/tests/reduce_test.cc",
+      "native/tests/softmax_test.cc"
     ],
     "tf_bench_sources": []
   }

@@ -9,6 +9,7 @@ export const MAX_RANK = 8;
 
 /** A shape of rank <= MAX_RANK whose dims are integers >= 1; returns its element count. */
 export function checkRankedShape(op: string, name: string, shape: unknown): number {
+  if (!Array.isArray(shape)) throw new TypeError(`${op}: ${name} must be an array of sizes, got ${typeof shape}`);
   const size = checkShape(op, name, shape);
   if ((shape as number[]).length > MAX_RANK) {
     throw new RangeError(`${op}: ${name} has rank ${(shape as number[]).length}, at most ${MAX_RANK}`);

@@ -92,7 +92,8 @@ export const reduceKernels: Pick<Backend, 'reduce' | 'reduceBackward' | 'argmax'
     const k = 'argmax';
     const xSize = checkRankedShape(k, 'shape', shape);
     if (shape.length < 1) throw new RangeError(`${k}: shape must have rank >= 1, got []`);
-    if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
+    if (typeof axis !== 'number') throw new TypeError(`${k}: axis must be a number, got ${describe(axis)}`);
+    if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
       throw new RangeError(`${k}: axis ${String(axis)} is out of range for rank ${shape.length}`);
     }
     checkLength(k, 'x', x, xSize, `size of shape [${shape.join(',')}]`);
