@@ -26,7 +26,7 @@ struct Walker {
   const int64_t* stride;
   int64_t idx[kMaxRank] = {};
   int64_t offset = 0;
-  Walker(int rank, const int64_t* size, const int64_t* stride) : rank(rank), size(size), stride(stride) {}
+  Walker(int n, const int64_t* sizes, const int64_t* strides) : rank(n), size(sizes), stride(strides) {}
   void next() {
     for (int d = rank - 1; d >= 0; --d) {
       offset += stride[d];

@@ -220,7 +220,7 @@ TF_TEST(binary_forward_and_backward_match_naive_over_broadcast_patterns) {
           for (int64_t i = 0; i < n; ++i) {
             const double av = a[ia[i]], bv = b[ib[i]];
             ey[i] = static_cast<float>(naive_binary(op, av, bv));
-            double ga, gb;
+            double ga = 0, gb = 0;
             naive_binary_grad(op, dy[i], av, bv, &ga, &gb);
             sa[ia[i]] += ga;
             sb[ib[i]] += gb;
