@@ -38,9 +38,9 @@ function plan(kernel: string, shape: readonly number[], axes: readonly number[])
 }
 
 /** Index (in row-major order of x) of the first maximum of each output group. */
-function firstMaxima(p: ReducePlan, x: Float32Array): { best: Float64Array; at: Int32Array } {
+function firstMaxima(p: ReducePlan, x: Float32Array): { best: Float64Array; at: Float64Array } {
   const best = new Float64Array(p.outCount);
-  const at = new Int32Array(p.outCount).fill(-1);
+  const at = new Float64Array(p.outCount).fill(-1); // flat indices can exceed 2^31
   for (let i = 0; i < p.xSize; i++) {
     const o = p.map[i];
     if (at[o] < 0 || beatsMax(x[i], best[o])) {
