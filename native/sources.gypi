@@ -3,7 +3,10 @@
     "tf_kernel_sources": [
       "native/runtime/cpu.cc",
       "native/runtime/dispatch.cc",
-      "native/runtime/thread_pool.cc"
+      "native/runtime/thread_pool.cc",
+      "native/kernels/norm.cc",
+      "native/kernels/dropout.cc",
+      "native/kernels/optim.cc"
     ],
     "tf_scalar_sources": [],
     "tf_avx2_sources": [],
@@ -26,7 +29,10 @@
     ],
     "tf_test_sources": [
       "native/tests/testing.cc",
-      "native/tests/runtime_test.cc"
+      "native/tests/runtime_test.cc",
+      "native/tests/norm_test.cc",
+      "native/tests/dropout_test.cc",
+      "native/tests/optim_test.cc"
     ],
     "tf_bench_sources": []
   }
