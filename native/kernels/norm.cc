@@ -1,6 +1,8 @@
 // Batch norm and layer norm, forward and backward. Statistics accumulate in double (a float sum over
 // a large M drifts); outputs are float. Two passes (mean, then squared deviations) keep the variance
-// accurate when the mean is large compared to the spread.
+// accurate when the mean is large compared to the spread. The per-element math (x - mean)·invStd is
+// also done in double: when the spread is small next to the mean, invStd is large and amplifies any
+// float rounding of (x - mean); doubles cost little here because these loops are memory-bound.
 #include "kernels/norm.h"
 
 #include <algorithm>
@@ -71,13 +73,13 @@ double sum8(int64_t n, const F& f) {
 }
 
 // y[r,j] = (x[r,j] - center[j]) * scale[j] + shift[j] for the M rows of width C.
-void affine_columns(int64_t m, int64_t c, const float* x, const float* center, const float* scale,
-                    const float* shift, float* y) {
+void affine_columns(int64_t m, int64_t c, const float* x, const double* center, const double* scale,
+                    const double* shift, float* y) {
   parallel_for(m, row_grain(c), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* xr = x + r * c;
       float* yr = y + r * c;
-      for (int64_t j = 0; j < c; ++j) yr[j] = (xr[j] - center[j]) * scale[j] + shift[j];
+      for (int64_t j = 0; j < c; ++j) yr[j] = static_cast<float>((xr[j] - center[j]) * scale[j] + shift[j]);
     }
   });
 }
@@ -107,7 +109,7 @@ void batch_norm_train(int64_t m, int64_t c, double eps, double momentum, const f
     }
   });
 
-  std::vector<float> center(static_cast<size_t>(c)), scale(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
+  std::vector<double> scale(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
   for (int64_t j = 0; j < c; ++j) {
     const double var = sq[j] / static_cast<double>(m);  // biased: what the batch is normalized with
     const double inv_std = 1.0 / std::sqrt(var + eps);
@@ -118,22 +120,22 @@ void batch_norm_train(int64_t m, int64_t c, double eps, double momentum, const f
       running_mean[j] = static_cast<float>((1.0 - momentum) * running_mean[j] + momentum * mean[j]);
       running_var[j] = static_cast<float>((1.0 - momentum) * running_var[j] + momentum * unbiased);
     }
-    center[j] = save_mean[j];
-    scale[j] = static_cast<float>(gamma != nullptr ? gamma[j] * inv_std : inv_std);
-    shift[j] = beta != nullptr ? beta[j] : 0.0f;
+    scale[j] = gamma != nullptr ? gamma[j] * inv_std : inv_std;
+    shift[j] = beta != nullptr ? beta[j] : 0.0;
   }
-  affine_columns(m, c, x, center.data(), scale.data(), shift.data(), y);
+  affine_columns(m, c, x, mean.data(), scale.data(), shift.data(), y);
 }
 
 void batch_norm_inference(int64_t m, int64_t c, double eps, const float* x, const float* gamma, const float* beta,
                           const float* running_mean, const float* running_var, float* y) {
-  std::vector<float> scale(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
+  std::vector<double> center(static_cast<size_t>(c)), scale(static_cast<size_t>(c)), shift(static_cast<size_t>(c));
   for (int64_t j = 0; j < c; ++j) {
     const double inv_std = 1.0 / std::sqrt(static_cast<double>(running_var[j]) + eps);
-    scale[j] = static_cast<float>(gamma != nullptr ? gamma[j] * inv_std : inv_std);
-    shift[j] = beta != nullptr ? beta[j] : 0.0f;
+    center[j] = running_mean[j];
+    scale[j] = gamma != nullptr ? gamma[j] * inv_std : inv_std;
+    shift[j] = beta != nullptr ? beta[j] : 0.0;
   }
-  affine_columns(m, c, x, running_mean, scale.data(), shift.data(), y);
+  affine_columns(m, c, x, center.data(), scale.data(), shift.data(), y);
 }
 
 // With xhat = (x - mean)·inv_std:  dbeta = Σ dy,  dgamma = Σ dy·xhat,
@@ -155,7 +157,8 @@ void batch_norm_backward(int64_t m, int64_t c, float* dx, float* dgamma, float* 
     }
   });
 
-  std::vector<float> a(static_cast<size_t>(c)), b(static_cast<size_t>(c)), k(static_cast<size_t>(c));
+  std::vector<double> mean(save_mean, save_mean + c);
+  std::vector<double> a(static_cast<size_t>(c)), b(static_cast<size_t>(c)), k(static_cast<size_t>(c));
   const double inv_m = 1.0 / static_cast<double>(m);
   for (int64_t j = 0; j < c; ++j) {
     const double inv_std = save_inv_std[j];
@@ -163,16 +166,16 @@ void batch_norm_backward(int64_t m, int64_t c, float* dx, float* dgamma, float* 
     const double sum_dyxhat = sums[c + j] * inv_std;
     if (dbeta != nullptr) dbeta[j] = static_cast<float>(sum_dy);
     if (dgamma != nullptr) dgamma[j] = static_cast<float>(sum_dyxhat);
-    a[j] = static_cast<float>((gamma != nullptr ? gamma[j] : 1.0) * inv_std);
-    b[j] = static_cast<float>(sum_dy * inv_m);
-    k[j] = static_cast<float>(sum_dyxhat * inv_m * inv_std);  // multiplies (x - mean), not xhat
+    a[j] = (gamma != nullptr ? gamma[j] : 1.0) * inv_std;
+    b[j] = sum_dy * inv_m;
+    k[j] = sum_dyxhat * inv_m * inv_std;  // multiplies (x - mean), not xhat
   }
   parallel_for(m, row_grain(c), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float* dyr = dy + r * c;
       const float* xr = x + r * c;
       float* dxr = dx + r * c;
-      for (int64_t j = 0; j < c; ++j) dxr[j] = a[j] * (dyr[j] - b[j] - (xr[j] - save_mean[j]) * k[j]);
+      for (int64_t j = 0; j < c; ++j) dxr[j] = static_cast<float>(a[j] * (dyr[j] - b[j] - (xr[j] - mean[j]) * k[j]));
     }
   });
 }
@@ -191,13 +194,12 @@ void layer_norm(int64_t m, int64_t d, double eps, const float* x, const float* g
                            return delta * delta;
                          }) /
                          static_cast<double>(d);
-      const float mean_f = static_cast<float>(mean);
-      const float inv_std = static_cast<float>(1.0 / std::sqrt(var + eps));
-      save_mean[r] = mean_f;
-      save_inv_std[r] = inv_std;
+      const double inv_std = 1.0 / std::sqrt(var + eps);
+      save_mean[r] = static_cast<float>(mean);
+      save_inv_std[r] = static_cast<float>(inv_std);
       for (int64_t j = 0; j < d; ++j) {
-        const float xhat = (xr[j] - mean_f) * inv_std;
-        yr[j] = (gamma != nullptr ? xhat * gamma[j] : xhat) + (beta != nullptr ? beta[j] : 0.0f);
+        const double xhat = (xr[j] - mean) * inv_std;
+        yr[j] = static_cast<float>((gamma != nullptr ? xhat * gamma[j] : xhat) + (beta != nullptr ? beta[j] : 0.0));
       }
     }
   });
@@ -210,17 +212,15 @@ namespace {
 // When acc_dgamma/acc_dbeta are non-null, adds dy·xhat and dy into them (double).
 void layer_norm_backward_row(int64_t d, float* dxr, const float* dyr, const float* xr, const float* gamma,
                              float mean, float inv_std, double* acc_dgamma, double* acc_dbeta) {
-  auto g = [&](int64_t j) { return gamma != nullptr ? dyr[j] * gamma[j] : dyr[j]; };
-  auto xhat = [&](int64_t j) { return (xr[j] - mean) * inv_std; };
-  const double mean_g = sum8(d, [&](int64_t j) { return static_cast<double>(g(j)); }) / static_cast<double>(d);
-  const double mean_gx =
-      sum8(d, [&](int64_t j) { return static_cast<double>(g(j)) * xhat(j); }) / static_cast<double>(d);
-  const float mg = static_cast<float>(mean_g);
-  const float mgx = static_cast<float>(mean_gx);
-  for (int64_t j = 0; j < d; ++j) dxr[j] = inv_std * (g(j) - mg - xhat(j) * mgx);
+  const double mu = mean, inv = inv_std;
+  auto g = [&](int64_t j) { return gamma != nullptr ? static_cast<double>(dyr[j]) * gamma[j] : dyr[j]; };
+  auto xhat = [&](int64_t j) { return (xr[j] - mu) * inv; };
+  const double mean_g = sum8(d, g) / static_cast<double>(d);
+  const double mean_gx = sum8(d, [&](int64_t j) { return g(j) * xhat(j); }) / static_cast<double>(d);
+  for (int64_t j = 0; j < d; ++j) dxr[j] = static_cast<float>(inv * (g(j) - mean_g - xhat(j) * mean_gx));
   if (acc_dgamma != nullptr) {
     for (int64_t j = 0; j < d; ++j) {
-      acc_dgamma[j] += static_cast<double>(dyr[j]) * xhat(j);
+      acc_dgamma[j] += dyr[j] * xhat(j);
       acc_dbeta[j] += dyr[j];
     }
   }
