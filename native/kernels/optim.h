@@ -3,6 +3,10 @@
 // Each optimizer's per-element math lives in one small inline function (sgd_step, adagrad_step,
 // rmsprop_step, adam_step); the *_update functions only split the buffer over threads. Every buffer
 // has n elements; state buffers are updated in place. Options are validated by the bindings.
+//
+// Buffers are float, but each step computes in double and rounds only when it stores, like the
+// reference backend. This costs nothing measurable (the updates are memory-bound) and avoids float
+// cancellation where it matters: RMSprop's centered sq - ga², and momentum sums of large g/avg terms.
 #pragma once
 
 #include <algorithm>
@@ -17,18 +21,15 @@ struct SgdOptions {
   double lr, momentum, dampening, weight_decay;
   bool nesterov, first_step;
 };
-struct SgdCoeffs {
-  float lr, momentum, one_minus_dampening, weight_decay;
-  bool nesterov, first_step;
-};
 
-inline void sgd_step(const SgdCoeffs& k, float& w, float g, float* buf) {
-  if (k.weight_decay != 0.0f) g += k.weight_decay * w;
+inline void sgd_step(const SgdOptions& o, float& w, float g_in, float* buf) {
+  double g = g_in;
+  if (o.weight_decay != 0) g += o.weight_decay * w;
   if (buf != nullptr) {
-    *buf = k.first_step ? g : k.momentum * *buf + k.one_minus_dampening * g;
-    g = k.nesterov ? g + k.momentum * *buf : *buf;
+    *buf = static_cast<float>(o.first_step ? g : o.momentum * *buf + (1 - o.dampening) * g);
+    g = o.nesterov ? g + o.momentum * *buf : *buf;
   }
-  w -= k.lr * g;
+  w = static_cast<float>(w - o.lr * g);
 }
 
 // momentum_buf [n] or nullptr (no momentum).
@@ -39,14 +40,12 @@ struct AdagradOptions {
   double lr, lr_decay, weight_decay, eps;
   int64_t step;
 };
-struct AdagradCoeffs {
-  float clr, weight_decay, eps;
-};
 
-inline void adagrad_step(const AdagradCoeffs& k, float& w, float g, float& sum_sq) {
-  if (k.weight_decay != 0.0f) g += k.weight_decay * w;
-  sum_sq += g * g;
-  w -= k.clr * g / (std::sqrt(sum_sq) + k.eps);
+inline void adagrad_step(const AdagradOptions& o, double clr, float& w, float g_in, float& sum_sq) {
+  double g = g_in;
+  if (o.weight_decay != 0) g += o.weight_decay * w;
+  sum_sq = static_cast<float>(sum_sq + g * g);
+  w = static_cast<float>(w - clr * g / (std::sqrt(static_cast<double>(sum_sq)) + o.eps));
 }
 
 void adagrad_update(const AdagradOptions& o, int64_t n, float* w, const float* g, float* sum_sq);
@@ -60,26 +59,25 @@ struct RmspropOptions {
   double lr, alpha, eps, weight_decay, momentum;
   bool centered;
 };
-struct RmspropCoeffs {
-  float lr, alpha, one_minus_alpha, eps, weight_decay, momentum;
-};
 
-inline void rmsprop_step(const RmspropCoeffs& k, float& w, float g, float& square_avg, float* grad_avg,
+inline void rmsprop_step(const RmspropOptions& o, float& w, float g_in, float& square_avg, float* grad_avg,
                          float* buf) {
-  if (k.weight_decay != 0.0f) g += k.weight_decay * w;
-  square_avg = k.alpha * square_avg + k.one_minus_alpha * g * g;
-  float avg;
+  double g = g_in;
+  if (o.weight_decay != 0) g += o.weight_decay * w;
+  square_avg = static_cast<float>(o.alpha * square_avg + (1 - o.alpha) * g * g);
+  double avg;
   if (grad_avg != nullptr) {
-    *grad_avg = k.alpha * *grad_avg + k.one_minus_alpha * g;
-    avg = std::sqrt(std::max(square_avg - *grad_avg * *grad_avg, 0.0f)) + k.eps;
+    *grad_avg = static_cast<float>(o.alpha * *grad_avg + (1 - o.alpha) * g);
+    const double ga = *grad_avg;
+    avg = std::sqrt(std::max(square_avg - ga * ga, 0.0)) + o.eps;
   } else {
-    avg = std::sqrt(square_avg) + k.eps;
+    avg = std::sqrt(static_cast<double>(square_avg)) + o.eps;
   }
   if (buf != nullptr) {
-    *buf = k.momentum * *buf + g / avg;
-    w -= k.lr * *buf;
+    *buf = static_cast<float>(o.momentum * *buf + g / avg);
+    w = static_cast<float>(w - o.lr * *buf);
   } else {
-    w -= k.lr * g / avg;
+    w = static_cast<float>(w - o.lr * g / avg);
   }
 }
 
@@ -95,25 +93,30 @@ struct AdamOptions {
   bool decoupled_weight_decay, amsgrad;
   int64_t step;
 };
-struct AdamCoeffs {
-  float beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
-  float step_size;       // lr / bias_correction1
-  float sqrt_bc2;        // sqrt(bias_correction2)
-  float l2;              // Adam: g += l2·w (0 for AdamW)
-  float decay;           // AdamW: w *= decay (1 for Adam)
+// Per-call constants of adam_step.
+struct AdamBias {
+  double step_size;  // lr / (1 - beta1^step)
+  double sqrt_bc2;   // sqrt(1 - beta2^step)
 };
 
-inline void adam_step(const AdamCoeffs& k, float& w, float g, float& m, float& v, float* v_max) {
-  if (k.decay != 1.0f) w *= k.decay;
-  if (k.l2 != 0.0f) g += k.l2 * w;
-  m = k.beta1 * m + k.one_minus_beta1 * g;
-  v = k.beta2 * v + k.one_minus_beta2 * g * g;
-  float v_used = v;
+inline void adam_step(const AdamOptions& o, const AdamBias& k, float& w, float g_in, float& m, float& v,
+                      float* v_max) {
+  double g = g_in;
+  if (o.weight_decay != 0) {
+    if (o.decoupled_weight_decay) {
+      w = static_cast<float>(w * (1 - o.lr * o.weight_decay));
+    } else {
+      g += o.weight_decay * w;
+    }
+  }
+  m = static_cast<float>(o.beta1 * m + (1 - o.beta1) * g);
+  v = static_cast<float>(o.beta2 * v + (1 - o.beta2) * g * g);
+  double v_used = v;
   if (v_max != nullptr) {
     *v_max = std::max(*v_max, v);
     v_used = *v_max;
   }
-  w -= k.step_size * m / (std::sqrt(v_used) / k.sqrt_bc2 + k.eps);
+  w = static_cast<float>(w - k.step_size * m / (std::sqrt(v_used) / k.sqrt_bc2 + o.eps));
 }
 
 // v_max [n] iff amsgrad (otherwise nullptr).
