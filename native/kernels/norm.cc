@@ -217,13 +217,14 @@ void layer_norm_backward_row(int64_t d, float* dxr, const float* dyr, const floa
   auto xhat = [&](int64_t j) { return (xr[j] - mu) * inv; };
   const double mean_g = sum8(d, g) / static_cast<double>(d);
   const double mean_gx = sum8(d, [&](int64_t j) { return g(j) * xhat(j); }) / static_cast<double>(d);
-  for (int64_t j = 0; j < d; ++j) dxr[j] = static_cast<float>(inv * (g(j) - mean_g - xhat(j) * mean_gx));
+  // Parameter gradients first: dy is then fully read before dx is written (dx may alias dy).
   if (acc_dgamma != nullptr) {
     for (int64_t j = 0; j < d; ++j) {
       acc_dgamma[j] += dyr[j] * xhat(j);
       acc_dbeta[j] += dyr[j];
     }
   }
+  for (int64_t j = 0; j < d; ++j) dxr[j] = static_cast<float>(inv * (g(j) - mean_g - xhat(j) * mean_gx));
 }
 
 }  // namespace
