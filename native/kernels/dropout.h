@@ -2,6 +2,7 @@
 // is the same on every backend, thread count and ISA (see Backend.dropout in lib/backend/backend.ts).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace tf {
@@ -16,11 +17,14 @@ inline uint32_t lowbias32(uint32_t v) {
   return v;
 }
 
-// true iff element i is kept: u = (h >> 8) / 2^24 >= p, h = lowbias32(i·0x9E3779B9 + lowbias32(seed)).
-// seed_hash is lowbias32(seed), computed once per call.
-inline bool dropout_keep(uint32_t seed_hash, int64_t i, double p) {
+// The keep test u = (h >> 8) / 2^24 >= p, as an integer compare: for an integer k, k/2^24 >= p iff
+// k >= ceil(p·2^24), and p·2^24 is exact in double. Returns that threshold, in [0, 2^24].
+inline uint32_t dropout_threshold(double p) { return static_cast<uint32_t>(std::ceil(p * 16777216.0)); }
+
+// true iff element i is kept; h = lowbias32(i·0x9E3779B9 + lowbias32(seed)), seed_hash = lowbias32(seed).
+inline bool dropout_keep(uint32_t seed_hash, int64_t i, uint32_t threshold) {
   const uint32_t h = lowbias32(static_cast<uint32_t>(i) * 0x9E3779B9U + seed_hash);
-  return static_cast<double>(h >> 8) * (1.0 / 16777216.0) >= p;
+  return (h >> 8) >= threshold;
 }
 
 // x [n] -> y [n], mask [n]: mask[i] = keep ? 1/(1-p) : 0 (rounded to float once), y = x·mask.
