@@ -54,3 +54,8 @@ export function sizeOf(shape: readonly number[]): number {
 export function isArray(v: unknown): boolean {
   return Array.isArray(v);
 }
+
+/** `[2,3] float32`-style description for messages. */
+export function formatShapeOf(x: Tensor): string {
+  return `${formatShape(x.shape)}`;
+}
