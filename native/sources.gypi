@@ -3,11 +3,21 @@
     "tf_kernel_sources": [
       "native/runtime/cpu.cc",
       "native/runtime/dispatch.cc",
-      "native/runtime/thread_pool.cc"
+      "native/runtime/thread_pool.cc",
+      "native/kernels/gemm.cc",
+      "native/kernels/conv2d.cc",
+      "native/kernels/pool.cc"
     ],
-    "tf_scalar_sources": [],
-    "tf_avx2_sources": [],
-    "tf_avx512_sources": [],
+    "tf_scalar_sources": [
+      "native/ukernels/gemm_f32_4x16__scalar.cc"
+    ],
+    "tf_avx2_sources": [
+      "native/ukernels/gemm_f32_6x16__avx2_fma.cc"
+    ],
+    "tf_avx512_sources": [
+      "native/ukernels/gemm_f32_14x32__avx512f.cc",
+      "native/ukernels/gemm_f32_6x64__avx512f.cc"
+    ],
     "tf_neon_sources": [],
     "tf_binding_sources": [
       "native/addon.cc",
@@ -22,12 +32,18 @@
       "native/binding/softmax.cc",
       "native/binding/norm.cc",
       "native/binding/dropout.cc",
-      "native/binding/optim.cc"
+      "native/binding/optim.cc",
+      "native/binding/conv_args.cc"
     ],
     "tf_test_sources": [
       "native/tests/testing.cc",
-      "native/tests/runtime_test.cc"
+      "native/tests/runtime_test.cc",
+      "native/tests/gemm_test.cc",
+      "native/tests/conv_test.cc",
+      "native/tests/pool_test.cc"
     ],
-    "tf_bench_sources": []
+    "tf_bench_sources": [
+      "native/bench/gemm_bench.cc"
+    ]
   }
 }

@@ -41,6 +41,7 @@ export type ReduceOp = 'sum' | 'mean' | 'max';
 /**
  * C[M,N] = act(op(A)·op(B) + bias + (accumulate ? C : 0))
  * A is [M,K] (or [K,M] when transA), B is [K,N] (or [N,K] when transB), bias is [N] or null.
+ * C must not share memory with A, B or bias (a RangeError says so).
  */
 export interface MatmulArgs extends Epilogue {
   m: number;

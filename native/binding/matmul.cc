@@ -1,14 +1,71 @@
-// Bindings for the matmul kernel family: argument checks, then a call into native/kernels/.
+// Bindings for the matmul kernel family: argument checks, then a call into native/kernels/gemm.
 #include <napi.h>
+
+#include <cstdint>
+#include <sstream>
+#include <string>
 
 #include "binding/args.h"
 #include "binding/export.h"
+#include "kernels/gemm.h"
 
 namespace tf::binding {
+namespace {
 
-void register_matmul(Napi::Env env, Napi::Object exports) {
-  (void)env;
-  (void)exports;
+bool overlaps(const F32Arg& x, const F32Arg& y) {
+  if (x.data == nullptr || y.data == nullptr) return false;
+  const auto xb = reinterpret_cast<uintptr_t>(x.data), yb = reinterpret_cast<uintptr_t>(y.data);
+  const auto xe = xb + static_cast<uintptr_t>(x.length) * sizeof(float);
+  const auto ye = yb + static_cast<uintptr_t>(y.length) * sizeof(float);
+  return xb < ye && yb < xe;
 }
+
+// matmul(args {m,n,k,transA,transB,accumulate,activation,alpha}, a, b, bias|null, c)
+//   a [M,K] (transA: [K,M]), b [K,N] (transB: [N,K]), bias [N] | null -> c [M,N]
+Napi::Value matmul(const Napi::CallbackInfo& info) {
+  Args in(info, "matmul");
+  in.expect_count(5);
+  const Napi::Object o = in.object(0, "args");
+  const int64_t m = in.dim_prop(o, "m");
+  const int64_t n = in.dim_prop(o, "n");
+  const int64_t k = in.dim_prop(o, "k");
+  const bool trans_a = in.bool_prop(o, "transA");
+  const bool trans_b = in.bool_prop(o, "transB");
+  const bool accumulate = in.bool_prop(o, "accumulate");
+  const std::string activation = in.string_prop(o, "activation");
+  const double alpha = in.number_prop(o, "alpha");
+  GemmActivation act;
+  if (!parse_gemm_activation(activation.c_str(), &act)) {
+    in.range_error("unknown activation '" + activation + "' (expected none, relu, leakyRelu, elu, sigmoid or tanh)");
+  }
+  if (!gemm_alpha_valid(act, alpha)) {
+    std::ostringstream s;
+    s << "alpha must be " << (act == GemmActivation::elu ? "> 0" : ">= 0") << " for " << activation << ", got " << alpha;
+    in.range_error(s.str());
+  }
+
+  const std::string mk = "(m=" + std::to_string(m) + ", k=" + std::to_string(k) + ")";
+  const std::string kn = "(k=" + std::to_string(k) + ", n=" + std::to_string(n) + ")";
+  const F32Arg a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), trans_a ? "k*m " + mk : "m*k " + mk);
+  const F32Arg b = in.f32(2, "b", checked_product(in.op(), "b", {k, n}), trans_b ? "n*k " + kn : "k*n " + kn);
+  const F32Arg bias = in.f32_or_null(3, "bias", n, "n (n=" + std::to_string(n) + ")");
+  const F32Arg c = in.f32(4, "c", checked_product(in.op(), "c", {m, n}),
+                          "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")");
+  if (overlaps(c, a) || overlaps(c, b) || overlaps(c, bias)) {
+    in.range_error("c must not share memory with a, b or bias");
+  }
+
+  GemmArgs g = gemm_dense_args(m, n, k, a.data, trans_a, b.data, trans_b, c.data);
+  g.bias = bias.data;
+  g.accumulate = accumulate;
+  g.activation = act;
+  g.alpha = static_cast<float>(alpha);
+  gemm(g);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_matmul(Napi::Env env, Napi::Object exports) { export_function(env, exports, "matmul", matmul); }
 
 }  // namespace tf::binding

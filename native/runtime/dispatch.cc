@@ -6,9 +6,23 @@
 namespace tf {
 namespace {
 
+const GemmUkernelEntry gemm_entries[] = {
+#define TF_GEMM_UKERNEL(isa, name, mr, nr, is_default) {Isa::isa, GemmUkernel{&name, mr, nr, #name}, is_default != 0},
+#include "ukernels/ukernels.inc"
+#undef TF_GEMM_UKERNEL
+};
+
+const GemmUkernel& default_gemm(Isa isa) {
+  for (const auto& e : gemm_entries) {
+    if (e.isa == isa && e.is_default) return e.ukernel;
+  }
+  return gemm_entries[0].ukernel;  // the scalar kernel (first in the list): neon, or a level without one
+}
+
 KernelTable make_table(Isa isa) {
   KernelTable t{};
   t.isa = isa;
+  t.gemm = default_gemm(isa);
   return t;
 }
 
@@ -62,6 +76,11 @@ std::atomic<const KernelTable*>& active_table() {
 }
 
 }  // namespace
+
+const GemmUkernelEntry* gemm_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(gemm_entries) / sizeof(gemm_entries[0]));
+  return gemm_entries;
+}
 
 const KernelTable& kernels() { return *active_table().load(std::memory_order_acquire); }
 

@@ -6,13 +6,25 @@
 #pragma once
 
 #include "runtime/cpu.h"
+#include "ukernels/gemm_ukernels.h"
 
 namespace tf {
 
 struct KernelTable {
   Isa isa;
   // Micro-kernel entries are added here by the kernel families that dispatch on ISA (see ukernels.inc).
+  // GEMM: the `is_default` entry of ukernels.inc for this level (neon reuses the portable scalar kernel
+  // until a NEON one is written and compile-checked on arm64).
+  GemmUkernel gemm;
 };
+
+// Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
+struct GemmUkernelEntry {
+  Isa isa;
+  GemmUkernel ukernel;
+  bool is_default;
+};
+const GemmUkernelEntry* gemm_ukernel_entries(int* count);
 
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();

@@ -1,0 +1,248 @@
+#include "kernels/conv2d.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <initializer_list>
+#include <vector>
+
+#include "runtime/thread_pool.h"
+
+namespace tf {
+namespace {
+
+// Aim for at least this many multiply-adds per parallel_for range, so tiny convolutions stay on the
+// calling thread instead of paying for a wake-up.
+constexpr int64_t kMinWorkPerRange = 32 * 1024;
+// Output channels per backward-filter task. Fixed (never derived from the thread count) so the split,
+// and therefore every result bit, is the same for any number of threads.
+constexpr int64_t kFilterOcBlock = 64;
+
+// Items per range so that a range holds about kMinWorkPerRange multiply-adds. The estimate is a double
+// because a product of several validated sizes may exceed int64 even though each buffer fits.
+int64_t grain_for(double work_per_item) {
+  if (work_per_item >= static_cast<double>(kMinWorkPerRange)) return 1;
+  return static_cast<int64_t>(static_cast<double>(kMinWorkPerRange) / std::max(1.0, work_per_item));
+}
+
+double estimate(std::initializer_list<int64_t> sizes) {
+  double p = 1.0;
+  for (int64_t v : sizes) p *= static_cast<double>(v);
+  return p;
+}
+
+void apply_epilogue(float* y, int64_t n, const float* bias, const Conv2dEpilogue& e) {
+  if (bias != nullptr) {
+    for (int64_t i = 0; i < n; ++i) y[i] += bias[i];
+  }
+  const float alpha = e.alpha;
+  switch (e.activation) {
+    case Conv2dActivation::none:
+      break;
+    case Conv2dActivation::relu:
+      // `v < 0 ? 0 : v` keeps NaN (as the reference backend does).
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
+      break;
+    case Conv2dActivation::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? alpha * y[i] : y[i];
+      break;
+    case Conv2dActivation::elu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? alpha * std::expm1(y[i]) : y[i];
+      break;
+    case Conv2dActivation::sigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-y[i]));
+      break;
+    case Conv2dActivation::tanh:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
+      break;
+  }
+}
+
+// acc[i] += a * b[i]: the one inner loop every general path below reduces to.
+inline void axpy(float* __restrict acc, float a, const float* __restrict b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += a * b[i];
+}
+
+// acc[i] += a[i] * b[i]: depthwise (one input and one output channel per group).
+inline void mul_add(float* __restrict acc, const float* __restrict a, const float* __restrict b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += a[i] * b[i];
+}
+
+}  // namespace
+
+bool parse_conv2d_activation(const char* name, Conv2dActivation* out) {
+  static const struct {
+    const char* name;
+    Conv2dActivation value;
+  } kNames[] = {{"none", Conv2dActivation::none},   {"relu", Conv2dActivation::relu},
+                {"leakyRelu", Conv2dActivation::leaky_relu}, {"elu", Conv2dActivation::elu},
+                {"sigmoid", Conv2dActivation::sigmoid}, {"tanh", Conv2dActivation::tanh}};
+  for (const auto& entry : kNames) {
+    if (std::strcmp(entry.name, name) == 0) {
+      *out = entry.value;
+      return true;
+    }
+  }
+  return false;
+}
+
+// x [N,H,W,C], w [KH,KW,C/G,OC], bias [OC] -> y [N,OH,OW,OC]
+// y[n,oh,ow,oc] = act(bias[oc] + Σ_{kh,kw,ci} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, g*Cg+ci] · w[kh,kw,ci,oc])
+// Each task owns whole output rows (n, oh); y[n,oh,ow,:] is accumulated in place over (kh, kw, ci).
+void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,
+                    const float* bias, float* y) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
+  const bool depthwise = cg == 1 && ocg == 1;
+  const double row_work = estimate({s.ow, s.kh, s.kw, cg, s.oc});
+  parallel_for(s.n * s.oh, grain_for(row_work), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      for (int64_t ow = 0; ow < s.ow; ++ow) {
+        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.oc;
+        std::fill(yp, yp + s.oc, 0.0f);
+        for (int64_t kh = 0; kh < s.kh; ++kh) {
+          const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+          if (ih < 0 || ih >= s.h) continue;
+          for (int64_t kw = 0; kw < s.kw; ++kw) {
+            const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+            if (iw < 0 || iw >= s.w) continue;
+            const float* xp = x + ((n * s.h + ih) * s.w + iw) * s.c;
+            const float* wp = w + (kh * s.kw + kw) * cg * s.oc;
+            if (depthwise) {
+              mul_add(yp, xp, wp, s.oc);
+              continue;
+            }
+            for (int64_t g = 0; g < s.groups; ++g) {
+              for (int64_t ci = 0; ci < cg; ++ci) {
+                axpy(yp + g * ocg, xp[g * cg + ci], wp + ci * s.oc + g * ocg, ocg);
+              }
+            }
+          }
+        }
+        apply_epilogue(yp, s.oc, bias, epilogue);
+      }
+    }
+  });
+}
+
+// dx [N,H,W,C] <- dy [N,OH,OW,OC], w [KH,KW,C/G,OC]
+// dx[n,ih,iw,g*Cg+ci] = Σ over taps (kh,kw) whose output position (oh,ow) exists of
+//                       Σ_{o in group g} dy[n,oh,ow,o] · w[kh,kw,ci,o]
+// Gather formulation: each task owns whole dx rows (n, ih), so no two tasks write the same element.
+// The filter is first transposed to [KH,KW,OC,Cg] so the inner loop runs over contiguous input channels.
+void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
+  const bool depthwise = cg == 1 && ocg == 1;
+  // With one input channel per group the HWIO layout already is [KH,KW,OC,1].
+  std::vector<float> transposed;
+  const float* wt = w;
+  if (cg > 1) {
+    transposed.resize(static_cast<size_t>(s.w_size()));
+    for (int64_t k = 0; k < s.kh * s.kw; ++k) {
+      const float* src = w + k * cg * s.oc;
+      float* dst = transposed.data() + k * s.oc * cg;
+      for (int64_t ci = 0; ci < cg; ++ci) {
+        for (int64_t o = 0; o < s.oc; ++o) dst[o * cg + ci] = src[ci * s.oc + o];
+      }
+    }
+    wt = transposed.data();
+  }
+  // A tap touches this row only when (ih + pad - kh*dilation) is a non-negative multiple of the stride.
+  const double row_work = estimate({s.w, s.kh, s.kw, cg, s.oc}) / estimate({s.stride_h, s.stride_w});
+  parallel_for(s.n * s.h, grain_for(row_work), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.h, ih = row % s.h;
+      float* dx_row = dx + (n * s.h + ih) * s.w * s.c;
+      std::fill(dx_row, dx_row + s.w * s.c, 0.0f);
+      for (int64_t kh = 0; kh < s.kh; ++kh) {
+        const int64_t th = ih + s.pad_top - kh * s.dilation_h;
+        if (th < 0 || th % s.stride_h != 0 || th / s.stride_h >= s.oh) continue;
+        const int64_t oh = th / s.stride_h;
+        for (int64_t iw = 0; iw < s.w; ++iw) {
+          float* dxp = dx_row + iw * s.c;
+          for (int64_t kw = 0; kw < s.kw; ++kw) {
+            const int64_t tw = iw + s.pad_left - kw * s.dilation_w;
+            if (tw < 0 || tw % s.stride_w != 0 || tw / s.stride_w >= s.ow) continue;
+            const int64_t ow = tw / s.stride_w;
+            const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.oc;
+            const float* wk = wt + (kh * s.kw + kw) * s.oc * cg;
+            if (depthwise) {
+              mul_add(dxp, dyp, wk, s.c);
+              continue;
+            }
+            if (cg == 1) {
+              // One input channel per group (C = 1, or a depthwise multiplier): a short dot product per
+              // channel beats axpy loops of length 1.
+              for (int64_t g = 0; g < s.groups; ++g) {
+                float sum = 0.0f;
+                for (int64_t o = g * ocg; o < (g + 1) * ocg; ++o) sum += dyp[o] * wk[o];
+                dxp[g] += sum;
+              }
+              continue;
+            }
+            for (int64_t g = 0; g < s.groups; ++g) {
+              for (int64_t o = g * ocg; o < (g + 1) * ocg; ++o) axpy(dxp + g * cg, dyp[o], wk + o * cg, cg);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// dw [KH,KW,C/G,OC], dbias [OC] <- dy [N,OH,OW,OC], x [N,H,W,C]
+// dw[kh,kw,ci,o] = Σ_{n,oh,ow} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, g(o)*Cg+ci] · dy[n,oh,ow,o]
+// dbias[o]       = Σ_{n,oh,ow} dy[n,oh,ow,o]
+// Tasks own (tap, output-channel block) pieces of dw and reduce over (n, oh, ow) in that fixed order.
+void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
+  const bool depthwise = cg == 1 && ocg == 1;
+  const int64_t oc_blocks = (s.oc + kFilterOcBlock - 1) / kFilterOcBlock;
+  const int64_t taps = s.kh * s.kw;
+  const double task_work = estimate({s.n, s.oh, s.ow, cg, std::min(s.oc, kFilterOcBlock)});
+  parallel_for(taps * oc_blocks, grain_for(task_work), [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t tap = task / oc_blocks, block = task % oc_blocks;
+      const int64_t kh = tap / s.kw, kw = tap % s.kw;
+      const int64_t o0 = block * kFilterOcBlock, o1 = std::min(s.oc, o0 + kFilterOcBlock);
+      float* dwk = dw + tap * cg * s.oc;
+      for (int64_t ci = 0; ci < cg; ++ci) std::fill(dwk + ci * s.oc + o0, dwk + ci * s.oc + o1, 0.0f);
+      // Groups whose output channels overlap [o0, o1).
+      const int64_t g0 = o0 / ocg, g1 = (o1 - 1) / ocg + 1;
+      for (int64_t n = 0; n < s.n; ++n) {
+        for (int64_t oh = 0; oh < s.oh; ++oh) {
+          const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+          if (ih < 0 || ih >= s.h) continue;
+          for (int64_t ow = 0; ow < s.ow; ++ow) {
+            const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+            if (iw < 0 || iw >= s.w) continue;
+            const float* xp = x + ((n * s.h + ih) * s.w + iw) * s.c;
+            const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.oc;
+            if (depthwise) {
+              mul_add(dwk + o0, xp + o0, dyp + o0, o1 - o0);
+              continue;
+            }
+            for (int64_t g = g0; g < g1; ++g) {
+              const int64_t ob = std::max(o0, g * ocg), oe = std::min(o1, (g + 1) * ocg);
+              for (int64_t ci = 0; ci < cg; ++ci) axpy(dwk + ci * s.oc + ob, xp[g * cg + ci], dyp + ob, oe - ob);
+            }
+          }
+        }
+      }
+    }
+  });
+  if (dbias == nullptr) return;
+  const int64_t pixels = s.n * s.oh * s.ow;
+  parallel_for(oc_blocks, grain_for(estimate({pixels, kFilterOcBlock})), [&](int64_t begin, int64_t end) {
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t o0 = block * kFilterOcBlock, o1 = std::min(s.oc, o0 + kFilterOcBlock);
+      std::fill(dbias + o0, dbias + o1, 0.0f);
+      for (int64_t p = 0; p < pixels; ++p) {
+        const float* dyp = dy + p * s.oc;
+        for (int64_t o = o0; o < o1; ++o) dbias[o] += dyp[o];
+      }
+    }
+  });
+}
+
+}  // namespace tf

@@ -1,0 +1,37 @@
+// 2-D convolution in NHWC with HWIO filters: forward (with a fused bias + activation epilogue),
+// backward-input and backward-filter (+ bias gradient). Direct loops whose innermost loop runs over
+// contiguous channels so the compiler vectorizes it; threaded over output rows (forward), input rows
+// (backward-input) and filter taps x output-channel blocks (backward-filter). Every output element is
+// computed start to finish by one task in a fixed order, so results are bit-identical for any thread
+// count. Issue 4 replaces the general paths with GEMM-based ones; these stay as the portable baseline.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/conv_shape.h"
+
+namespace tf {
+
+enum class Conv2dActivation { none, relu, leaky_relu, elu, sigmoid, tanh };
+
+// y = act(conv + bias). alpha: leaky-relu negative slope (>= 0) or ELU alpha (> 0); unused otherwise.
+struct Conv2dEpilogue {
+  Conv2dActivation activation = Conv2dActivation::none;
+  float alpha = 0.0f;
+};
+
+// Parses "none" | "relu" | "leakyRelu" | "elu" | "sigmoid" | "tanh" (the Backend names); false if unknown.
+bool parse_conv2d_activation(const char* name, Conv2dActivation* out);
+
+// x [N,H,W,C], w [KH,KW,C/G,OC], bias [OC] or nullptr -> y [N,OH,OW,OC] (overwritten).
+void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,
+                    const float* bias, float* y);
+
+// dx [N,H,W,C] (overwritten) = ∂L/∂x, given dy [N,OH,OW,OC] and w [KH,KW,C/G,OC].
+void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w);
+
+// dw [KH,KW,C/G,OC] (overwritten) = ∂L/∂w and, when dbias is non-null, dbias [OC] = Σ_{n,oh,ow} dy,
+// given dy [N,OH,OW,OC] and x [N,H,W,C].
+void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+
+}  // namespace tf

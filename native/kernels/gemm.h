@@ -1,0 +1,72 @@
+// Single-precision GEMM with a fused epilogue: the kernel behind matmul, dense layers and (through
+// im2col / 1x1 convolutions) most of convolution. No N-API here: plain pointers, sizes and strides.
+//
+//   C[m,n] = act( op(A)·op(B) + bias + (accumulate ? C : 0) )
+//
+//   op(A) [m,k]: A is row-major [m,k] with row stride lda (lda >= k), or, when trans_a, [k,m] (lda >= m)
+//   op(B) [k,n]: B is row-major [k,n] with row stride ldb (ldb >= n), or, when trans_b, [n,k] (ldb >= k)
+//   C [m,n] row-major with row stride ldc (ldc >= n); bias [n] (one per column) or nullptr
+//
+// Strides let callers run on sub-matrices in place (e.g. one group's channels of an NHWC tensor).
+// Transposes are handled while packing; no transposed copy is ever made.
+//
+// Guarantees:
+//   - Only the m x n window of C (with stride ldc) is written; A, B and bias are only read inside their
+//     windows. C must not overlap A, B or bias.
+//   - The epilogue (bias, activation) is applied once, after the last K block; accumulate adds the C
+//     held on entry (beta = 1). k == 0 is allowed: C = act(bias + (accumulate ? C : 0)).
+//   - Deterministic and bit-identical for any thread count: every output is summed over k in the same
+//     order (K blocks in order, each block in order) by whichever thread owns its tile. Results differ
+//     between ISA levels (different tile shapes and FMA vs mul+add), within float rounding.
+//   - Threaded over the shared pool (tf::parallel_for) by M and N blocks of the output. When called from
+//     inside a pool task, runs on the calling thread.
+//   - May throw std::bad_alloc (packing buffers); throws std::invalid_argument for sizes/strides that
+//     break the rules above (callers validate first; this is a second line of defence).
+#pragma once
+
+#include <cstdint>
+
+#include "ukernels/gemm_ukernels.h"
+
+namespace tf {
+
+struct GemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  bool trans_a = false;
+  const float* b = nullptr;
+  int64_t ldb = 0;
+  bool trans_b = false;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  // Epilogue.
+  const float* bias = nullptr;  // [n] or nullptr
+  bool accumulate = false;      // C += ... (beta = 1) instead of C = ...
+  GemmActivation activation = GemmActivation::none;
+  float alpha = 0.0f;  // leaky_relu negative slope (>= 0) / elu alpha (> 0); ignored otherwise
+};
+
+// Fills lda/ldb/ldc with the dense strides for the given shapes and transposes.
+GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool trans_a, const float* b,
+                         bool trans_b, float* c);
+
+// Runs the GEMM with the micro-kernel of the active ISA (runtime/dispatch.h).
+void gemm(const GemmArgs& args);
+
+// Same with an explicit micro-kernel (tests and benchmarks run every registered variant).
+void gemm_with_ukernel(const GemmArgs& args, const GemmUkernel& ukernel);
+
+// Cache blocking used for a micro-kernel: K block, rows of A packed per block (L1/L2 side), columns of
+// B packed per block (the L2-resident panel). Multiples of mr / nr. Chosen from the cache sizes.
+struct GemmBlocking {
+  int64_t kc, mc, nc;
+};
+GemmBlocking gemm_blocking(const GemmUkernel& ukernel);
+
+// "none" | "relu" | "leakyRelu" | "elu" | "sigmoid" | "tanh" (the JS names). False if unknown.
+bool parse_gemm_activation(const char* name, GemmActivation* out);
+// The alpha rule per activation: leakyRelu >= 0, elu > 0 (both finite); others ignore alpha.
+bool gemm_alpha_valid(GemmActivation act, double alpha);
+
+}  // namespace tf

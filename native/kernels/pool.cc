@@ -1,0 +1,242 @@
+#include "kernels/pool.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
+
+#include "runtime/thread_pool.h"
+
+namespace tf {
+namespace {
+
+// About this many element visits per parallel_for range, so small pools stay on the calling thread.
+constexpr int64_t kMinWorkPerRange = 32 * 1024;
+// Channels per task where tasks split over channels. Fixed, never derived from the thread count.
+constexpr int64_t kChannelBlock = 64;
+
+int64_t grain_for(std::initializer_list<int64_t> work_factors) {
+  double work = 1.0;
+  for (int64_t v : work_factors) work *= static_cast<double>(v);
+  if (work >= static_cast<double>(kMinWorkPerRange)) return 1;
+  return static_cast<int64_t>(static_cast<double>(kMinWorkPerRange) / std::max(1.0, work));
+}
+
+// Does v replace the running maximum? Strictly greater keeps the first maximum on ties; a NaN beats
+// any number, and the first NaN stays (the reference backend uses the same rule).
+inline bool takes_max(float v, float best) { return v > best || (v != v && best == best); }
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// The real (non-padding) part [begin, end) of the window starting at `start` (may be negative).
+struct Span {
+  int64_t begin, end;
+};
+inline Span window_span(int64_t start, int64_t kernel, int64_t size) {
+  return {std::max<int64_t>(0, start), std::min(size, start + kernel)};
+}
+
+}  // namespace
+
+// x [N,H,W,C] -> y [N,OH,OW,C]; y = the first maximum of each window. The padding rule (pad <= kernel/2,
+// checked by the binding) guarantees every window holds at least one real element.
+void max_pool2d(const Pool2dShape& s, const float* x, float* y) {
+  parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+      for (int64_t ow = 0; ow < s.ow; ++ow) {
+        const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
+        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
+        const float* first = x + ((n * s.h + rows.begin) * s.w + cols.begin) * s.c;
+        std::copy(first, first + s.c, yp);
+        for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+          for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
+            const float* xp = x + ((n * s.h + ih) * s.w + iw) * s.c;
+            for (int64_t c = 0; c < s.c; ++c) yp[c] = takes_max(xp[c], yp[c]) ? xp[c] : yp[c];
+          }
+        }
+      }
+    }
+  });
+}
+
+// dx [N,H,W,C] <- dy [N,OH,OW,C], x [N,H,W,C]: dx[first max of window] += dy[window].
+// Tasks own (n, channel block) slices of dx and visit windows in row-major order, so overlapping
+// windows add into a dx element in the same order whatever the thread count.
+void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const float* x) {
+  const int64_t blocks = (s.c + kChannelBlock - 1) / kChannelBlock;
+  const int64_t plane = s.h * s.w;
+  parallel_for(s.n * blocks, grain_for({s.oh, s.ow, s.kh, s.kw, std::min(s.c, kChannelBlock)}),
+               [&](int64_t begin, int64_t end) {
+    float best[kChannelBlock];
+    // Pixel index ih*W + iw of the maximum, per channel. 32 bits (H*W <= the x length <= 2^32) so the
+    // selection loop below vectorizes alongside the float compares.
+    uint32_t where[kChannelBlock];
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / blocks, c0 = (task % blocks) * kChannelBlock;
+      const int64_t nc = std::min(s.c, c0 + kChannelBlock) - c0;
+      float* dx_n = dx + n * plane * s.c + c0;
+      const float* x_n = x + n * plane * s.c + c0;
+      for (int64_t p = 0; p < plane; ++p) std::fill(dx_n + p * s.c, dx_n + p * s.c + nc, 0.0f);
+      for (int64_t oh = 0; oh < s.oh; ++oh) {
+        const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
+          const int64_t first = rows.begin * s.w + cols.begin;
+          for (int64_t c = 0; c < nc; ++c) {
+            best[c] = x_n[first * s.c + c];
+            where[c] = static_cast<uint32_t>(first);
+          }
+          for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+            for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
+              const uint32_t p = static_cast<uint32_t>(ih * s.w + iw);
+              const float* xp = x_n + int64_t{p} * s.c;
+              for (int64_t c = 0; c < nc; ++c) {  // branch-free so it vectorizes
+                const bool take = takes_max(xp[c], best[c]);
+                best[c] = take ? xp[c] : best[c];
+                where[c] = take ? p : where[c];
+              }
+            }
+          }
+          const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.c + c0;
+          for (int64_t c = 0; c < nc; ++c) dx_n[int64_t{where[c]} * s.c + c] += dyp[c];
+        }
+      }
+    }
+  });
+}
+
+// x [N,H,W,C] -> y [N,OH,OW,C]; y = Σ window / (KH*KW or the count of real elements).
+void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, float* y) {
+  parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+      for (int64_t ow = 0; ow < s.ow; ++ow) {
+        const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
+        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
+        std::fill(yp, yp + s.c, 0.0f);
+        for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+          for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
+            const float* xp = x + ((n * s.h + ih) * s.w + iw) * s.c;
+            for (int64_t c = 0; c < s.c; ++c) yp[c] += xp[c];
+          }
+        }
+        const float count = static_cast<float>(
+            count_include_pad ? s.kh * s.kw : (rows.end - rows.begin) * (cols.end - cols.begin));
+        for (int64_t c = 0; c < s.c; ++c) yp[c] /= count;
+      }
+    }
+  });
+}
+
+// dx [N,H,W,C] <- dy [N,OH,OW,C]: dx[n,ih,iw,c] = Σ over windows (oh,ow) covering (ih,iw) of
+// dy[n,oh,ow,c] / count(oh,ow). Gather formulation: each task owns whole dx rows (n, ih).
+void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, float* dx, const float* dy) {
+  parallel_for(s.n * s.h, grain_for({s.w, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.h, ih = row % s.h;
+      float* dx_row = dx + (n * s.h + ih) * s.w * s.c;
+      std::fill(dx_row, dx_row + s.w * s.c, 0.0f);
+      // Windows oh with oh*sh - pt <= ih < oh*sh - pt + KH.
+      const int64_t oh0 = std::max<int64_t>(0, floor_div(ih + s.pad_top - s.kh, s.stride_h) + 1);
+      const int64_t oh1 = std::min(s.oh, (ih + s.pad_top) / s.stride_h + 1);
+      for (int64_t iw = 0; iw < s.w; ++iw) {
+        float* dxp = dx_row + iw * s.c;
+        const int64_t ow0 = std::max<int64_t>(0, floor_div(iw + s.pad_left - s.kw, s.stride_w) + 1);
+        const int64_t ow1 = std::min(s.ow, (iw + s.pad_left) / s.stride_w + 1);
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+          for (int64_t ow = ow0; ow < ow1; ++ow) {
+            const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
+            const float count = static_cast<float>(
+                count_include_pad ? s.kh * s.kw : (rows.end - rows.begin) * (cols.end - cols.begin));
+            const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.c;
+            for (int64_t c = 0; c < s.c; ++c) dxp[c] += dyp[c] / count;
+          }
+        }
+      }
+    }
+  });
+}
+
+// x [N,HW,C] -> y [N,C]: mean over HW, accumulated in HW order per channel.
+void global_avg_pool2d(int64_t n, int64_t hw, int64_t c, const float* x, float* y) {
+  const int64_t blocks = (c + kChannelBlock - 1) / kChannelBlock;
+  parallel_for(n * blocks, grain_for({hw, std::min(c, kChannelBlock)}), [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t i = task / blocks, c0 = (task % blocks) * kChannelBlock;
+      const int64_t nc = std::min(c, c0 + kChannelBlock) - c0;
+      float* yp = y + i * c + c0;
+      const float* xp = x + i * hw * c + c0;
+      std::fill(yp, yp + nc, 0.0f);
+      for (int64_t p = 0; p < hw; ++p) {
+        for (int64_t k = 0; k < nc; ++k) yp[k] += xp[p * c + k];
+      }
+      const float count = static_cast<float>(hw);
+      for (int64_t k = 0; k < nc; ++k) yp[k] /= count;
+    }
+  });
+}
+
+// dx [N,HW,C] <- dy [N,C]: dx[n,p,c] = dy[n,c] / HW.
+void global_avg_pool2d_backward(int64_t n, int64_t hw, int64_t c, float* dx, const float* dy) {
+  const float count = static_cast<float>(hw);
+  parallel_for(n * hw, grain_for({c}), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const float* dyp = dy + (row / hw) * c;
+      float* dxp = dx + row * c;
+      for (int64_t k = 0; k < c; ++k) dxp[k] = dyp[k] / count;
+    }
+  });
+}
+
+// x [N,HW,C] -> y [N,C]: the first maximum over HW.
+void global_max_pool2d(int64_t n, int64_t hw, int64_t c, const float* x, float* y) {
+  const int64_t blocks = (c + kChannelBlock - 1) / kChannelBlock;
+  parallel_for(n * blocks, grain_for({hw, std::min(c, kChannelBlock)}), [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t i = task / blocks, c0 = (task % blocks) * kChannelBlock;
+      const int64_t nc = std::min(c, c0 + kChannelBlock) - c0;
+      float* yp = y + i * c + c0;
+      const float* xp = x + i * hw * c + c0;
+      std::copy(xp, xp + nc, yp);
+      for (int64_t p = 1; p < hw; ++p) {
+        for (int64_t k = 0; k < nc; ++k) yp[k] = takes_max(xp[p * c + k], yp[k]) ? xp[p * c + k] : yp[k];
+      }
+    }
+  });
+}
+
+// dx [N,HW,C] <- dy [N,C], x [N,HW,C]: dy to the first maximum over HW, zero elsewhere.
+void global_max_pool2d_backward(int64_t n, int64_t hw, int64_t c, float* dx, const float* dy, const float* x) {
+  const int64_t blocks = (c + kChannelBlock - 1) / kChannelBlock;
+  parallel_for(n * blocks, grain_for({hw, std::min(c, kChannelBlock)}), [&](int64_t begin, int64_t end) {
+    float best[kChannelBlock];
+    uint32_t where[kChannelBlock];  // HW <= the x length <= 2^32: fits, and vectorizes with the floats
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t i = task / blocks, c0 = (task % blocks) * kChannelBlock;
+      const int64_t nc = std::min(c, c0 + kChannelBlock) - c0;
+      const float* xp = x + i * hw * c + c0;
+      float* dxp = dx + i * hw * c + c0;
+      for (int64_t k = 0; k < nc; ++k) {
+        best[k] = xp[k];
+        where[k] = 0;
+      }
+      for (int64_t p = 0; p < hw; ++p) {
+        std::fill(dxp + p * c, dxp + p * c + nc, 0.0f);
+        const float* row = xp + p * c;
+        const uint32_t p32 = static_cast<uint32_t>(p);
+        for (int64_t k = 0; k < nc; ++k) {
+          const bool take = takes_max(row[k], best[k]);
+          best[k] = take ? row[k] : best[k];
+          where[k] = take ? p32 : where[k];
+        }
+      }
+      const float* dyp = dy + i * c + c0;
+      for (int64_t k = 0; k < nc; ++k) dxp[int64_t{where[k]} * c + k] = dyp[k];
+    }
+  });
+}
+
+}  // namespace tf

@@ -1,0 +1,359 @@
+// GEMM tests against a naive triple loop (double accumulation). Every buffer is a GuardedBuffer that
+// ends at a PROT_NONE page, so any read or write past a matrix faults. Sweeps K around the K block
+// (k < kc, k = kc, k > kc), M and N around every tile size (mr±1, nr±1), all transposes, every
+// epilogue, accumulate on/off, bias on/off, strided sub-matrices, 1 and 2 threads, every ISA level and
+// every registered micro-kernel (ukernels.inc), also called directly.
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "runtime/dispatch.h"
+#include "runtime/thread_pool.h"
+#include "tests/testing.h"
+
+using namespace tf;
+using namespace tf::testing;
+
+namespace {
+
+const GemmActivation kActivations[] = {GemmActivation::none, GemmActivation::relu, GemmActivation::leaky_relu,
+                                       GemmActivation::elu, GemmActivation::sigmoid, GemmActivation::tanh};
+
+const char* act_name(GemmActivation a) {
+  switch (a) {
+    case GemmActivation::none: return "none";
+    case GemmActivation::relu: return "relu";
+    case GemmActivation::leaky_relu: return "leakyRelu";
+    case GemmActivation::elu: return "elu";
+    case GemmActivation::sigmoid: return "sigmoid";
+    case GemmActivation::tanh: return "tanh";
+  }
+  return "?";
+}
+
+double activate_ref(GemmActivation act, double alpha, double x) {
+  switch (act) {
+    case GemmActivation::none: return x;
+    case GemmActivation::relu: return x > 0 ? x : 0;
+    case GemmActivation::leaky_relu: return x > 0 ? x : alpha * x;
+    case GemmActivation::elu: return x > 0 ? x : alpha * (std::exp(x) - 1);
+    case GemmActivation::sigmoid: return 1 / (1 + std::exp(-x));
+    case GemmActivation::tanh: return std::tanh(x);
+  }
+  return x;
+}
+
+struct Case {
+  int64_t m, n, k;
+  bool trans_a = false, trans_b = false, accumulate = false, bias = false;
+  GemmActivation act = GemmActivation::none;
+  float alpha = 0.1f;
+  int64_t pad_a = 0, pad_b = 0, pad_c = 0;  // extra row stride (sub-matrix views)
+
+  std::string str(const char* who) const {
+    return std::string(who) + " m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k) +
+           (trans_a ? " transA" : "") + (trans_b ? " transB" : "") + (accumulate ? " accumulate" : "") +
+           (bias ? " bias" : "") + " act=" + act_name(act) + " pads=" + std::to_string(pad_a) + "," +
+           std::to_string(pad_b) + "," + std::to_string(pad_c) + " threads=" + std::to_string(num_threads());
+  }
+};
+
+// Elements spanned by `rows` rows of `cols` with row stride ld: the last row ends at the guard page.
+size_t span(int64_t rows, int64_t cols, int64_t ld) { return static_cast<size_t>((rows - 1) * ld + cols); }
+
+const float kGapSentinel = 12345.0f;
+
+// Runs one case with `uk` (or the active table's kernel when null); checks against the naive loop and
+// that the gaps between C rows (ldc > n) are untouched. Returns C (densely) for identity checks.
+std::vector<float> run_case(const Case& cs, const GemmUkernel* uk, uint64_t seed, const char* who) {
+  const int64_t a_rows = cs.trans_a ? cs.k : cs.m, a_cols = cs.trans_a ? cs.m : cs.k;
+  const int64_t b_rows = cs.trans_b ? cs.n : cs.k, b_cols = cs.trans_b ? cs.k : cs.n;
+  const int64_t lda = a_cols + cs.pad_a, ldb = b_cols + cs.pad_b, ldc = cs.n + cs.pad_c;
+  Rng rng(seed);
+  // k == 0 still needs a valid pointer for a and b: give them one element.
+  GuardedBuffer a(cs.k > 0 ? span(a_rows, a_cols, lda) : 1), b(cs.k > 0 ? span(b_rows, b_cols, ldb) : 1);
+  GuardedBuffer bias(static_cast<size_t>(cs.n)), c(span(cs.m, cs.n, ldc));
+  rng.fill(a.data(), a.size());
+  rng.fill(b.data(), b.size());
+  rng.fill(bias.data(), bias.size());
+  // Without accumulate C starts as the NaN pattern: reading it would poison the result.
+  if (cs.accumulate) rng.fill(c.data(), c.size());
+  for (int64_t i = 0; i < cs.m; ++i)
+    for (int64_t j = cs.n; j < ldc && i < cs.m - 1; ++j) c[static_cast<size_t>(i * ldc + j)] = kGapSentinel;
+
+  std::vector<float> expected(static_cast<size_t>(cs.m * cs.n));
+  for (int64_t i = 0; i < cs.m; ++i) {
+    for (int64_t j = 0; j < cs.n; ++j) {
+      double s = 0;
+      for (int64_t p = 0; p < cs.k; ++p) {
+        const double av = cs.trans_a ? a[static_cast<size_t>(p * lda + i)] : a[static_cast<size_t>(i * lda + p)];
+        const double bv = cs.trans_b ? b[static_cast<size_t>(j * ldb + p)] : b[static_cast<size_t>(p * ldb + j)];
+        s += av * bv;
+      }
+      if (cs.bias) s += bias[static_cast<size_t>(j)];
+      if (cs.accumulate) s += c[static_cast<size_t>(i * ldc + j)];
+      expected[static_cast<size_t>(i * cs.n + j)] = static_cast<float>(activate_ref(cs.act, cs.alpha, s));
+    }
+  }
+
+  GemmArgs g;
+  g.m = cs.m;
+  g.n = cs.n;
+  g.k = cs.k;
+  g.a = a.data();
+  g.lda = lda;
+  g.trans_a = cs.trans_a;
+  g.b = b.data();
+  g.ldb = ldb;
+  g.trans_b = cs.trans_b;
+  g.c = c.data();
+  g.ldc = ldc;
+  g.bias = cs.bias ? bias.data() : nullptr;
+  g.accumulate = cs.accumulate;
+  g.activation = cs.act;
+  g.alpha = cs.alpha;
+  if (uk != nullptr) {
+    gemm_with_ukernel(g, *uk);
+  } else {
+    gemm(g);
+  }
+
+  std::vector<float> actual(expected.size());
+  for (int64_t i = 0; i < cs.m; ++i) {
+    std::memcpy(&actual[static_cast<size_t>(i * cs.n)], &c[static_cast<size_t>(i * ldc)],
+                static_cast<size_t>(cs.n) * sizeof(float));
+    for (int64_t j = cs.n; j < ldc && i < cs.m - 1; ++j) {
+      if (c[static_cast<size_t>(i * ldc + j)] != kGapSentinel) {
+        fail("wrote between rows at row " + std::to_string(i) + " col " + std::to_string(j) + " | " + cs.str(who));
+        break;
+      }
+    }
+  }
+  const float atol = 1e-5f + 2e-7f * static_cast<float>(cs.k);
+  expect_close(actual.data(), expected.data(), expected.size(), atol, 1e-5f, cs.str(who));
+  return actual;
+}
+
+std::vector<const GemmUkernelEntry*> all_ukernels() {
+  int count = 0;
+  const GemmUkernelEntry* e = gemm_ukernel_entries(&count);
+  std::vector<const GemmUkernelEntry*> out;
+  for (int i = 0; i < count; ++i) {
+    // Only kernels this CPU can run (e.g. no AVX-512 kernels on an AVX2 machine).
+    if (kernel_table_for(e[i].isa) != nullptr) out.push_back(&e[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+TF_TEST(gemm_ukernel_list_has_one_default_per_isa) {
+  int count = 0;
+  const GemmUkernelEntry* e = gemm_ukernel_entries(&count);
+  TF_CHECK(count >= 1 && std::string(e[0].ukernel.name) == "gemm_f32_4x16__scalar", "scalar kernel must come first");
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    int defaults = 0, any = 0;
+    for (int i = 0; i < count; ++i) {
+      if (e[i].isa != isa) continue;
+      ++any;
+      defaults += e[i].is_default ? 1 : 0;
+    }
+    TF_CHECK(any == 0 || defaults == 1, std::string("isa ") + isa_name(isa) + " needs exactly one default kernel");
+  }
+  for_each_isa([&](Isa isa) {
+    const GemmUkernel& uk = kernels().gemm;
+    TF_CHECK(uk.fn != nullptr && uk.mr >= 1 && uk.nr >= 1, std::string("no gemm kernel for ") + isa_name(isa));
+  });
+}
+
+// Each micro-kernel alone: every valid corner (mr x nr) of its tile, C and bias sized exactly to that
+// corner (ldc = nr), all load_c / finish / activation combinations.
+TF_TEST(gemm_ukernels_direct) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    for (int64_t kc : {0, 1, 5, 64}) {
+      Rng rng(static_cast<uint64_t>(kc) * 7 + 1);
+      std::vector<float> ap(static_cast<size_t>(std::max<int64_t>(kc, 1) * uk.mr));
+      std::vector<float> bp(static_cast<size_t>(std::max<int64_t>(kc, 1) * uk.nr));
+      rng.fill(ap.data(), ap.size());
+      rng.fill(bp.data(), bp.size());
+      // The packed panels must be 64-byte aligned: copy into aligned storage.
+      float* a_al = static_cast<float*>(::operator new(ap.size() * sizeof(float), std::align_val_t{64}));
+      float* b_al = static_cast<float*>(::operator new(bp.size() * sizeof(float), std::align_val_t{64}));
+      std::memcpy(a_al, ap.data(), ap.size() * sizeof(float));
+      std::memcpy(b_al, bp.data(), bp.size() * sizeof(float));
+      for (int mv = 1; mv <= uk.mr; ++mv) {
+        for (int nv : {1, uk.nr / 2 + 1, uk.nr - 1, uk.nr}) {
+          if (nv < 1) continue;
+          for (int mode = 0; mode < 8; ++mode) {
+            const bool load_c = mode & 1, finish = mode & 2, with_bias = mode & 4;
+            const GemmActivation act = kActivations[(mv + nv + mode) % 6];
+            GuardedBuffer c(static_cast<size_t>(mv * nv)), bias(static_cast<size_t>(nv));
+            rng.fill(c.data(), c.size());
+            rng.fill(bias.data(), bias.size());
+            std::vector<float> expected(c.size());
+            for (int i = 0; i < mv; ++i) {
+              for (int j = 0; j < nv; ++j) {
+                double t = 0;
+                for (int64_t p = 0; p < kc; ++p) t += double(a_al[p * uk.mr + i]) * b_al[p * uk.nr + j];
+                if (load_c) t += c[static_cast<size_t>(i * nv + j)];
+                if (finish) t = activate_ref(act, 0.2, t + (with_bias ? bias[static_cast<size_t>(j)] : 0.0));
+                expected[static_cast<size_t>(i * nv + j)] = static_cast<float>(t);
+              }
+            }
+            GemmTileEpilogue ep;
+            ep.load_c = load_c;
+            ep.finish = finish;
+            ep.bias = with_bias ? bias.data() : nullptr;
+            ep.activation = act;
+            ep.alpha = 0.2f;
+            uk.fn(kc, a_al, b_al, c.data(), nv, mv, nv, ep);
+            expect_close(c.data(), expected.data(), expected.size(), 1e-5f + 2e-7f * kc, 1e-5f,
+                         std::string(uk.name) + " kc=" + std::to_string(kc) + " mr=" + std::to_string(mv) +
+                             " nr=" + std::to_string(nv) + " mode=" + std::to_string(mode) + " act=" + act_name(act));
+          }
+        }
+      }
+      ::operator delete(a_al, std::align_val_t{64});
+      ::operator delete(b_al, std::align_val_t{64});
+    }
+  }
+}
+
+// Every registered micro-kernel through the full driver: K around kc, M around mr, N around nr, all
+// transposes; epilogue / accumulate / bias / thread count vary with the case.
+TF_TEST(gemm_edges_every_ukernel) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    const int64_t kc = gemm_blocking(uk).kc;
+    uint64_t seed = 1;
+    int variant = 0;
+    for (int64_t k : {int64_t{1}, kc - 1, kc, kc + 1, 2 * kc + 5}) {
+      for (int64_t m : {int64_t{1}, int64_t{uk.mr} - 1, int64_t{uk.mr}, int64_t{uk.mr} + 1, 2 * int64_t{uk.mr} + 1}) {
+        for (int64_t n : {int64_t{1}, int64_t{uk.nr} - 1, int64_t{uk.nr}, int64_t{uk.nr} + 1, 2 * int64_t{uk.nr} + 3}) {
+          if (m < 1 || n < 1) continue;
+          for (int t = 0; t < 4; ++t) {
+            Case cs{m, n, k};
+            cs.trans_a = t & 1;
+            cs.trans_b = t & 2;
+            cs.act = kActivations[variant % 6];
+            cs.accumulate = (variant / 6) % 2;
+            cs.bias = (variant / 3) % 2;
+            cs.alpha = cs.act == GemmActivation::elu ? 0.7f : 0.05f;
+            ++variant;
+            set_num_threads(1 + variant % 2);
+            run_case(cs, &uk, seed++, uk.name);
+          }
+        }
+      }
+    }
+  }
+  set_num_threads(2);
+}
+
+// Every epilogue x accumulate x bias x transpose, on a shape with two K blocks and edge tiles, through
+// the dispatch table at every ISA level and 1 and 2 threads.
+TF_TEST(gemm_every_epilogue_every_isa) {
+  for_each_isa([](Isa isa) {
+    for_each_thread_count([&](int) {
+      const int64_t kc = gemm_blocking(kernels().gemm).kc;
+      uint64_t seed = 100;
+      for (GemmActivation act : kActivations) {
+        for (int mode = 0; mode < 16; ++mode) {
+          Case cs{kernels().gemm.mr * 2 + 3, kernels().gemm.nr + 5, kc + 9};
+          cs.accumulate = mode & 1;
+          cs.bias = mode & 2;
+          cs.trans_a = mode & 4;
+          cs.trans_b = mode & 8;
+          cs.act = act;
+          cs.alpha = act == GemmActivation::elu ? 1.0f : 0.01f;
+          run_case(cs, nullptr, seed++, isa_name(isa));
+        }
+      }
+    });
+  });
+}
+
+// Larger shapes that cross the N block (nc), use several M blocks and split across threads; 1 and 2
+// threads must be bit-identical at every ISA level.
+TF_TEST(gemm_blocks_and_threads_bit_identical) {
+  for_each_isa([](Isa isa) {
+    const GemmBlocking bl = gemm_blocking(kernels().gemm);
+    const int64_t nr = kernels().gemm.nr;
+    const Case shapes[] = {
+        {bl.mc * 2 + 7, bl.nc + nr + 3, bl.kc + 17, false, false, false, true, GemmActivation::relu},
+        {61, 257, 2 * bl.kc + 1, true, true, true, false, GemmActivation::tanh},
+        {3, 1000, 300, false, true, false, true, GemmActivation::none},     // skinny: split over N
+        {517, 5, 129, true, false, true, true, GemmActivation::sigmoid},    // tall: split over M
+    };
+    uint64_t seed = 7;
+    for (const Case& cs : shapes) {
+      set_num_threads(1);
+      const std::vector<float> one = run_case(cs, nullptr, seed, isa_name(isa));
+      set_num_threads(2);
+      const std::vector<float> two = run_case(cs, nullptr, seed, isa_name(isa));
+      expect_identical(two.data(), one.data(), one.size(), cs.str(isa_name(isa)) + " (1 vs 2 threads)");
+      ++seed;
+    }
+  });
+}
+
+// Sub-matrix views (lda > k, ldb > n, ldc > n): gaps between rows are neither read into the result
+// nor written; and k = 0 reduces to the epilogue.
+TF_TEST(gemm_strides_and_k0) {
+  for_each_isa([](Isa isa) {
+    for_each_thread_count([&](int) {
+      uint64_t seed = 900;
+      for (int t = 0; t < 4; ++t) {
+        Case cs{37, 45, 51};
+        cs.trans_a = t & 1;
+        cs.trans_b = t & 2;
+        cs.pad_a = 3;
+        cs.pad_b = 5;
+        cs.pad_c = 7;
+        cs.bias = true;
+        cs.accumulate = t % 2;
+        cs.act = GemmActivation::leaky_relu;
+        run_case(cs, nullptr, seed++, isa_name(isa));
+      }
+      for (bool acc : {false, true}) {
+        Case cs{5, 19, 0};
+        cs.accumulate = acc;
+        cs.bias = true;
+        cs.act = GemmActivation::elu;
+        cs.alpha = 0.5f;
+        run_case(cs, nullptr, seed++, isa_name(isa));
+      }
+    });
+  });
+}
+
+TF_TEST(gemm_rejects_bad_args) {
+  float x[4] = {};
+  GemmArgs g = gemm_dense_args(2, 2, 1, x, false, x, false, x);
+  g.ldc = 1;  // < n
+  bool threw = false;
+  try {
+    gemm(g);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  TF_CHECK(threw, "ldc < n must throw");
+  g = gemm_dense_args(2, 2, 1, x, false, x, false, x);
+  g.activation = GemmActivation::elu;
+  g.alpha = 0.0f;
+  threw = false;
+  try {
+    gemm(g);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  TF_CHECK(threw, "elu alpha 0 must throw");
+  GemmActivation act;
+  TF_CHECK(parse_gemm_activation("leakyRelu", &act) && act == GemmActivation::leaky_relu, "parse leakyRelu");
+  TF_CHECK(!parse_gemm_activation("gelu", &act), "gelu is not an epilogue activation");
+}

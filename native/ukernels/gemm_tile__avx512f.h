@@ -1,0 +1,121 @@
+// AVX-512 GEMM tile template shared by the AVX-512 micro-kernels (gemm_f32_*__avx512f.cc). Included
+// only by files compiled with -mavx512f: intrinsics live only in files named for their ISA.
+//
+// MR rows x NV*16 columns of C live in zmm accumulators for the whole kc loop; each step broadcasts MR
+// values of packed A and loads NV vectors of packed B. The epilogue (add C, add bias, activate) runs on
+// the registers before the single store, with masked loads/stores for a partial last column block
+// (masked-off lanes never touch memory, so edge tiles cannot fault).
+#pragma once
+
+// GCC 12 warns "__Y may be used uninitialized" inside its own AVX-512 headers (_mm512_undefined_ps,
+// GCC bug 105593, fixed in 13). The warning is located in the system header, so silence it there.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
+
+#include "ukernels/gemm_ukernels.h"
+
+namespace tf::avx512 {
+
+// e^x for float lanes: Cody-Waite range reduction (x = n*ln2 + r) and a degree-6 polynomial on
+// |r| <= ln2/2 (Cephes expf coefficients), then scalef by 2^n. Inputs clamped to [-87, 88] so the
+// result stays a normal finite float; relative error ~2 ulp.
+inline __m512 exp_ps(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  const __m512 y = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(y, n);
+}
+
+inline __m512 activate(__m512 x, GemmActivation act, float alpha) {
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 one = _mm512_set1_ps(1.0f);
+  switch (act) {
+    case GemmActivation::none: return x;
+    // max(x, 0) returns 0 for NaN, like the scalar `x > 0 ? x : 0`.
+    case GemmActivation::relu: return _mm512_max_ps(x, zero);
+    case GemmActivation::leaky_relu: {
+      const __mmask16 neg = _mm512_cmp_ps_mask(x, zero, _CMP_NGT_UQ);
+      return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(alpha));
+    }
+    case GemmActivation::elu: {
+      const __mmask16 neg = _mm512_cmp_ps_mask(x, zero, _CMP_NGT_UQ);
+      const __m512 em1 = _mm512_sub_ps(exp_ps(x), one);
+      return _mm512_mask_mul_ps(x, neg, em1, _mm512_set1_ps(alpha));
+    }
+    case GemmActivation::sigmoid:
+      return _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(zero, x))));
+    case GemmActivation::tanh: {
+      // tanh|x| = (1 - e^{-2|x|}) / (1 + e^{-2|x|}), sign restored from x.
+      const __m512 sign = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN)));
+      const __m512 ax = _mm512_castsi512_ps(_mm512_andnot_si512(_mm512_set1_epi32(INT32_MIN), _mm512_castps_si512(x)));
+      const __m512 e = exp_ps(_mm512_mul_ps(ax, _mm512_set1_ps(-2.0f)));
+      const __m512 t = _mm512_div_ps(_mm512_sub_ps(one, e), _mm512_add_ps(one, e));
+      return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(t), _mm512_castps_si512(sign)));
+    }
+  }
+  return x;
+}
+
+inline __mmask16 column_mask(int nr_valid, int v) {
+  const int left = nr_valid - v * 16;
+  if (left >= 16) return 0xFFFF;
+  if (left <= 0) return 0;
+  return static_cast<__mmask16>((1u << left) - 1u);
+}
+
+template <int MR, int NV>
+inline void gemm_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid, int nr_valid,
+                      const GemmTileEpilogue& ep) {
+  constexpr int NR = NV * 16;
+  __m512 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + v * 16);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += NR;
+  }
+
+  __mmask16 mask[NV];
+  __m512 bias[NV];
+  for (int v = 0; v < NV; ++v) {
+    mask[v] = column_mask(nr_valid, v);
+    bias[v] = ep.finish && ep.bias != nullptr ? _mm512_maskz_loadu_ps(mask[v], ep.bias + v * 16) : _mm512_setzero_ps();
+  }
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr_valid) break;
+    float* ci = c + i * ldc;
+    for (int v = 0; v < NV; ++v) {
+      __m512 t = acc[i][v];
+      if (ep.load_c) t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(mask[v], ci + v * 16));
+      if (ep.finish) {
+        if (ep.bias != nullptr) t = _mm512_add_ps(t, bias[v]);
+        t = activate(t, ep.activation, ep.alpha);
+      }
+      _mm512_mask_storeu_ps(ci + v * 16, mask[v], t);
+    }
+  }
+}
+
+}  // namespace tf::avx512

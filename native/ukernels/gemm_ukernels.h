@@ -1,0 +1,69 @@
+// The GEMM micro-kernel contract: what every register-blocked kernel in native/ukernels/ computes,
+// on which packed layouts, and how it finishes a tile (the fused epilogue). Portable header: no
+// intrinsics here (they live only in the files named for their ISA).
+//
+// Packed layouts (made by native/kernels/gemm.cc, zero-padded to full tiles, 64-byte aligned):
+//   a: one micro-panel of A, kc x MR, element (i, p) at a[p*MR + i]   (MR rows of C, broadcast)
+//   b: one micro-panel of B, kc x NR, element (p, j) at b[p*NR + j]   (NR columns of C, vector loads)
+// Padding rows/columns are zeros, so a kernel always runs the full MR x NR tile and only its loads and
+// stores of C (and of bias) are limited to the valid mr x nr corner.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+namespace tf {
+
+// Activations that can be fused into the GEMM epilogue (the convolution family reuses them).
+enum class GemmActivation : int { none = 0, relu, leaky_relu, elu, sigmoid, tanh };
+
+// How a micro-kernel finishes its tile after the FMA loop over kc.
+struct GemmTileEpilogue {
+  // true: add the tile already in C (accumulate, or any K block after the first).
+  bool load_c = false;
+  // true only on the last K block: then add bias (when non-null) and apply the activation.
+  bool finish = false;
+  // bias of the tile's first column (nr readable floats) or nullptr; read only when finish.
+  const float* bias = nullptr;
+  GemmActivation activation = GemmActivation::none;
+  // leaky_relu negative slope / elu alpha.
+  float alpha = 0.0f;
+};
+
+// c [mr, nr] (row stride ldc), 1 <= mr <= MR, 1 <= nr <= NR:
+//   t[i][j] = sum_{p < kc} a[p*MR + i] * b[p*NR + j]      (in order p = 0, 1, ..., kc-1; kc may be 0)
+//   if (ep.load_c) t += c
+//   if (ep.finish) t = act(t + bias[j])
+//   c[i*ldc + j] = t
+// Nothing outside the mr x nr corner of c, or past bias[nr-1], is read or written.
+using GemmUkernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
+                               const GemmTileEpilogue& ep);
+
+struct GemmUkernel {
+  GemmUkernelFn fn = nullptr;
+  int mr = 0;
+  int nr = 0;
+  const char* name = "";
+};
+
+// The scalar form of the epilogue activation (the oracle the SIMD versions follow).
+inline float gemm_activate(GemmActivation act, float alpha, float x) {
+  switch (act) {
+    case GemmActivation::none: return x;
+    case GemmActivation::relu: return x > 0.0f ? x : 0.0f;
+    case GemmActivation::leaky_relu: return x > 0.0f ? x : alpha * x;
+    case GemmActivation::elu: return x > 0.0f ? x : alpha * std::expm1(x);
+    case GemmActivation::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case GemmActivation::tanh: return std::tanh(x);
+  }
+  return x;
+}
+
+// Declarations of every kernel in the list.
+#define TF_GEMM_UKERNEL(isa, name, mr, nr, is_default)                                                \
+  void name(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid, int nr_valid, \
+            const GemmTileEpilogue& ep);
+#include "ukernels/ukernels.inc"
+#undef TF_GEMM_UKERNEL
+
+}  // namespace tf

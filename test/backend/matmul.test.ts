@@ -1,0 +1,186 @@
+// matmul: C[M,N] = act(op(A)·op(B) + bias + (accumulate ? C : 0)) on both backends.
+import { describe, expect, it } from 'vitest';
+import type { Activation, Backend, MatmulArgs } from '../../lib/backend/backend.js';
+import {
+  Rng, expectClose, expectIdentical, nativeBackend, nativeConfigs, reductionTolerance, referenceBackend,
+  withNativeConfig,
+} from '../helpers/parity.js';
+
+const ACTIVATIONS: Activation[] = ['none', 'relu', 'leakyRelu', 'elu', 'sigmoid', 'tanh'];
+
+function margs(m: number, n: number, k: number, over: Partial<MatmulArgs> = {}): MatmulArgs {
+  return { m, n, k, transA: false, transB: false, accumulate: false, activation: 'none', alpha: 0, ...over };
+}
+
+function label(a: MatmulArgs, bias: boolean): string {
+  return `m=${a.m} n=${a.n} k=${a.k}${a.transA ? ' transA' : ''}${a.transB ? ' transB' : ''}` +
+    `${a.accumulate ? ' accumulate' : ''}${bias ? ' bias' : ''} act=${a.activation}(${a.alpha})`;
+}
+
+describe('matmul reference (hand-checked)', () => {
+  const ref = referenceBackend;
+  it('[2,2]x[2,2] plain, transA, transB', () => {
+    const c = new Float32Array(4);
+    ref.matmul(margs(2, 2, 2), new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), null, c);
+    expect(Array.from(c)).toEqual([19, 22, 43, 50]);
+    // A stored [K,M] and B stored [N,K]: the same op(A), op(B).
+    ref.matmul(margs(2, 2, 2, { transA: true }), new Float32Array([1, 3, 2, 4]), new Float32Array([5, 6, 7, 8]), null, c);
+    expect(Array.from(c)).toEqual([19, 22, 43, 50]);
+    ref.matmul(margs(2, 2, 2, { transB: true }), new Float32Array([1, 2, 3, 4]), new Float32Array([5, 7, 6, 8]), null, c);
+    expect(Array.from(c)).toEqual([19, 22, 43, 50]);
+  });
+
+  it('m=2 k=3 n=1 with bias and relu / leakyRelu, accumulate', () => {
+    const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+    const b = new Float32Array([1, 0, -1]); // A·B = [-2, -2]
+    const bias = new Float32Array([0.5]);
+    const c = new Float32Array(2);
+    ref.matmul(margs(2, 1, 3), a, b, bias, c);
+    expect(Array.from(c)).toEqual([-1.5, -1.5]);
+    ref.matmul(margs(2, 1, 3, { activation: 'relu' }), a, b, bias, c);
+    expect(Array.from(c)).toEqual([0, 0]);
+    ref.matmul(margs(2, 1, 3, { activation: 'leakyRelu', alpha: 0.5 }), a, b, bias, c);
+    expect(Array.from(c)).toEqual([-0.75, -0.75]);
+    c.set([10, 1]);
+    ref.matmul(margs(2, 1, 3, { accumulate: true, activation: 'relu' }), a, b, bias, c); // relu(C - 1.5)
+    expect(Array.from(c)).toEqual([8.5, 0]);
+  });
+
+  it('1x1x1 elu / sigmoid / tanh of -2', () => {
+    const c = new Float32Array(1);
+    const run = (activation: Activation, alpha: number) => {
+      ref.matmul(margs(1, 1, 1, { activation, alpha }), new Float32Array([1]), new Float32Array([-2]), null, c);
+      return c[0];
+    };
+    expect(run('elu', 1)).toBeCloseTo(Math.exp(-2) - 1, 6); // -0.864665
+    expect(run('elu', 2)).toBeCloseTo(2 * (Math.exp(-2) - 1), 6);
+    expect(run('sigmoid', 0)).toBeCloseTo(0.11920292, 6);
+    expect(run('tanh', 0)).toBeCloseTo(-0.96402758, 6);
+  });
+});
+
+// Runs one case on both backends from the same inputs; returns the native result.
+function parityCase(native: Backend, rng: Rng, a: MatmulArgs, withBias: boolean, context: string): Float32Array {
+  const A = rng.f32(a.m * a.k);
+  const B = rng.f32(a.k * a.n);
+  const bias = withBias ? rng.f32(a.n) : null;
+  const c0 = rng.f32(a.m * a.n);
+  const want = c0.slice();
+  const got = c0.slice();
+  referenceBackend.matmul(a, A, B, bias, want);
+  native.matmul(a, A, B, bias, got);
+  expectClose(got, want, reductionTolerance(a.k), `${label(a, withBias)} | ${context}`);
+  return got;
+}
+
+describe('matmul parity: native vs reference', () => {
+  const native = nativeBackend();
+  for (const cfg of nativeConfigs()) {
+    it(`every transpose x epilogue x accumulate x bias, random odd shapes (${cfg.label})`, () => {
+      withNativeConfig(cfg, () => {
+        const rng = new Rng(1234);
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const activation of ACTIVATIONS) {
+              for (const accumulate of [false, true]) {
+                for (const withBias of [false, true]) {
+                  const alpha = activation === 'elu' ? rng.uniform(0.1, 2) : rng.uniform(0, 0.3);
+                  const a = margs(rng.int(1, 45), rng.int(1, 70), rng.int(1, 50), {
+                    transA, transB, accumulate, activation, alpha,
+                  });
+                  parityCase(native, rng, a, withBias, cfg.label);
+                }
+              }
+            }
+          }
+        }
+      });
+    });
+
+    it(`larger shapes across K/N blocks: m=131 n=77 k=401, m=3 n=700 k=97 transB, m=250 n=33 k=800 transA (${cfg.label})`, () => {
+      withNativeConfig(cfg, () => {
+        const rng = new Rng(99);
+        parityCase(native, rng, margs(131, 77, 401, { activation: 'relu' }), true, cfg.label);
+        parityCase(native, rng, margs(3, 700, 97, { transB: true, accumulate: true, activation: 'tanh' }), true, cfg.label);
+        parityCase(native, rng, margs(250, 33, 800, { transA: true, activation: 'sigmoid' }), false, cfg.label);
+      });
+    });
+  }
+});
+
+describe('matmul threads', () => {
+  const native = nativeBackend();
+  const isas = [...new Set(nativeConfigs().map((c) => c.isa))];
+  for (const isa of isas) {
+    it(`1 vs 2 threads bit-identical: m=301 n=257 k=413 transB accumulate bias elu (${isa})`, () => {
+      const rng = new Rng(5);
+      const a = margs(301, 257, 413, { transB: true, accumulate: true, activation: 'elu', alpha: 0.8 });
+      const A = rng.f32(a.m * a.k);
+      const B = rng.f32(a.k * a.n);
+      const bias = rng.f32(a.n);
+      const c0 = rng.f32(a.m * a.n);
+      const run = (threads: number) => withNativeConfig({ isa, threads, label: '' }, () => {
+        const c = c0.slice();
+        native.matmul(a, A, B, bias, c);
+        return c;
+      });
+      expectIdentical(run(2), run(1), `${label(a, true)} ${isa}`);
+    });
+  }
+});
+
+describe('matmul bad input', () => {
+  const f = (n: number) => new Float32Array(n);
+  type Call = [MatmulArgs, unknown, unknown, unknown, unknown];
+  const ok = (): Call => [margs(2, 3, 4), f(8), f(12), f(3), f(6)];
+  const bad = (patch: (c: Call) => void): Call => {
+    const c = ok();
+    patch(c);
+    return c;
+  };
+  const shared = f(20);
+  const cases: [string, Call, typeof TypeError | typeof RangeError][] = [
+    ['a wrong length', bad((c) => { c[1] = f(7); }), RangeError],
+    ['a Float64Array', bad((c) => { c[1] = new Float64Array(8); }), TypeError],
+    ['b plain array', bad((c) => { c[2] = new Array(12).fill(0); }), TypeError],
+    ['bias wrong length', bad((c) => { c[3] = f(4); }), RangeError],
+    ['c null', bad((c) => { c[4] = null; }), TypeError],
+    ['args null', bad((c) => { c[0] = null as unknown as MatmulArgs; }), TypeError],
+    ['m = 0', bad((c) => { c[0] = margs(0, 3, 4); }), RangeError],
+    ['n = -3', bad((c) => { c[0] = margs(2, -3, 4); }), RangeError],
+    ['k = 2.5', bad((c) => { c[0] = margs(2, 3, 2.5); }), RangeError],
+    ['m = NaN', bad((c) => { c[0] = margs(NaN, 3, 4); }), RangeError],
+    ["m = '2' (string)", bad((c) => { c[0] = margs('2' as unknown as number, 3, 4); }), TypeError],
+    ['transA missing', bad((c) => { c[0] = { ...margs(2, 3, 4), transA: undefined as unknown as boolean }; }), TypeError],
+    ["activation 'gelu'", bad((c) => { c[0] = margs(2, 3, 4, { activation: 'gelu' as Activation }); }), RangeError],
+    ['activation 5', bad((c) => { c[0] = margs(2, 3, 4, { activation: 5 as unknown as Activation }); }), TypeError],
+    ['alpha NaN', bad((c) => { c[0] = margs(2, 3, 4, { activation: 'relu', alpha: NaN }); }), RangeError],
+    ['leakyRelu alpha -0.1', bad((c) => { c[0] = margs(2, 3, 4, { activation: 'leakyRelu', alpha: -0.1 }); }), RangeError],
+    ['elu alpha 0', bad((c) => { c[0] = margs(2, 3, 4, { activation: 'elu', alpha: 0 }); }), RangeError],
+    ['c shares memory with a', bad((c) => {
+      c[1] = new Float32Array(shared.buffer, 0, 8);
+      c[4] = new Float32Array(shared.buffer, 16, 6);
+    }), RangeError],
+    ['huge m=n=k=2^20', bad((c) => { c[0] = margs(2 ** 20, 2 ** 20, 2 ** 20); }), RangeError],
+    ['m = 2^31 (above the largest dimension)', bad((c) => { c[0] = margs(2 ** 31, 3, 4); }), RangeError],
+  ];
+  for (const backend of [referenceBackend, nativeBackend()]) {
+    for (const [name, call, errorClass] of cases) {
+      it(`${name} -> ${errorClass.name} (${backend.name})`, () => {
+        let caught: unknown;
+        try {
+          (backend.matmul as (...args: unknown[]) => void)(...call);
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught).toBeInstanceOf(errorClass);
+        expect((caught as Error).message).toMatch(/^matmul: /);
+      });
+    }
+    it(`still works after bad input (${backend.name})`, () => {
+      const c = f(4);
+      backend.matmul(margs(2, 2, 2), new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), null, c);
+      expect(Array.from(c)).toEqual([19, 22, 43, 50]);
+    });
+  }
+});
