@@ -6,7 +6,11 @@
       "native/runtime/thread_pool.cc",
       "native/kernels/gemm.cc",
       "native/kernels/conv2d.cc",
-      "native/kernels/pool.cc"
+      "native/kernels/pool.cc",
+      "native/kernels/broadcast.cc",
+      "native/kernels/elementwise.cc",
+      "native/kernels/reduce.cc",
+      "native/kernels/softmax.cc"
     ],
     "tf_scalar_sources": [
       "native/ukernels/gemm_f32_4x16__scalar.cc"
@@ -40,7 +44,10 @@
       "native/tests/runtime_test.cc",
       "native/tests/gemm_test.cc",
       "native/tests/conv_test.cc",
-      "native/tests/pool_test.cc"
+      "native/tests/pool_test.cc",
+      "native/tests/elementwise_test.cc",
+      "native/tests/reduce_test.cc",
+      "native/tests/softmax_test.cc"
     ],
     "tf_bench_sources": [
       "native/bench/gemm_bench.cc"

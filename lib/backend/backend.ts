@@ -193,7 +193,8 @@ export interface Backend {
   /**
    * Fused softmax + cross-entropy over logits [N,C]. target: class indices Int32Array [N] (each in
    * [0,C)) or probabilities Float32Array [N,C]. With index targets, labelSmoothing s in [0,1) uses the
-   * target distribution (1-s)·onehot + s/C (PyTorch). Writes loss [N] (per row, unreduced) and probs
+   * target distribution (1-s)·onehot + s/C (PyTorch); probability targets t are smoothed the same way,
+   * (1-s)·t + s/C (PyTorch too). Writes loss [N] (per row, unreduced) and probs
    * [N,C] (the softmax, saved for backward).
    */
   softmaxCrossEntropy(

@@ -13,6 +13,7 @@
 #include "binding/conv_args.h"
 #include "binding/export.h"
 #include "kernels/conv2d.h"
+#include "kernels/gemm.h"
 
 namespace tf::binding {
 namespace {
@@ -21,15 +22,15 @@ Conv2dEpilogue read_epilogue(const Args& args, size_t i) {
   const Napi::Object o = args.object(i, "epilogue");
   const std::string name = args.string_prop(o, "activation");
   Conv2dEpilogue e;
-  if (!parse_conv2d_activation(name.c_str(), &e.activation)) {
+  if (!parse_gemm_activation(name.c_str(), &e.activation)) {
     args.range_error("unknown activation '" + name + "' (expected none, relu, leakyRelu, elu, sigmoid or tanh)");
   }
   const double alpha = args.number_prop(o, "alpha");
   if (std::fabs(alpha) > FLT_MAX) args.range_error("alpha " + std::to_string(alpha) + " does not fit a float32");
-  if (e.activation == Conv2dActivation::leaky_relu && alpha < 0) {
+  if (e.activation == GemmActivation::leaky_relu && alpha < 0) {
     args.range_error("leakyRelu alpha must be >= 0, got " + std::to_string(alpha));
   }
-  if (e.activation == Conv2dActivation::elu && !(alpha > 0)) {
+  if (e.activation == GemmActivation::elu && !(alpha > 0)) {
     args.range_error("elu alpha must be > 0, got " + std::to_string(alpha));
   }
   e.alpha = static_cast<float>(alpha);

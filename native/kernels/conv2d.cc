@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <initializer_list>
 #include <vector>
 
@@ -37,22 +36,22 @@ void apply_epilogue(float* y, int64_t n, const float* bias, const Conv2dEpilogue
   }
   const float alpha = e.alpha;
   switch (e.activation) {
-    case Conv2dActivation::none:
+    case GemmActivation::none:
       break;
-    case Conv2dActivation::relu:
+    case GemmActivation::relu:
       // `v < 0 ? 0 : v` keeps NaN (as the reference backend does).
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
       break;
-    case Conv2dActivation::leaky_relu:
+    case GemmActivation::leaky_relu:
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? alpha * y[i] : y[i];
       break;
-    case Conv2dActivation::elu:
+    case GemmActivation::elu:
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? alpha * std::expm1(y[i]) : y[i];
       break;
-    case Conv2dActivation::sigmoid:
+    case GemmActivation::sigmoid:
       for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-y[i]));
       break;
-    case Conv2dActivation::tanh:
+    case GemmActivation::tanh:
       for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
       break;
   }
@@ -69,22 +68,6 @@ inline void mul_add(float* __restrict acc, const float* __restrict a, const floa
 }
 
 }  // namespace
-
-bool parse_conv2d_activation(const char* name, Conv2dActivation* out) {
-  static const struct {
-    const char* name;
-    Conv2dActivation value;
-  } kNames[] = {{"none", Conv2dActivation::none},   {"relu", Conv2dActivation::relu},
-                {"leakyRelu", Conv2dActivation::leaky_relu}, {"elu", Conv2dActivation::elu},
-                {"sigmoid", Conv2dActivation::sigmoid}, {"tanh", Conv2dActivation::tanh}};
-  for (const auto& entry : kNames) {
-    if (std::strcmp(entry.name, name) == 0) {
-      *out = entry.value;
-      return true;
-    }
-  }
-  return false;
-}
 
 // x [N,H,W,C], w [KH,KW,C/G,OC], bias [OC] -> y [N,OH,OW,OC]
 // y[n,oh,ow,oc] = act(bias[oc] + Σ_{kh,kw,ci} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, g*Cg+ci] · w[kh,kw,ci,oc])

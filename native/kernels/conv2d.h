@@ -9,19 +9,16 @@
 #include <cstdint>
 
 #include "kernels/conv_shape.h"
+#include "ukernels/gemm_ukernels.h"
 
 namespace tf {
 
-enum class Conv2dActivation { none, relu, leaky_relu, elu, sigmoid, tanh };
-
-// y = act(conv + bias). alpha: leaky-relu negative slope (>= 0) or ELU alpha (> 0); unused otherwise.
+// y = act(conv + bias), with the same activations (and names, parse_gemm_activation) as the matmul
+// epilogue. alpha: leaky-relu negative slope (>= 0) or ELU alpha (> 0); unused otherwise.
 struct Conv2dEpilogue {
-  Conv2dActivation activation = Conv2dActivation::none;
+  GemmActivation activation = GemmActivation::none;
   float alpha = 0.0f;
 };
-
-// Parses "none" | "relu" | "leakyRelu" | "elu" | "sigmoid" | "tanh" (the Backend names); false if unknown.
-bool parse_conv2d_activation(const char* name, Conv2dActivation* out);
 
 // x [N,H,W,C], w [KH,KW,C/G,OC], bias [OC] or nullptr -> y [N,OH,OW,OC] (overwritten).
 void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,

@@ -57,12 +57,12 @@ std::string describe(const char* name, const Conv2dShape& s) {
 
 double activate(double v, const Conv2dEpilogue& e) {
   switch (e.activation) {
-    case Conv2dActivation::none: return v;
-    case Conv2dActivation::relu: return v < 0 ? 0 : v;
-    case Conv2dActivation::leaky_relu: return v < 0 ? e.alpha * v : v;
-    case Conv2dActivation::elu: return v < 0 ? e.alpha * std::expm1(v) : v;
-    case Conv2dActivation::sigmoid: return 1 / (1 + std::exp(-v));
-    case Conv2dActivation::tanh: return std::tanh(v);
+    case GemmActivation::none: return v;
+    case GemmActivation::relu: return v < 0 ? 0 : v;
+    case GemmActivation::leaky_relu: return v < 0 ? e.alpha * v : v;
+    case GemmActivation::elu: return v < 0 ? e.alpha * std::expm1(v) : v;
+    case GemmActivation::sigmoid: return 1 / (1 + std::exp(-v));
+    case GemmActivation::tanh: return std::tanh(v);
   }
   return v;
 }
@@ -116,9 +116,9 @@ TF_TEST(conv_output_size_formula) {
 }
 
 TF_TEST(conv2d_forward_matches_naive) {
-  const Conv2dEpilogue epilogues[] = {{Conv2dActivation::none, 0.0f}, {Conv2dActivation::relu, 0.0f},
-                                      {Conv2dActivation::leaky_relu, 0.1f}, {Conv2dActivation::elu, 0.7f},
-                                      {Conv2dActivation::sigmoid, 0.0f}, {Conv2dActivation::tanh, 0.0f}};
+  const Conv2dEpilogue epilogues[] = {{GemmActivation::none, 0.0f}, {GemmActivation::relu, 0.0f},
+                                      {GemmActivation::leaky_relu, 0.1f}, {GemmActivation::elu, 0.7f},
+                                      {GemmActivation::sigmoid, 0.0f}, {GemmActivation::tanh, 0.0f}};
   for (const Case& c : cases()) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
@@ -192,7 +192,7 @@ TF_TEST(conv2d_bit_identical_across_thread_counts) {
   for (const Case& c : big) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
-    const Conv2dEpilogue relu{Conv2dActivation::relu, 0.0f};
+    const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
     std::vector<float> y1, dx1, dw1, db1;
     GuardedBuffer dx(s.x_size()), dw(s.w_size()), db(s.oc);
     const int saved = num_threads();

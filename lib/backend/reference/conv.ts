@@ -3,38 +3,8 @@
 // the same list of product terms (forEachTerm), so the three are visibly the same sum.
 
 import type { Backend, Conv2dArgs, Epilogue, F32 } from '../backend.js';
-import { checkConv2dArgs, checkLength, checkOptionalLength, describe } from '../checks.js';
-
-const ACTIVATIONS = ['none', 'relu', 'leakyRelu', 'elu', 'sigmoid', 'tanh'] as const;
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/** Same rules as the native binding: known activation, finite float32 alpha, slope >= 0, ELU alpha > 0. */
-export function checkEpilogue(op: string, e: Epilogue): void {
-  if (typeof e !== 'object' || e === null) throw new TypeError(`${op}: epilogue must be an object, got ${describe(e)}`);
-  if (typeof e.activation !== 'string') {
-    throw new TypeError(`${op}: activation must be a string, got ${describe(e.activation)}`);
-  }
-  if (!(ACTIVATIONS as readonly string[]).includes(e.activation)) {
-    throw new RangeError(`${op}: unknown activation '${e.activation}' (expected ${ACTIVATIONS.join(', ')})`);
-  }
-  if (typeof e.alpha !== 'number') throw new TypeError(`${op}: alpha must be a number, got ${describe(e.alpha)}`);
-  if (!Number.isFinite(e.alpha) || Math.abs(e.alpha) > FLOAT32_MAX) {
-    throw new RangeError(`${op}: alpha must be a finite float32 number, got ${e.alpha}`);
-  }
-  if (e.activation === 'leakyRelu' && e.alpha < 0) throw new RangeError(`${op}: leakyRelu alpha must be >= 0, got ${e.alpha}`);
-  if (e.activation === 'elu' && !(e.alpha > 0)) throw new RangeError(`${op}: elu alpha must be > 0, got ${e.alpha}`);
-}
-
-export function activate(v: number, e: Epilogue): number {
-  switch (e.activation) {
-    case 'none': return v;
-    case 'relu': return v < 0 ? 0 : v;
-    case 'leakyRelu': return v < 0 ? e.alpha * v : v;
-    case 'elu': return v < 0 ? e.alpha * Math.expm1(v) : v;
-    case 'sigmoid': return 1 / (1 + Math.exp(-v));
-    case 'tanh': return Math.tanh(v);
-  }
-}
+import { activate, checkEpilogue } from './epilogue.js';
+import { checkConv2dArgs, checkLength, checkOptionalLength } from '../checks.js';
 
 type Expected = [length: number, how: string];
 
@@ -94,7 +64,7 @@ export const convKernels: Pick<Backend, 'conv2d' | 'conv2dBackwardInput' | 'conv
     forEachTerm(args, (xi, wi, yi) => {
       sum[yi] += x[xi] * w[wi];
     });
-    for (let i = 0; i < y.length; i++) y[i] = activate(sum[i] + (bias ? bias[i % args.oc] : 0), epilogue);
+    for (let i = 0; i < y.length; i++) y[i] = activate(epilogue.activation, epilogue.alpha, sum[i] + (bias ? bias[i % args.oc] : 0));
   },
 
   // dx [N,H,W,C] <- dy [N,OH,OW,OC], w: dx[xi] = Σ dy[yi]·w[wi] over the terms that read x[xi]

@@ -1,45 +1,9 @@
 // Reference matmul: C[M,N] = act(op(A)·op(B) + bias + (accumulate ? C : 0)) as plain loops with
 // float64 accumulation. The oracle the native GEMM is tested against, and the fallback backend.
 
-import type { Activation, Backend, Epilogue, F32, MatmulArgs } from '../backend.js';
+import type { Backend, F32, MatmulArgs } from '../backend.js';
 import { checkBoolean, checkDims, checkLength, checkOptionalLength, describe } from '../checks.js';
-
-const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'leakyRelu', 'elu', 'sigmoid', 'tanh'];
-
-/** The epilogue activation in float64 (shared by the reference matmul and conv epilogues). */
-export function activate(activation: Activation, alpha: number, x: number): number {
-  switch (activation) {
-    case 'none': return x;
-    case 'relu': return x > 0 ? x : 0;
-    case 'leakyRelu': return x > 0 ? x : alpha * x;
-    case 'elu': return x > 0 ? x : alpha * Math.expm1(x);
-    case 'sigmoid': return 1 / (1 + Math.exp(-x));
-    case 'tanh': return Math.tanh(x);
-  }
-}
-
-/**
- * Validates an epilogue as the native binding does: activation a known string (TypeError if not a
- * string, RangeError if unknown), alpha a finite number, >= 0 for leakyRelu and > 0 for elu.
- */
-export function checkEpilogue(op: string, ep: Epilogue): void {
-  if (typeof ep.activation !== 'string') {
-    throw new TypeError(`${op}: activation must be a string, got ${describe(ep.activation)}`);
-  }
-  if (!ACTIVATIONS.includes(ep.activation)) {
-    throw new RangeError(
-      `${op}: unknown activation '${ep.activation}' (expected none, relu, leakyRelu, elu, sigmoid or tanh)`,
-    );
-  }
-  if (typeof ep.alpha !== 'number') throw new TypeError(`${op}: alpha must be a number, got ${describe(ep.alpha)}`);
-  if (!Number.isFinite(ep.alpha)) throw new RangeError(`${op}: alpha must be a finite number, got ${ep.alpha}`);
-  if (ep.activation === 'leakyRelu' && !(ep.alpha >= 0)) {
-    throw new RangeError(`${op}: alpha must be >= 0 for leakyRelu, got ${ep.alpha}`);
-  }
-  if (ep.activation === 'elu' && !(ep.alpha > 0)) {
-    throw new RangeError(`${op}: alpha must be > 0 for elu, got ${ep.alpha}`);
-  }
-}
+import { activate, checkEpilogue } from './epilogue.js';
 
 function overlaps(x: F32, y: F32 | null): boolean {
   if (y === null || x.buffer !== y.buffer) return false;
