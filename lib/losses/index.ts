@@ -92,7 +92,7 @@ export function binaryCrossEntropyWithLogits(
 }
 
 export interface CrossEntropyOptions extends LossOptions {
-  /** s in [0, 1): the target becomes (1 - s)·target + s/C (PyTorch). */
+  /** s in [0, 1): the target distribution becomes (1 - s)·target + s/C, for index and probability targets (PyTorch). */
   labelSmoothing?: number;
 }
 
@@ -108,7 +108,6 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
   const [n, c] = logits.shape;
   const s = checkNumber(op, 'labelSmoothing', options.labelSmoothing ?? 0, (v) => v >= 0 && v < 1, 'in [0, 1)');
   let td: Int32Array | Float32Array;
-  let kernelSmoothing = s;
   if (target.dtype === 'int32') {
     if (target.rank !== 1 || target.shape[0] !== n) {
       throw new RangeError(`${op}: class-index target must be [${n}] for logits ${formatShape(logits.shape)}, got ${formatShape(target.shape)}`);
@@ -122,23 +121,14 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
       throw new RangeError(`${op}: probability target must be [${n},${c}] like the logits, got ${formatShape(target.shape)}`);
     }
     td = target.data as Float32Array;
-    if (s > 0) {
-      // Smooth probability targets here, then let the kernel treat them as plain distributions.
-      const scaled = new Float32Array(td.length);
-      getBackend().binary('mul', [n, c], td, [1], Float32Array.of(1 - s), scaled);
-      const smoothed = new Float32Array(td.length);
-      getBackend().binary('add', [n, c], scaled, [1], Float32Array.of(s / c), smoothed);
-      td = smoothed;
-      kernelSmoothing = 0;
-    }
   }
   const rowLoss = new Float32Array(n);
   const probs = new Float32Array(n * c);
-  getBackend().softmaxCrossEntropy(n, c, kernelSmoothing, ld, td, rowLoss, probs);
-  const savedTarget = td;
+  getBackend().softmaxCrossEntropy(n, c, s, ld, td, rowLoss, probs);
+  const savedTarget = td; // (targets are constants: no gradient flows to them)
   const perRow = output(op, [logits], rowLoss, [n], (dloss) => {
     const dlogits = new Float32Array(n * c);
-    getBackend().softmaxCrossEntropyBackward(n, c, kernelSmoothing, dlogits, dloss, probs, savedTarget);
+    getBackend().softmaxCrossEntropyBackward(n, c, s, dlogits, dloss, probs, savedTarget);
     return [dlogits];
   });
   return reduce(op, perRow, options.reduction);

@@ -95,9 +95,10 @@ function batchNormEvalBackward(
       if (needs[1]) {
         const xhat = new Float32Array(m * c);
         be.batchNormInference(m, c, eps, xd, null, null, rm, rv, xhat);
-        be.binary('mul', [m, c], dy, [m, c], xhat, xhat);
+        const dyXhat = new Float32Array(m * c);
+        be.binary('mul', [m, c], dy, [m, c], xhat, dyXhat);
         dgamma = new Float32Array(c);
-        be.reduce('sum', [m, c], [0], xhat, dgamma);
+        be.reduce('sum', [m, c], [0], dyXhat, dgamma);
       }
       grads.push(dgamma);
     }
