@@ -10,7 +10,10 @@
       "native/kernels/broadcast.cc",
       "native/kernels/elementwise.cc",
       "native/kernels/reduce.cc",
-      "native/kernels/softmax.cc"
+      "native/kernels/softmax.cc",
+      "native/kernels/norm.cc",
+      "native/kernels/dropout.cc",
+      "native/kernels/optim.cc"
     ],
     "tf_scalar_sources": [
       "native/ukernels/gemm_f32_4x16__scalar.cc"
@@ -47,7 +50,10 @@
       "native/tests/pool_test.cc",
       "native/tests/elementwise_test.cc",
       "native/tests/reduce_test.cc",
-      "native/tests/softmax_test.cc"
+      "native/tests/softmax_test.cc",
+      "native/tests/norm_test.cc",
+      "native/tests/dropout_test.cc",
+      "native/tests/optim_test.cc"
     ],
     "tf_bench_sources": [
       "native/bench/gemm_bench.cc"

@@ -1,0 +1,243 @@
+// Optimizer updates against naive double loops written here from PyTorch's formulas: five steps with
+// changing gradients, every option combination, every ISA and 1/2 threads, guard-page buffers.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "kernels/optim.h"
+#include "tests/testing.h"
+
+using namespace tf;
+using namespace tf::testing;
+
+namespace {
+
+constexpr int kSteps = 5;
+constexpr int64_t kSizes[] = {1, 13, 40000};  // 40000 splits over two threads
+
+struct State {
+  std::vector<double> w, a, b, c;  // a/b/c: the optimizer's state buffers
+};
+
+void load(GuardedBuffer& dst, const std::vector<double>& src) {
+  for (size_t i = 0; i < src.size(); ++i) dst[i] = static_cast<float>(src[i]);
+}
+
+std::vector<float> to_float(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
+
+// Gradients for step s (1-based) of a run: different every step.
+std::vector<std::vector<float>> gradients(Rng& rng, int64_t n) {
+  std::vector<std::vector<float>> gs(kSteps, std::vector<float>(n));
+  for (auto& g : gs) rng.fill(g.data(), n, -1, 1);
+  return gs;
+}
+
+std::string label(const std::string& what, int64_t n, Isa isa, int threads) {
+  return what + " n=" + std::to_string(n) + " " + isa_name(isa) + " x" + std::to_string(threads);
+}
+
+}  // namespace
+
+TF_TEST(sgd_matches_naive_over_five_steps) {
+  struct Case { double momentum, dampening, wd; bool nesterov; };
+  const Case cases[] = {{0, 0, 0, false}, {0, 0, 0.01, false}, {0.9, 0, 0, false},
+                        {0.9, 0.3, 0.01, false}, {0.9, 0, 0.01, true}, {0.5, 0, 0, true}};
+  Rng rng(31);
+  for (int64_t n : kSizes) {
+    const auto gs = gradients(rng, n);
+    std::vector<float> w0(n);
+    rng.fill(w0.data(), n);
+    for (const Case& cs : cases) {
+      const double lr = 0.05;
+      // naive
+      std::vector<double> w(w0.begin(), w0.end()), buf(n, 0);
+      for (int s = 0; s < kSteps; ++s) {
+        for (int64_t i = 0; i < n; ++i) {
+          double g = gs[s][i] + cs.wd * w[i];
+          if (cs.momentum != 0) {
+            buf[i] = s == 0 ? g : cs.momentum * buf[i] + (1 - cs.dampening) * g;
+            g = cs.nesterov ? g + cs.momentum * buf[i] : buf[i];
+          }
+          w[i] -= lr * g;
+        }
+      }
+      const auto w_ref = to_float(w), buf_ref = to_float(buf);
+      for_each_isa([&](Isa isa) {
+        for_each_thread_count([&](int threads) {
+          GuardedBuffer gw(n), gbuf(n), gg(n);
+          std::copy(w0.begin(), w0.end(), gw.data());
+          for (int s = 0; s < kSteps; ++s) {
+            std::copy(gs[s].begin(), gs[s].end(), gg.data());
+            const SgdOptions o{lr, cs.momentum, cs.dampening, cs.wd, cs.nesterov, s == 0};
+            sgd_update(o, n, gw.data(), gg.data(), cs.momentum != 0 ? gbuf.data() : nullptr);
+          }
+          const std::string ctx = label("sgd momentum=" + std::to_string(cs.momentum) + " dampening=" +
+                                            std::to_string(cs.dampening) + " wd=" + std::to_string(cs.wd) +
+                                            " nesterov=" + std::to_string(cs.nesterov),
+                                        n, isa, threads);
+          expect_close(gw.data(), w_ref.data(), n, 1e-6f, 1e-5f, ctx + " w");
+          if (cs.momentum != 0) expect_close(gbuf.data(), buf_ref.data(), n, 1e-6f, 1e-5f, ctx + " buf");
+        });
+      });
+    }
+  }
+}
+
+TF_TEST(adagrad_matches_naive_over_five_steps) {
+  struct Case { double lr_decay, wd; };
+  const Case cases[] = {{0, 0}, {0.1, 0}, {0.05, 0.01}};
+  Rng rng(32);
+  for (int64_t n : kSizes) {
+    const auto gs = gradients(rng, n);
+    std::vector<float> w0(n);
+    rng.fill(w0.data(), n);
+    for (const Case& cs : cases) {
+      const double lr = 0.1, eps = 1e-10;
+      std::vector<double> w(w0.begin(), w0.end()), sum(n, 0.1);  // initial_accumulator_value 0.1
+      for (int s = 0; s < kSteps; ++s) {
+        const double clr = lr / (1 + s * cs.lr_decay);
+        for (int64_t i = 0; i < n; ++i) {
+          const double g = gs[s][i] + cs.wd * w[i];
+          sum[i] += g * g;
+          w[i] -= clr * g / (std::sqrt(sum[i]) + eps);
+        }
+      }
+      const auto w_ref = to_float(w), sum_ref = to_float(sum);
+      for_each_isa([&](Isa isa) {
+        for_each_thread_count([&](int threads) {
+          GuardedBuffer gw(n), gsum(n), gg(n);
+          std::copy(w0.begin(), w0.end(), gw.data());
+          std::fill(gsum.data(), gsum.data() + n, 0.1f);
+          for (int s = 0; s < kSteps; ++s) {
+            std::copy(gs[s].begin(), gs[s].end(), gg.data());
+            adagrad_update(AdagradOptions{lr, cs.lr_decay, cs.wd, eps, s + 1}, n, gw.data(), gg.data(), gsum.data());
+          }
+          const std::string ctx = label("adagrad lrDecay=" + std::to_string(cs.lr_decay) + " wd=" +
+                                            std::to_string(cs.wd), n, isa, threads);
+          expect_close(gw.data(), w_ref.data(), n, 1e-6f, 1e-5f, ctx + " w");
+          expect_close(gsum.data(), sum_ref.data(), n, 1e-6f, 1e-5f, ctx + " sumSq");
+        });
+      });
+    }
+  }
+}
+
+TF_TEST(rmsprop_matches_naive_over_five_steps) {
+  struct Case { double momentum, wd; bool centered; };
+  const Case cases[] = {{0, 0, false}, {0, 0.01, true}, {0.9, 0, false}, {0.9, 0.01, true}};
+  Rng rng(33);
+  for (int64_t n : kSizes) {
+    const auto gs = gradients(rng, n);
+    std::vector<float> w0(n);
+    rng.fill(w0.data(), n);
+    for (const Case& cs : cases) {
+      const double lr = 0.01, alpha = 0.9, eps = 1e-8;
+      std::vector<double> w(w0.begin(), w0.end()), sq(n, 0), ga(n, 0), buf(n, 0);
+      for (int s = 0; s < kSteps; ++s) {
+        for (int64_t i = 0; i < n; ++i) {
+          const double g = gs[s][i] + cs.wd * w[i];
+          sq[i] = alpha * sq[i] + (1 - alpha) * g * g;
+          double avg;
+          if (cs.centered) {
+            ga[i] = alpha * ga[i] + (1 - alpha) * g;
+            avg = std::sqrt(sq[i] - ga[i] * ga[i]) + eps;
+          } else {
+            avg = std::sqrt(sq[i]) + eps;
+          }
+          if (cs.momentum > 0) {
+            buf[i] = cs.momentum * buf[i] + g / avg;
+            w[i] -= lr * buf[i];
+          } else {
+            w[i] -= lr * g / avg;
+          }
+        }
+      }
+      const auto w_ref = to_float(w), sq_ref = to_float(sq);
+      for_each_isa([&](Isa isa) {
+        for_each_thread_count([&](int threads) {
+          GuardedBuffer gw(n), gsq(n), gga(n), gbuf(n), gg(n);
+          std::copy(w0.begin(), w0.end(), gw.data());
+          std::fill(gsq.data(), gsq.data() + n, 0.0f);
+          std::fill(gga.data(), gga.data() + n, 0.0f);
+          std::fill(gbuf.data(), gbuf.data() + n, 0.0f);
+          for (int s = 0; s < kSteps; ++s) {
+            std::copy(gs[s].begin(), gs[s].end(), gg.data());
+            rmsprop_update(RmspropOptions{lr, alpha, eps, cs.wd, cs.momentum, cs.centered}, n, gw.data(), gg.data(),
+                           gsq.data(), cs.centered ? gga.data() : nullptr, cs.momentum > 0 ? gbuf.data() : nullptr);
+          }
+          const std::string ctx = label("rmsprop momentum=" + std::to_string(cs.momentum) + " wd=" +
+                                            std::to_string(cs.wd) + " centered=" + std::to_string(cs.centered),
+                                        n, isa, threads);
+          expect_close(gw.data(), w_ref.data(), n, 1e-5f, 1e-5f, ctx + " w");
+          expect_close(gsq.data(), sq_ref.data(), n, 1e-6f, 1e-5f, ctx + " squareAvg");
+        });
+      });
+    }
+  }
+}
+
+TF_TEST(adam_matches_naive_over_five_steps) {
+  struct Case { double wd; bool decoupled, amsgrad; };
+  const Case cases[] = {{0, false, false}, {0.01, false, false}, {0.01, true, false},
+                        {0, false, true}, {0.1, true, true}};
+  Rng rng(34);
+  for (int64_t n : kSizes) {
+    auto gs = gradients(rng, n);
+    // Shrink the gradient on later steps so that v decreases and amsgrad's max matters.
+    for (int s = 2; s < kSteps; ++s)
+      for (float& g : gs[s]) g *= 0.1f;
+    std::vector<float> w0(n);
+    rng.fill(w0.data(), n);
+    for (const Case& cs : cases) {
+      const double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+      std::vector<double> w(w0.begin(), w0.end()), m(n, 0), v(n, 0), vmax(n, 0);
+      for (int s = 1; s <= kSteps; ++s) {
+        for (int64_t i = 0; i < n; ++i) {
+          double g = gs[s - 1][i];
+          if (cs.decoupled) w[i] *= 1 - lr * cs.wd;
+          else g += cs.wd * w[i];
+          m[i] = b1 * m[i] + (1 - b1) * g;
+          v[i] = b2 * v[i] + (1 - b2) * g * g;
+          vmax[i] = std::max(vmax[i], v[i]);
+          const double vhat = (cs.amsgrad ? vmax[i] : v[i]) / (1 - std::pow(b2, s));
+          w[i] -= lr * m[i] / (1 - std::pow(b1, s)) / (std::sqrt(vhat) + eps);
+        }
+      }
+      const auto w_ref = to_float(w), m_ref = to_float(m), v_ref = to_float(v), vmax_ref = to_float(vmax);
+      for_each_isa([&](Isa isa) {
+        for_each_thread_count([&](int threads) {
+          GuardedBuffer gw(n), gm(n), gv(n), gvmax(n), gg(n);
+          std::copy(w0.begin(), w0.end(), gw.data());
+          std::fill(gm.data(), gm.data() + n, 0.0f);
+          std::fill(gv.data(), gv.data() + n, 0.0f);
+          std::fill(gvmax.data(), gvmax.data() + n, 0.0f);
+          for (int s = 1; s <= kSteps; ++s) {
+            std::copy(gs[s - 1].begin(), gs[s - 1].end(), gg.data());
+            adam_update(AdamOptions{lr, b1, b2, eps, cs.wd, cs.decoupled, cs.amsgrad, s}, n, gw.data(), gg.data(),
+                        gm.data(), gv.data(), cs.amsgrad ? gvmax.data() : nullptr);
+          }
+          const std::string ctx = label("adam wd=" + std::to_string(cs.wd) + " decoupled=" +
+                                            std::to_string(cs.decoupled) + " amsgrad=" + std::to_string(cs.amsgrad),
+                                        n, isa, threads);
+          expect_close(gw.data(), w_ref.data(), n, 1e-6f, 1e-5f, ctx + " w");
+          expect_close(gm.data(), m_ref.data(), n, 1e-7f, 1e-5f, ctx + " m");
+          expect_close(gv.data(), v_ref.data(), n, 1e-9f, 1e-5f, ctx + " v");
+          if (cs.amsgrad) expect_close(gvmax.data(), vmax_ref.data(), n, 1e-9f, 1e-5f, ctx + " vMax");
+        });
+      });
+    }
+  }
+}
+
+// The documented first Adam step: w1 = w - lr·g/(|g| + eps) whatever the betas.
+TF_TEST(adam_first_step_is_sign_step) {
+  float w[3] = {1.0f, -2.0f, 0.5f};
+  const float g[3] = {0.5f, -4.0f, 1e-3f};
+  float m[3] = {0, 0, 0}, v[3] = {0, 0, 0};
+  adam_update(AdamOptions{0.1, 0.8, 0.99, 1e-8, 0, false, false, 1}, 3, w, g, m, v, nullptr);
+  float expected[3];
+  const double w0[3] = {1.0, -2.0, 0.5};
+  for (int i = 0; i < 3; ++i) expected[i] = static_cast<float>(w0[i] - 0.1 * g[i] / (std::fabs(g[i]) + 1e-8));
+  expect_close(w, expected, 3, 1e-6f, 1e-6f, "adam step 1");
+}
