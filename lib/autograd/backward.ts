@@ -1,0 +1,87 @@
+// The backward pass: a topological sort from the root, then each node's backward in reverse order.
+// Gradients of intermediate tensors live in a map until their node has run (so a tensor used twice,
+// e.g. a residual connection, receives the sum of both contributions before it propagates); leaves
+// accumulate into `.grad` across calls until zeroed.
+
+import { Tensor } from '../tensor.js';
+import type { Node } from './graph.js';
+
+export interface BackwardOptions {
+  /** Keep the saved tensors so backward can run through the same graph again (default false). */
+  retainGraph?: boolean;
+}
+
+/** Tensors reachable from root through nodes, children before parents (iterative DFS, no recursion limit). */
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: { t: Tensor; expanded: boolean }[] = [{ t: root, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (top.expanded) {
+      order.push(top.t);
+      continue;
+    }
+    if (visited.has(top.t)) continue;
+    visited.add(top.t);
+    stack.push({ t: top.t, expanded: true });
+    const node = top.t.gradFn;
+    if (node === null) continue;
+    for (const input of node.inputs) {
+      if (input.requiresGrad && !visited.has(input)) stack.push({ t: input, expanded: false });
+    }
+  }
+  return order; // post-order: every tensor after all of its inputs
+}
+
+function addInto(acc: Float32Array, g: Float32Array): void {
+  for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+}
+
+/** Accumulates g into leaf.grad (creating it on first use; the leaf owns its gradient buffer). */
+function accumulateLeaf(leaf: Tensor, g: Float32Array): void {
+  if (leaf.grad === null) {
+    leaf.grad = new Tensor(g.slice(), leaf.shape);
+  } else {
+    addInto(leaf.grad.data as Float32Array, g);
+  }
+}
+
+export function runBackward(root: Tensor, seed: Float32Array, options: BackwardOptions = {}): void {
+  const order = topologicalOrder(root);
+  const pending = new Map<Tensor, Float32Array>([[root, seed]]);
+  const visitedNodes: Node[] = [];
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    const g = pending.get(t);
+    if (g === undefined) continue;
+    pending.delete(t);
+    const node = t.gradFn;
+    if (node === null) {
+      if (t.requiresGrad) accumulateLeaf(t, g);
+      continue;
+    }
+    const inputs = node.inputs;
+    const grads = node.run(g);
+    visitedNodes.push(node);
+    for (let k = 0; k < inputs.length; k++) {
+      const gk = grads[k];
+      if (!node.needs[k] || gk === null) continue;
+      const input = inputs[k];
+      if (gk.length !== input.size) {
+        throw new Error(`backward: '${node.name}' returned a gradient of length ${gk.length} for an input of shape [${input.shape.join(',')}]`);
+      }
+      const previous = pending.get(input);
+      if (previous === undefined) {
+        // Keep the op's buffer as is: ops may hand the same buffer to two inputs, so it is never
+        // modified in place; a second contribution makes a new sum buffer instead.
+        pending.set(input, gk);
+      } else {
+        const sum = previous.slice();
+        addInto(sum, gk);
+        pending.set(input, sum);
+      }
+    }
+  }
+  if (!options.retainGraph) for (const node of visitedNodes) node.release();
+}
