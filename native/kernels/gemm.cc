@@ -82,7 +82,8 @@ long cache_size(int name, long fallback) {
   return fallback;
 }
 
-constexpr int kMaxMr = 32;  // largest micro-kernel row count (checked in run_gemm)
+constexpr int kMaxMr = 32;
+constexpr int64_t kSmallM = 8;  // gemm() sends m <= kSmallM (B not transposed) to the direct kernel  // largest micro-kernel row count (checked in run_gemm)
 
 // --- packing -----------------------------------------------------------------------------------
 
@@ -387,7 +388,45 @@ void gemm_packed(const GemmArgs& args, const GemmPackedB& b) {
   run_gemm(g, b.ukernel, &b);
 }
 
-void gemm(const GemmArgs& args) { gemm_with_ukernel(args, kernels().gemm); }
+void gemm_small_m_with_ukernel(const GemmArgs& g, const GemmSmallMUkernel& uk) {
+  check_args(g);
+  if (g.trans_b || g.m > kSmallM) throw std::invalid_argument("gemm: the small-M path needs m <= 8 and B not transposed");
+  if (uk.max_m < 1) throw std::invalid_argument("gemm: small-M kernel without rows");
+  if (g.m == 0 || g.n == 0) return;
+  GemmTileEpilogue ep;
+  ep.load_c = g.accumulate;
+  ep.finish = true;
+  ep.activation = g.activation;
+  ep.alpha = g.alpha;
+  const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
+  // Split the columns between threads in 64-column chunks; each output is still one sum over the
+  // whole K in order, so the split never changes a result.
+  const int64_t chunk = 64;
+  const int64_t chunks = ceil_div(g.n, chunk);
+  const bool parallel = num_threads() > 1 && g.m * g.n * std::max<int64_t>(g.k, 1) >= (int64_t{1} << 20);
+  auto run = [&](int64_t begin, int64_t end) {
+    const int64_t j0 = begin * chunk, j1 = std::min(g.n, end * chunk);
+    GemmTileEpilogue e = ep;
+    e.bias = g.bias != nullptr ? g.bias + j0 : nullptr;
+    for (int64_t i = 0; i < g.m; i += uk.max_m) {
+      const int64_t rows = std::min<int64_t>(uk.max_m, g.m - i);
+      const float* a = g.trans_a ? g.a + i : g.a + i * g.lda;
+      uk.fn(rows, j1 - j0, g.k, a, a_rs, a_cs, g.b + j0, g.ldb, g.c + i * g.ldc + j0, g.ldc, e);
+    }
+  };
+  if (parallel) parallel_for(chunks, 1, run); else run(0, chunks);
+}
+
+void gemm(const GemmArgs& args) {
+  const KernelTable& table = kernels();
+  // Small M (batch-1 inference): packing would cost as much as the product itself. With k == 0 the
+  // operands may be absent; the packed path handles that case.
+  if (args.m <= std::min<int64_t>(kSmallM, table.gemm_small_m.use_up_to_m) && !args.trans_b && args.k > 0) {
+    gemm_small_m_with_ukernel(args, table.gemm_small_m);
+  } else {
+    gemm_with_ukernel(args, table.gemm);
+  }
+}
 
 bool parse_gemm_activation(const char* name, GemmActivation* out) {
   static const struct {

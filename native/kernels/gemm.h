@@ -55,8 +55,11 @@ GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool t
 // Runs the GEMM with the micro-kernel of the active ISA (runtime/dispatch.h).
 void gemm(const GemmArgs& args);
 
-// Same with an explicit micro-kernel (tests and benchmarks run every registered variant).
+// Same with an explicit micro-kernel, always through the packed path (tests and benchmarks run every
+// registered variant).
 void gemm_with_ukernel(const GemmArgs& args, const GemmUkernel& ukernel);
+// The small-M direct path with an explicit kernel: m <= 8 and !trans_b, else std::invalid_argument.
+void gemm_small_m_with_ukernel(const GemmArgs& args, const GemmSmallMUkernel& ukernel);
 
 // Cache blocking used for a micro-kernel: K block, rows of A packed per block (L1/L2 side), columns of
 // B packed per block (the L2-resident panel). Multiples of mr / nr. Chosen from the cache sizes.
