@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -76,11 +77,30 @@ std::string detail() {
 }
 #endif
 
+// Buffers start `offset_floats` past a 64-byte boundary (TF_BENCH_OFFSET, default 0), so that every
+// library sees the same alignment whatever malloc returns (it matters: a misaligned C makes every
+// vector store of C straddle two cache lines).
+struct Buffer {
+  explicit Buffer(size_t n) : raw(n + 16 + offset()), data(aligned() + offset()) {}
+  static size_t offset() {
+    const char* env = std::getenv("TF_BENCH_OFFSET");
+    return env != nullptr ? static_cast<size_t>(std::atoi(env)) % 16 : 0;
+  }
+  float* aligned() {
+    const auto p = reinterpret_cast<uintptr_t>(raw.data());
+    return reinterpret_cast<float*>((p + 63) / 64 * 64);
+  }
+  size_t size() const { return raw.size() - 16 - offset(); }
+  float& operator[](size_t i) { return data[i]; }
+  std::vector<float> raw;
+  float* data;
+};
+
 double time_gemm(const Shape& s, double min_seconds, int trials) {
-  std::vector<float> a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n)), c(static_cast<size_t>(s.m * s.n));
+  Buffer a(static_cast<size_t>(s.m * s.k)), b(static_cast<size_t>(s.k * s.n)), c(static_cast<size_t>(s.m * s.n));
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(static_cast<int>(i * 7 % 13) - 6) * 0.1f;
   for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(static_cast<int>(i * 5 % 11) - 5) * 0.1f;
-  sgemm(s, a.data(), b.data(), c.data());  // warm-up: page faults, packing buffers, thread start
+  sgemm(s, a.data, b.data, c.data);  // warm-up: page faults, packing buffers, thread start
   const double flop = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k);
   double best = 0;
   for (int t = 0; t < trials; ++t) {
@@ -88,7 +108,7 @@ double time_gemm(const Shape& s, double min_seconds, int trials) {
     const double t0 = now();
     double dt = 0;
     do {
-      sgemm(s, a.data(), b.data(), c.data());
+      sgemm(s, a.data, b.data, c.data);
       ++reps;
       dt = now() - t0;
     } while (dt < min_seconds);

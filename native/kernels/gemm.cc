@@ -174,6 +174,22 @@ GemmBlocking gemm_blocking(const GemmUkernel& uk) {
   return b;
 }
 
+namespace {
+
+// The blocking for one problem: K is cut into equal blocks no longer than kc (784 = 264+264+256 rather
+// than 384+384+16, whose thin last block reloads and stores all of C for 16 multiply-adds per
+// element). Depends only on k and the kernel, never on the thread count.
+GemmBlocking blocking_for(const GemmUkernel& uk, int64_t k) {
+  GemmBlocking bl = gemm_blocking(uk);
+  if (k > bl.kc) {
+    const int64_t blocks = ceil_div(k, bl.kc);
+    bl.kc = round_up(ceil_div(k, blocks), 8);
+  }
+  return bl;
+}
+
+}  // namespace
+
 GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool trans_a, const float* b,
                          bool trans_b, float* c) {
   GemmArgs g;
@@ -309,7 +325,7 @@ void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepa
   check_args(g);
   if (uk.mr < 1 || uk.mr > kMaxMr || uk.nr < 1) throw std::invalid_argument("gemm: micro-kernel tile out of range");
   if (g.m == 0 || g.n == 0) return;
-  const GemmBlocking bl = prepacked != nullptr ? prepacked->blocking : gemm_blocking(uk);
+  const GemmBlocking bl = prepacked != nullptr ? prepacked->blocking : blocking_for(uk, g.k);
 
   // Threads pay off above ~1M multiply-adds (a pool wake-up costs a few microseconds).
   int threads = num_threads();
@@ -344,7 +360,7 @@ GemmPackedB gemm_pack_b_with_ukernel(int64_t k, int64_t n, const float* b, int64
   pb.k = k;
   pb.n = n;
   pb.ukernel = uk;
-  pb.blocking = gemm_blocking(uk);
+  pb.blocking = blocking_for(uk, k);
   pb.n_panels = ceil_div(n, uk.nr);
   pb.storage = std::shared_ptr<float>(
       static_cast<float*>(::operator new(static_cast<size_t>(k * pb.n_panels * uk.nr) * sizeof(float), std::align_val_t{64})),

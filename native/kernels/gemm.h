@@ -63,6 +63,8 @@ void gemm_small_m_with_ukernel(const GemmArgs& args, const GemmSmallMUkernel& uk
 
 // Cache blocking used for a micro-kernel: K block, rows of A packed per block (L1/L2 side), columns of
 // B packed per block (the L2-resident panel). Multiples of mr / nr. Chosen from the cache sizes.
+// A given k is then cut into equal K blocks of at most kc (rounded up to 8), so the blocks (and the
+// rounding of every output) depend only on k and the kernel.
 struct GemmBlocking {
   int64_t kc, mc, nc;
 };
