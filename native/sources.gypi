@@ -16,14 +16,17 @@
       "native/kernels/optim.cc"
     ],
     "tf_scalar_sources": [
-      "native/ukernels/gemm_f32_4x16__scalar.cc"
+      "native/ukernels/gemm_f32_4x16__scalar.cc",
+      "native/ukernels/gemm_smallm_f32_4xn__scalar.cc"
     ],
     "tf_avx2_sources": [
-      "native/ukernels/gemm_f32_6x16__avx2_fma.cc"
+      "native/ukernels/gemm_f32_6x16__avx2_fma.cc",
+      "native/ukernels/gemm_smallm_f32_4xn__avx2_fma.cc"
     ],
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
-      "native/ukernels/gemm_f32_6x64__avx512f.cc"
+      "native/ukernels/gemm_f32_6x64__avx512f.cc",
+      "native/ukernels/gemm_smallm_f32_8xn__avx512f.cc"
     ],
     "tf_neon_sources": [],
     "tf_binding_sources": [

@@ -3,12 +3,33 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Backend, BackendInfo } from './backend.js';
+import type { Backend, BackendInfo, F32, MatmulArgs } from './backend.js';
 
-/** What the addon exports beyond the kernel interface (used by the runtime and tests). */
+/**
+ * B of a matmul packed once by `packMatmulB` for the micro-kernel of the ISA active at that moment
+ * (named by `kernel`), for reuse by `matmulPacked` across calls (inference: the weights never change).
+ * Opaque: the packed panels live in native memory owned by this object and are freed with it.
+ */
+export interface PackedMatmulB {
+  readonly k: number;
+  readonly n: number;
+  readonly transB: boolean;
+  readonly kernel: string;
+}
+
+/** What the addon exports beyond the kernel interface (used by the runtime, tests and benchmarks). */
 export interface NativeAddon extends Omit<Backend, 'name' | 'info'> {
   backendInfo(): BackendInfo & { availableIsas: string[]; availableCores: number; envId: number };
   setIsa(isa: string): void;
+  /** Packs b [K,N] (transB: [N,K]); errors as for matmul, named `packMatmulB`. */
+  packMatmulB(args: { k: number; n: number; transB: boolean }, b: F32): PackedMatmulB;
+  /**
+   * matmul with a prepacked B: args.k and args.n must equal the handle's (RangeError otherwise), any
+   * other object as packedB is a TypeError. Runs the handle's kernel even if the ISA changed since,
+   * and gives the same bits as `matmul` does with that kernel for m > 8 (m <= 8 runs a different,
+   * unpacked path in `matmul`, equal within float rounding).
+   */
+  matmulPacked(args: Omit<MatmulArgs, 'transB'>, a: F32, packedB: PackedMatmulB, bias: F32 | null, c: F32): void;
 }
 
 export type NativeLoadResult =

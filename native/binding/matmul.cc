@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -64,8 +65,106 @@ Napi::Value matmul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// --- prepacked B ---------------------------------------------------------------------------------
+// packMatmulB returns a plain frozen object {k, n, transB, kernel} that owns the packed panels through
+// napi_wrap; a type tag marks it, so matmulPacked can tell it from any other object before unwrapping.
+
+const napi_type_tag kPackedBTag = {0x7f1e3c2a9b8d4e61ULL, 0xa3c5e7f90b1d2f43ULL};
+
+void finalize_packed(napi_env env, void* data, void* /*hint*/) {
+  auto* packed = static_cast<GemmPackedB*>(data);
+  int64_t ignored = 0;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(packed->size() * sizeof(float)), &ignored);
+  delete packed;
+}
+
+// packMatmulB(args {k,n,transB}, b) -> handle;  b [K,N] (transB: [N,K])
+Napi::Value pack_matmul_b(const Napi::CallbackInfo& info) {
+  Args in(info, "packMatmulB");
+  in.expect_count(2);
+  const Napi::Object o = in.object(0, "args");
+  const int64_t k = in.dim_prop(o, "k");
+  const int64_t n = in.dim_prop(o, "n");
+  const bool trans_b = in.bool_prop(o, "transB");
+  const std::string kn = "(k=" + std::to_string(k) + ", n=" + std::to_string(n) + ")";
+  const F32Arg b = in.f32(1, "b", checked_product(in.op(), "b", {k, n}), trans_b ? "n*k " + kn : "k*n " + kn);
+
+  auto packed = std::make_unique<GemmPackedB>(gemm_pack_b(k, n, b.data, trans_b ? k : n, trans_b));
+  const Napi::Env env = info.Env();
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("k", Napi::Number::New(env, static_cast<double>(k)));
+  handle.Set("n", Napi::Number::New(env, static_cast<double>(n)));
+  handle.Set("transB", Napi::Boolean::New(env, trans_b));
+  handle.Set("kernel", Napi::String::New(env, packed->ukernel.name));
+  const int64_t bytes = packed->size() * static_cast<int64_t>(sizeof(float));
+  NAPI_THROW_IF_FAILED(env, napi_wrap(env, handle, packed.get(), finalize_packed, nullptr, nullptr), Napi::Value());
+  packed.release();  // owned by the handle now; finalize_packed frees it
+  int64_t ignored = 0;
+  napi_adjust_external_memory(env, bytes, &ignored);
+  handle.TypeTag(&kPackedBTag);
+  handle.Freeze();
+  return handle;
+}
+
+// matmulPacked(args {m,n,k,transA,accumulate,activation,alpha}, a, packedB, bias|null, c)
+//   a [M,K] (transA: [K,M]), packedB from packMatmulB with the same k and n, bias [N] | null -> c [M,N]
+Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
+  Args in(info, "matmulPacked");
+  in.expect_count(5);
+  const Napi::Object o = in.object(0, "args");
+  const int64_t m = in.dim_prop(o, "m");
+  const int64_t n = in.dim_prop(o, "n");
+  const int64_t k = in.dim_prop(o, "k");
+  const bool trans_a = in.bool_prop(o, "transA");
+  const bool accumulate = in.bool_prop(o, "accumulate");
+  const std::string activation = in.string_prop(o, "activation");
+  const double alpha = in.number_prop(o, "alpha");
+  GemmActivation act;
+  if (!parse_gemm_activation(activation.c_str(), &act)) {
+    in.range_error("unknown activation '" + activation + "' (expected none, relu, leakyRelu, elu, sigmoid or tanh)");
+  }
+  if (!gemm_alpha_valid(act, alpha)) {
+    std::ostringstream s;
+    s << "alpha must be " << (act == GemmActivation::elu ? "> 0" : ">= 0") << " for " << activation << ", got " << alpha;
+    in.range_error(s.str());
+  }
+
+  const Napi::Value handle = in.at(2);
+  if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPackedBTag)) {
+    in.type_error("packedB must be a handle returned by packMatmulB, got " + describe(handle));
+  }
+  void* raw = nullptr;
+  if (napi_unwrap(info.Env(), handle, &raw) != napi_ok || raw == nullptr) {
+    in.type_error("packedB is not a live packMatmulB handle");
+  }
+  const GemmPackedB& packed = *static_cast<const GemmPackedB*>(raw);
+  if (packed.k != k || packed.n != n) {
+    in.range_error("packedB was packed for k=" + std::to_string(packed.k) + ", n=" + std::to_string(packed.n) +
+                   ", got k=" + std::to_string(k) + ", n=" + std::to_string(n));
+  }
+
+  const std::string mk = "(m=" + std::to_string(m) + ", k=" + std::to_string(k) + ")";
+  const F32Arg a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), trans_a ? "k*m " + mk : "m*k " + mk);
+  const F32Arg bias = in.f32_or_null(3, "bias", n, "n (n=" + std::to_string(n) + ")");
+  const F32Arg c = in.f32(4, "c", checked_product(in.op(), "c", {m, n}),
+                          "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")");
+  if (overlaps(c, a) || overlaps(c, bias)) in.range_error("c must not share memory with a or bias");
+
+  GemmArgs g = gemm_dense_args(m, n, k, a.data, trans_a, nullptr, false, c.data);
+  g.bias = bias.data;
+  g.accumulate = accumulate;
+  g.activation = act;
+  g.alpha = static_cast<float>(alpha);
+  gemm_packed(g, packed);
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
-void register_matmul(Napi::Env env, Napi::Object exports) { export_function(env, exports, "matmul", matmul); }
+void register_matmul(Napi::Env env, Napi::Object exports) {
+  export_function(env, exports, "matmul", matmul);
+  export_function(env, exports, "packMatmulB", pack_matmul_b);
+  export_function(env, exports, "matmulPacked", matmul_packed);
+}
 
 }  // namespace tf::binding

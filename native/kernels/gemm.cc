@@ -4,18 +4,20 @@
 //
 // Loop nest (row-major C; the micro-kernel broadcasts A and vector-loads B):
 //
-//   for jc in N by nc:                    B block [kc x nc] packed once, read from L2 by every tile
-//     for pc in K by kc:                  K blocks in order: the summation order of every output
-//       pack B[pc:pc+kc, jc:jc+nc]        (parallel over nr-wide panels)
-//       parallel over tasks (M block x N range):
-//         pack A[ic:ic+mc, pc:pc+kc]      (per task, thread-local buffer)
-//         for ir in mc by mr:             A micro-panel [mr x kc] stays in L1 ...
-//           for jr in range by nr:        ... while B micro-panels stream from L2
-//             ukernel(kc, Ap, Bp, C tile, epilogue only if pc is the last K block)
+//   parallel over a tm x tn grid of output rectangles (whole tiles; one per thread, no barriers):
+//     for jc in its columns by nc:          B block [kc x nc] in L2, packed by this thread
+//       for pc in K by kc:                  K blocks in order: the summation order of every output
+//         pack B[pc:pc+kc, jc:jc+nc]        (skipped when B was prepacked with gemm_pack_b)
+//         for ic in its rows by mc:
+//           pack A[ic:ic+mc, pc:pc+kc]
+//           for ir in mc by mr:             A micro-panel [mr x kc] stays in L1 ...
+//             for jr in nc by nr:           ... while B micro-panels stream from L2
+//               ukernel(kc, Ap, Bp, C tile, epilogue only if pc is the last K block)
 //
-// The tile grid (multiples of mr/nr from the matrix origin) and the K blocking never depend on the
-// thread count, and each tile is computed by exactly one task per K block, so results are bit-identical
-// for any number of threads.
+// Each core has its own L2 (2 MB on the dev machine), so each thread packing and reading its own B
+// block costs nothing over sharing one, and it removes the two barriers per K block of a shared pack.
+// Every output is summed over the same K blocks in the same order by whichever thread owns its tile,
+// so results are bit-identical for any number of threads.
 #include "kernels/gemm.h"
 
 #include <algorithm>
@@ -59,8 +61,8 @@ class AlignedBuffer {
   int64_t capacity_ = 0;
 };
 
-// Per-thread packing buffers: a pool thread packs its own A blocks; the calling thread owns the B block
-// that all tasks read. (gemm is never re-entered on one thread while its buffers are in use.)
+// Per-thread packing buffers: every thread packs the A and B blocks of its own output rectangle.
+// (gemm is never re-entered on one thread while its buffers are in use.)
 AlignedBuffer& a_buffer() {
   thread_local AlignedBuffer buffer;
   return buffer;
@@ -80,6 +82,9 @@ long cache_size(int name, long fallback) {
   return fallback;
 }
 
+constexpr int kMaxMr = 32;
+constexpr int64_t kSmallM = 8;  // gemm() sends m <= kSmallM (B not transposed) to the direct kernel  // largest micro-kernel row count (checked in run_gemm)
+
 // --- packing -----------------------------------------------------------------------------------
 
 // A rows [i0, i0+rows), k [p0, p0+kc) -> micro-panels of mr rows: dst[panel][p*mr + i], zero-padded.
@@ -87,13 +92,15 @@ void pack_a(const GemmArgs& g, int64_t i0, int64_t rows, int64_t p0, int64_t kc,
   for (int64_t r0 = 0; r0 < rows; r0 += mr, dst += kc * mr) {
     const int valid = static_cast<int>(std::min<int64_t>(mr, rows - r0));
     if (!g.trans_a) {
-      // A [m,k]: each row is contiguous in k; write it down one column of the panel.
-      for (int i = 0; i < valid; ++i) {
-        const float* src = g.a + (i0 + r0 + i) * g.lda + p0;
-        for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = src[p];
+      // A [m,k]: each row is contiguous in k. Walk the mr rows together so the panel is written
+      // sequentially (one row at a time wrote with stride mr and cost ~2x more).
+      const float* src[kMaxMr];
+      for (int i = 0; i < valid; ++i) src[i] = g.a + (i0 + r0 + i) * g.lda + p0;
+      for (int64_t p = 0; p < kc; ++p) {
+        float* d = dst + p * mr;
+        for (int i = 0; i < valid; ++i) d[i] = src[i][p];
+        for (int i = valid; i < mr; ++i) d[i] = 0.0f;
       }
-      for (int i = valid; i < mr; ++i)
-        for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = 0.0f;
     } else {
       // A stored [k,m]: the mr values of one p are contiguous.
       for (int64_t p = 0; p < kc; ++p) {
@@ -167,6 +174,22 @@ GemmBlocking gemm_blocking(const GemmUkernel& uk) {
   return b;
 }
 
+namespace {
+
+// The blocking for one problem: K is cut into equal blocks no longer than kc (784 = 264+264+256 rather
+// than 384+384+16, whose thin last block reloads and stores all of C for 16 multiply-adds per
+// element). Depends only on k and the kernel, never on the thread count.
+GemmBlocking blocking_for(const GemmUkernel& uk, int64_t k) {
+  GemmBlocking bl = gemm_blocking(uk);
+  if (k > bl.kc) {
+    const int64_t blocks = ceil_div(k, bl.kc);
+    bl.kc = round_up(ceil_div(k, blocks), 8);
+  }
+  return bl;
+}
+
+}  // namespace
+
 GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool trans_a, const float* b,
                          bool trans_b, float* c) {
   GemmArgs g;
@@ -184,44 +207,48 @@ GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool t
   return g;
 }
 
-void gemm_with_ukernel(const GemmArgs& g, const GemmUkernel& uk) {
-  check_args(g);
-  if (g.m == 0 || g.n == 0) return;
+namespace {
+
+// Where the micro-kernels find the packed B panel q (global panel index, columns [q*nr, q*nr+nr)) of
+// the K block starting at pc: either a prepacked GemmPackedB or the calling thread's own block buffer,
+// which holds the panels [q_begin, ...) of the current (jc, pc) block.
+struct BPanels {
+  const GemmPackedB* prepacked = nullptr;
+  const float* local = nullptr;
+  int64_t q_begin = 0;
+  int nr = 0;
+
+  const float* panel(int64_t pc, int64_t kc, int64_t q) const {
+    if (prepacked != nullptr) return prepacked->panel(pc, kc, q);
+    return local + (q - q_begin) * kc * nr;
+  }
+};
+
+// One thread's share of the output: rows [i0, i1) and columns [j0, j1) of C over the whole K, run
+// serially with its own packing buffers. i0 and j0 are multiples of mr and nr (the tile grid from the
+// matrix origin), so a panel index is the same in any partition.
+void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl, const GemmPackedB* prepacked,
+                    int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const int mr = uk.mr;
   const int nr = uk.nr;
-  const GemmBlocking bl = gemm_blocking(uk);
-
-  // Threads only pay off above ~1M multiply-adds per K block; below that everything runs inline.
-  const int threads = num_threads();
-  const bool parallel = threads > 1 && g.m * std::min(g.n, bl.nc) * std::min(g.k, bl.kc) >= (int64_t{1} << 20);
-  const int64_t target_tasks = parallel ? int64_t{threads} * 4 : 1;
-
-  // M blocks: at most mc rows, and enough blocks to feed the threads when M allows it.
-  const int64_t m_panels = ceil_div(g.m, mr);
-  int64_t m_blocks = std::max(ceil_div(g.m, bl.mc), std::min(target_tasks, m_panels));
-  const int64_t mc = ceil_div(m_panels, m_blocks) * mr;
-  m_blocks = ceil_div(g.m, mc);
-
-  const int64_t kc_max = std::max<int64_t>(1, std::min(g.k, bl.kc));
-  const int64_t nc_max = round_up(std::min(g.n, bl.nc), nr);
-  float* bp = g.k > 0 ? b_buffer().get(kc_max * nc_max) : nullptr;
-
-  for (int64_t jc = 0; jc < g.n; jc += bl.nc) {
-    const int64_t nc = std::min(bl.nc, g.n - jc);
+  for (int64_t jc = j0; jc < j1; jc += bl.nc) {
+    const int64_t nc = std::min(bl.nc, j1 - jc);
+    const int64_t q_begin = jc / nr;
     const int64_t n_panels = ceil_div(nc, nr);
-    // Split N too when M alone cannot feed the threads (skinny shapes); each N range repacks its A.
-    const int64_t n_split = std::min(n_panels, ceil_div(target_tasks, m_blocks));
-    const int64_t panels_per_split = ceil_div(n_panels, n_split);
+    BPanels panels;
+    panels.prepacked = prepacked;
+    panels.q_begin = q_begin;
+    panels.nr = nr;
 
     int64_t pc = 0;
     do {
       const int64_t kc = std::min(bl.kc, g.k - pc);
-      if (kc > 0) {
-        const int64_t grain = std::max<int64_t>(1, 8192 / (kc * nr));
-        auto pack = [&](int64_t begin, int64_t end) {
-          for (int64_t q = begin; q < end; ++q) pack_b_panel(g, jc + q * nr, nc - q * nr, pc, kc, nr, bp + q * kc * nr);
-        };
-        if (parallel) parallel_for(n_panels, grain, pack); else pack(0, n_panels);
+      if (kc > 0 && prepacked == nullptr) {
+        float* bp = b_buffer().get(n_panels * kc * nr);
+        for (int64_t q = 0; q < n_panels; ++q) {
+          pack_b_panel(g, jc + q * nr, nc - q * nr, pc, kc, nr, bp + q * kc * nr);
+        }
+        panels.local = bp;
       }
       GemmTileEpilogue ep;
       ep.load_c = g.accumulate || pc > 0;
@@ -229,40 +256,193 @@ void gemm_with_ukernel(const GemmArgs& g, const GemmUkernel& uk) {
       ep.activation = g.activation;
       ep.alpha = g.alpha;
 
-      auto run = [&](int64_t begin, int64_t end) {
-        for (int64_t t = begin; t < end; ++t) {
-          const int64_t ic = (t / n_split) * mc;
-          const int64_t rows = std::min(mc, g.m - ic);
-          const int64_t q0 = (t % n_split) * panels_per_split;
-          const int64_t q1 = std::min(n_panels, q0 + panels_per_split);
-          if (q0 >= q1) continue;
-          float* ap = nullptr;
-          if (kc > 0) {
-            ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
-            pack_a(g, ic, rows, pc, kc, mr, ap);
-          }
-          GemmTileEpilogue tile_ep = ep;
-          for (int64_t ir = 0; ir < rows; ir += mr) {
-            const int mv = static_cast<int>(std::min<int64_t>(mr, rows - ir));
-            const float* a_panel = kc > 0 ? ap + (ir / mr) * mr * kc : nullptr;
-            float* c_row = g.c + (ic + ir) * g.ldc + jc;
-            for (int64_t q = q0; q < q1; ++q) {
-              const int64_t col = q * nr;
-              const int nv = static_cast<int>(std::min<int64_t>(nr, nc - col));
-              tile_ep.bias = g.bias != nullptr ? g.bias + jc + col : nullptr;
-              uk.fn(kc, a_panel, kc > 0 ? bp + q * kc * nr : nullptr, c_row + col, g.ldc, mv, nv, tile_ep);
-            }
+      for (int64_t ic = i0; ic < i1; ic += bl.mc) {
+        const int64_t rows = std::min(bl.mc, i1 - ic);
+        float* ap = nullptr;
+        if (kc > 0) {
+          ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
+          pack_a(g, ic, rows, pc, kc, mr, ap);
+        }
+        // A micro-panel [mr x kc] stays in L1 while the B micro-panels of the block stream from L2.
+        for (int64_t ir = 0; ir < rows; ir += mr) {
+          const int mv = static_cast<int>(std::min<int64_t>(mr, rows - ir));
+          const float* a_panel = kc > 0 ? ap + (ir / mr) * mr * kc : nullptr;
+          float* c_row = g.c + (ic + ir) * g.ldc;
+          for (int64_t q = q_begin; q < q_begin + n_panels; ++q) {
+            const int64_t col = q * nr;
+            const int nv = static_cast<int>(std::min<int64_t>(nr, jc + nc - col));
+            ep.bias = g.bias != nullptr ? g.bias + col : nullptr;
+            uk.fn(kc, a_panel, kc > 0 ? panels.panel(pc, kc, q) : nullptr, c_row + col, g.ldc, mv, nv, ep);
           }
         }
-      };
-      const int64_t tasks = m_blocks * n_split;
-      if (parallel) parallel_for(tasks, 1, run); else run(0, tasks);
+      }
       pc += kc;
     } while (pc < g.k);
   }
 }
 
-void gemm(const GemmArgs& args) { gemm_with_ukernel(args, kernels().gemm); }
+// Splits `count` units into `parts` contiguous ranges whose sizes differ by at most one.
+int64_t split_point(int64_t count, int64_t parts, int64_t index) {
+  return count / parts * index + std::min(index, count % parts);
+}
+
+// The thread grid tm x tn (tm * tn = threads): each thread owns a rectangle of whole tiles. Picks the
+// grid with the least work on the busiest thread: its FMAs (whole tiles) plus its packing (its rows
+// of A once per nc block of its columns, its columns of B once). Only speed depends on this choice:
+// every tile is summed the same way whichever thread owns it.
+void choose_grid(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl, int threads, bool prepacked,
+                 int64_t* tm, int64_t* tn) {
+  const int64_t m_panels = ceil_div(g.m, uk.mr), n_panels = ceil_div(g.n, uk.nr);
+  double best = -1;
+  for (int64_t a = 1; a <= threads; ++a) {
+    if (threads % a != 0) continue;
+    const int64_t b = threads / a;
+    if (a > m_panels || b > n_panels) continue;
+    const double rows = static_cast<double>(ceil_div(m_panels, a) * uk.mr);
+    const double cols = static_cast<double>(ceil_div(n_panels, b) * uk.nr);
+    const double k = static_cast<double>(std::max<int64_t>(g.k, 1));
+    // One packed element costs roughly as much as 16 multiply-adds (a strided load and a store
+    // versus a fraction of a vector FMA).
+    const double pack = rows * k * std::ceil(cols / static_cast<double>(bl.nc)) + (prepacked ? 0.0 : cols * k);
+    const double cost = rows * cols * k + 16.0 * pack;
+    if (best < 0 || cost < best) {
+      best = cost;
+      *tm = a;
+      *tn = b;
+    }
+  }
+  if (best < 0) {  // fewer tiles than threads in every grid: split the longer side only
+    *tm = std::min<int64_t>(threads, m_panels);
+    *tn = 1;
+    if (n_panels > m_panels) {
+      *tm = 1;
+      *tn = std::min<int64_t>(threads, n_panels);
+    }
+  }
+}
+
+void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepacked) {
+  check_args(g);
+  if (uk.mr < 1 || uk.mr > kMaxMr || uk.nr < 1) throw std::invalid_argument("gemm: micro-kernel tile out of range");
+  if (g.m == 0 || g.n == 0) return;
+  const GemmBlocking bl = prepacked != nullptr ? prepacked->blocking : blocking_for(uk, g.k);
+
+  // Threads pay off above ~1M multiply-adds (a pool wake-up costs a few microseconds).
+  int threads = num_threads();
+  if (g.m * g.n * std::max<int64_t>(g.k, 1) < (int64_t{1} << 20)) threads = 1;
+  int64_t tm = 1, tn = 1;
+  if (threads > 1) choose_grid(g, uk, bl, threads, prepacked != nullptr, &tm, &tn);
+  const int64_t m_panels = ceil_div(g.m, uk.mr), n_panels = ceil_div(g.n, uk.nr);
+
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t ti = t / tn, tj = t % tn;
+      const int64_t i0 = split_point(m_panels, tm, ti) * uk.mr;
+      const int64_t i1 = std::min(g.m, split_point(m_panels, tm, ti + 1) * uk.mr);
+      const int64_t j0 = split_point(n_panels, tn, tj) * uk.nr;
+      const int64_t j1 = std::min(g.n, split_point(n_panels, tn, tj + 1) * uk.nr);
+      if (i0 < i1 && j0 < j1) gemm_partition(g, uk, bl, prepacked, i0, i1, j0, j1);
+    }
+  };
+  const int64_t parts = tm * tn;
+  if (parts > 1) parallel_for(parts, 1, run); else run(0, 1);
+}
+
+}  // namespace
+
+void gemm_with_ukernel(const GemmArgs& g, const GemmUkernel& uk) { run_gemm(g, uk, nullptr); }
+
+GemmPackedB gemm_pack_b_with_ukernel(int64_t k, int64_t n, const float* b, int64_t ldb, bool trans_b,
+                                     const GemmUkernel& uk) {
+  if (k < 1 || n < 1) throw std::invalid_argument("gemm_pack_b: k and n must be >= 1");
+  if (b == nullptr || ldb < (trans_b ? k : n)) throw std::invalid_argument("gemm_pack_b: b is null or ldb too small");
+  GemmPackedB pb;
+  pb.k = k;
+  pb.n = n;
+  pb.ukernel = uk;
+  pb.blocking = blocking_for(uk, k);
+  pb.n_panels = ceil_div(n, uk.nr);
+  pb.storage = std::shared_ptr<float>(
+      static_cast<float*>(::operator new(static_cast<size_t>(k * pb.n_panels * uk.nr) * sizeof(float), std::align_val_t{64})),
+      [](float* p) { ::operator delete(p, std::align_val_t{64}); });
+  GemmArgs g;
+  g.k = k;
+  g.n = n;
+  g.b = b;
+  g.ldb = ldb;
+  g.trans_b = trans_b;
+  // Every (K block, panel) pair is independent: pack them in parallel.
+  const int64_t kc = pb.blocking.kc;
+  const int64_t k_blocks = ceil_div(k, kc);
+  const int64_t items = k_blocks * pb.n_panels;
+  auto pack = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t pc = (t / pb.n_panels) * kc, q = t % pb.n_panels;
+      const int64_t kcur = std::min(kc, k - pc);
+      pack_b_panel(g, q * uk.nr, n - q * uk.nr, pc, kcur, uk.nr, pb.storage.get() + pb.offset(pc, kcur, q));
+    }
+  };
+  parallel_for(items, std::max<int64_t>(1, 16384 / (kc * uk.nr)), pack);
+  return pb;
+}
+
+GemmPackedB gemm_pack_b(int64_t k, int64_t n, const float* b, int64_t ldb, bool trans_b) {
+  return gemm_pack_b_with_ukernel(k, n, b, ldb, trans_b, kernels().gemm);
+}
+
+void gemm_packed(const GemmArgs& args, const GemmPackedB& b) {
+  if (b.storage == nullptr || args.k != b.k || args.n != b.n) {
+    throw std::invalid_argument("gemm_packed: k and n must match the packed B");
+  }
+  GemmArgs g = args;
+  g.b = nullptr;
+  g.ldb = 0;
+  g.trans_b = false;
+  // check_args wants a B; the packed one stands in for it.
+  g.b = b.storage.get();
+  g.ldb = g.n;
+  run_gemm(g, b.ukernel, &b);
+}
+
+void gemm_small_m_with_ukernel(const GemmArgs& g, const GemmSmallMUkernel& uk) {
+  check_args(g);
+  if (g.trans_b || g.m > kSmallM) throw std::invalid_argument("gemm: the small-M path needs m <= 8 and B not transposed");
+  if (uk.max_m < 1) throw std::invalid_argument("gemm: small-M kernel without rows");
+  if (g.m == 0 || g.n == 0) return;
+  GemmTileEpilogue ep;
+  ep.load_c = g.accumulate;
+  ep.finish = true;
+  ep.activation = g.activation;
+  ep.alpha = g.alpha;
+  const int64_t a_rs = g.trans_a ? 1 : g.lda, a_cs = g.trans_a ? g.lda : 1;
+  // Split the columns between threads in 64-column chunks; each output is still one sum over the
+  // whole K in order, so the split never changes a result.
+  const int64_t chunk = 64;
+  const int64_t chunks = ceil_div(g.n, chunk);
+  const bool parallel = num_threads() > 1 && g.m * g.n * std::max<int64_t>(g.k, 1) >= (int64_t{1} << 20);
+  auto run = [&](int64_t begin, int64_t end) {
+    const int64_t j0 = begin * chunk, j1 = std::min(g.n, end * chunk);
+    GemmTileEpilogue e = ep;
+    e.bias = g.bias != nullptr ? g.bias + j0 : nullptr;
+    for (int64_t i = 0; i < g.m; i += uk.max_m) {
+      const int64_t rows = std::min<int64_t>(uk.max_m, g.m - i);
+      const float* a = g.trans_a ? g.a + i : g.a + i * g.lda;
+      uk.fn(rows, j1 - j0, g.k, a, a_rs, a_cs, g.b + j0, g.ldb, g.c + i * g.ldc + j0, g.ldc, e);
+    }
+  };
+  if (parallel) parallel_for(chunks, 1, run); else run(0, chunks);
+}
+
+void gemm(const GemmArgs& args) {
+  const KernelTable& table = kernels();
+  // Small M (batch-1 inference): packing would cost as much as the product itself. With k == 0 the
+  // operands may be absent; the packed path handles that case.
+  if (args.m <= std::min<int64_t>(kSmallM, table.gemm_small_m.use_up_to_m) && !args.trans_b && args.k > 0) {
+    gemm_small_m_with_ukernel(args, table.gemm_small_m);
+  } else {
+    gemm_with_ukernel(args, table.gemm);
+  }
+}
 
 bool parse_gemm_activation(const char* name, GemmActivation* out) {
   static const struct {

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "ukernels/gemm_ukernels.h"
 
@@ -54,15 +55,47 @@ GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool t
 // Runs the GEMM with the micro-kernel of the active ISA (runtime/dispatch.h).
 void gemm(const GemmArgs& args);
 
-// Same with an explicit micro-kernel (tests and benchmarks run every registered variant).
+// Same with an explicit micro-kernel, always through the packed path (tests and benchmarks run every
+// registered variant).
 void gemm_with_ukernel(const GemmArgs& args, const GemmUkernel& ukernel);
+// The small-M direct path with an explicit kernel: m <= 8 and !trans_b, else std::invalid_argument.
+void gemm_small_m_with_ukernel(const GemmArgs& args, const GemmSmallMUkernel& ukernel);
 
 // Cache blocking used for a micro-kernel: K block, rows of A packed per block (L1/L2 side), columns of
 // B packed per block (the L2-resident panel). Multiples of mr / nr. Chosen from the cache sizes.
+// A given k is then cut into equal K blocks of at most kc (rounded up to 8), so the blocks (and the
+// rounding of every output) depend only on k and the kernel.
 struct GemmBlocking {
   int64_t kc, mc, nc;
 };
 GemmBlocking gemm_blocking(const GemmUkernel& ukernel);
+
+// B [k,n] (or [n,k] when trans_b) packed once into micro-panels for one micro-kernel, to be reused by
+// gemm_packed across calls (inference: the weights never change). Layout: K blocks of kc rows in
+// order; inside one, the nr-wide panels of all n columns, each [kc_block x nr], zero-padded.
+// Owns its storage (copies share it); immutable after packing, so concurrent calls may share it.
+struct GemmPackedB {
+  int64_t k = 0, n = 0;
+  GemmUkernel ukernel;    // the kernel (and so the ISA) it was packed for; gemm_packed runs it
+  GemmBlocking blocking{};
+  int64_t n_panels = 0;   // ceil(n / nr)
+  std::shared_ptr<float> storage;
+
+  int64_t offset(int64_t pc, int64_t kc, int64_t q) const { return pc * n_panels * ukernel.nr + q * kc * ukernel.nr; }
+  const float* panel(int64_t pc, int64_t kc, int64_t q) const { return storage.get() + offset(pc, kc, q); }
+  int64_t size() const { return k * n_panels * ukernel.nr; }  // floats held
+};
+
+// Packs op(B) [k,n] with the active ISA's micro-kernel (or an explicit one). k, n >= 1; throws
+// std::invalid_argument on a bad size or stride and std::bad_alloc when out of memory.
+GemmPackedB gemm_pack_b(int64_t k, int64_t n, const float* b, int64_t ldb, bool trans_b);
+GemmPackedB gemm_pack_b_with_ukernel(int64_t k, int64_t n, const float* b, int64_t ldb, bool trans_b,
+                                     const GemmUkernel& ukernel);
+
+// gemm with B taken from `b` (args.b, ldb and trans_b are ignored; args.k and args.n must equal b.k and
+// b.n). Runs b.ukernel whatever ISA is active now, so the result is bit-identical to gemm_with_ukernel
+// with that kernel on the unpacked B (the small-M direct path is not used here).
+void gemm_packed(const GemmArgs& args, const GemmPackedB& b);
 
 // "none" | "relu" | "leakyRelu" | "elu" | "sigmoid" | "tanh" (the JS names). False if unknown.
 bool parse_gemm_activation(const char* name, GemmActivation* out);

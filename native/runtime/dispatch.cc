@@ -12,6 +12,20 @@ const GemmUkernelEntry gemm_entries[] = {
 #undef TF_GEMM_UKERNEL
 };
 
+const GemmSmallMUkernelEntry small_m_entries[] = {
+#define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m) \
+  {Isa::isa, GemmSmallMUkernel{&name, max_m, use_up_to_m, #name}},
+#include "ukernels/ukernels.inc"
+#undef TF_GEMM_SMALLM_UKERNEL
+};
+
+const GemmSmallMUkernel& small_m_gemm(Isa isa) {
+  for (const auto& e : small_m_entries) {
+    if (e.isa == isa) return e.ukernel;
+  }
+  return small_m_entries[0].ukernel;  // the scalar kernel (first in the list)
+}
+
 const GemmUkernel& default_gemm(Isa isa) {
   for (const auto& e : gemm_entries) {
     if (e.isa == isa && e.is_default) return e.ukernel;
@@ -23,6 +37,7 @@ KernelTable make_table(Isa isa) {
   KernelTable t{};
   t.isa = isa;
   t.gemm = default_gemm(isa);
+  t.gemm_small_m = small_m_gemm(isa);
   return t;
 }
 
@@ -80,6 +95,11 @@ std::atomic<const KernelTable*>& active_table() {
 const GemmUkernelEntry* gemm_ukernel_entries(int* count) {
   *count = static_cast<int>(sizeof(gemm_entries) / sizeof(gemm_entries[0]));
   return gemm_entries;
+}
+
+const GemmSmallMUkernelEntry* gemm_small_m_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(small_m_entries) / sizeof(small_m_entries[0]));
+  return small_m_entries;
 }
 
 const KernelTable& kernels() { return *active_table().load(std::memory_order_acquire); }

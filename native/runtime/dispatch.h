@@ -16,6 +16,8 @@ struct KernelTable {
   // GEMM: the `is_default` entry of ukernels.inc for this level (neon reuses the portable scalar kernel
   // until a NEON one is written and compile-checked on arm64).
   GemmUkernel gemm;
+  // GEMM with m <= 8 and B not transposed: the level's TF_GEMM_SMALLM_UKERNEL entry (scalar for neon).
+  GemmSmallMUkernel gemm_small_m;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
@@ -25,6 +27,12 @@ struct GemmUkernelEntry {
   bool is_default;
 };
 const GemmUkernelEntry* gemm_ukernel_entries(int* count);
+
+struct GemmSmallMUkernelEntry {
+  Isa isa;
+  GemmSmallMUkernel ukernel;
+};
+const GemmSmallMUkernelEntry* gemm_small_m_ukernel_entries(int* count);
 
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();

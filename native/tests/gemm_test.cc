@@ -5,6 +5,7 @@
 // every registered micro-kernel (ukernels.inc), also called directly.
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -53,8 +54,9 @@ struct Case {
   GemmActivation act = GemmActivation::none;
   float alpha = 0.1f;
   int64_t pad_a = 0, pad_b = 0, pad_c = 0;  // extra row stride (sub-matrix views)
+  const float* fixed_b = nullptr;            // B's values (same layout and stride) instead of random ones
 
-  std::string str(const char* who) const {
+  std::string str(const std::string& who) const {
     return std::string(who) + " m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k) +
            (trans_a ? " transA" : "") + (trans_b ? " transB" : "") + (accumulate ? " accumulate" : "") +
            (bias ? " bias" : "") + " act=" + act_name(act) + " pads=" + std::to_string(pad_a) + "," +
@@ -67,9 +69,11 @@ size_t span(int64_t rows, int64_t cols, int64_t ld) { return static_cast<size_t>
 
 const float kGapSentinel = 12345.0f;
 
-// Runs one case with `uk` (or the active table's kernel when null); checks against the naive loop and
-// that the gaps between C rows (ldc > n) are untouched. Returns C (densely) for identity checks.
-std::vector<float> run_case(const Case& cs, const GemmUkernel* uk, uint64_t seed, const char* who) {
+using GemmCall = std::function<void(const GemmArgs&)>;
+
+// Runs one case through `call`; checks against the naive loop and that the gaps between C rows
+// (ldc > n) are untouched. Returns C (densely) for identity checks.
+std::vector<float> run_case_with(const Case& cs, const GemmCall& call, uint64_t seed, const std::string& who) {
   const int64_t a_rows = cs.trans_a ? cs.k : cs.m, a_cols = cs.trans_a ? cs.m : cs.k;
   const int64_t b_rows = cs.trans_b ? cs.n : cs.k, b_cols = cs.trans_b ? cs.k : cs.n;
   const int64_t lda = a_cols + cs.pad_a, ldb = b_cols + cs.pad_b, ldc = cs.n + cs.pad_c;
@@ -79,6 +83,7 @@ std::vector<float> run_case(const Case& cs, const GemmUkernel* uk, uint64_t seed
   GuardedBuffer bias(static_cast<size_t>(cs.n)), c(span(cs.m, cs.n, ldc));
   rng.fill(a.data(), a.size());
   rng.fill(b.data(), b.size());
+  if (cs.fixed_b != nullptr) std::memcpy(b.data(), cs.fixed_b, b.size() * sizeof(float));
   rng.fill(bias.data(), bias.size());
   // Without accumulate C starts as the NaN pattern: reading it would poison the result.
   if (cs.accumulate) rng.fill(c.data(), c.size());
@@ -116,11 +121,7 @@ std::vector<float> run_case(const Case& cs, const GemmUkernel* uk, uint64_t seed
   g.accumulate = cs.accumulate;
   g.activation = cs.act;
   g.alpha = cs.alpha;
-  if (uk != nullptr) {
-    gemm_with_ukernel(g, *uk);
-  } else {
-    gemm(g);
-  }
+  call(g);
 
   std::vector<float> actual(expected.size());
   for (int64_t i = 0; i < cs.m; ++i) {
@@ -136,6 +137,30 @@ std::vector<float> run_case(const Case& cs, const GemmUkernel* uk, uint64_t seed
   const float atol = 1e-5f + 2e-7f * static_cast<float>(cs.k);
   expect_close(actual.data(), expected.data(), expected.size(), atol, 1e-5f, cs.str(who));
   return actual;
+}
+
+// Runs one case with `uk` (or gemm() with the active table when null).
+std::vector<float> run_case(const Case& cs, const GemmUkernel* uk, uint64_t seed, const std::string& who) {
+  return run_case_with(
+      cs,
+      [&](const GemmArgs& g) {
+        if (uk != nullptr) {
+          gemm_with_ukernel(g, *uk);
+        } else {
+          gemm(g);
+        }
+      },
+      seed, who);
+}
+
+std::vector<const GemmSmallMUkernelEntry*> all_small_m_ukernels() {
+  int count = 0;
+  const GemmSmallMUkernelEntry* e = gemm_small_m_ukernel_entries(&count);
+  std::vector<const GemmSmallMUkernelEntry*> out;
+  for (int i = 0; i < count; ++i) {
+    if (kernel_table_for(e[i].isa) != nullptr) out.push_back(&e[i]);
+  }
+  return out;
 }
 
 std::vector<const GemmUkernelEntry*> all_ukernels() {
@@ -356,4 +381,169 @@ TF_TEST(gemm_rejects_bad_args) {
   GemmActivation act;
   TF_CHECK(parse_gemm_activation("leakyRelu", &act) && act == GemmActivation::leaky_relu, "parse leakyRelu");
   TF_CHECK(!parse_gemm_activation("gelu", &act), "gelu is not an epilogue activation");
+}
+
+// --- small-M direct path ------------------------------------------------------------------------
+
+TF_TEST(gemm_small_m_list_has_one_kernel_per_isa) {
+  int count = 0;
+  const GemmSmallMUkernelEntry* e = gemm_small_m_ukernel_entries(&count);
+  TF_CHECK(count >= 1 && e[0].isa == Isa::scalar, "the scalar small-M kernel must come first");
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    int any = 0;
+    for (int i = 0; i < count; ++i) any += e[i].isa == isa ? 1 : 0;
+    TF_CHECK(any <= 1, std::string("isa ") + isa_name(isa) + " has more than one small-M kernel");
+  }
+  for (int i = 0; i < count; ++i) {
+    TF_CHECK(e[i].ukernel.max_m >= 1 && e[i].ukernel.use_up_to_m >= 1 && e[i].ukernel.use_up_to_m <= 8,
+             std::string(e[i].ukernel.name) + ": rows out of range");
+  }
+  for_each_isa([&](Isa isa) {
+    TF_CHECK(kernels().gemm_small_m.fn != nullptr, std::string("no small-M kernel for ") + isa_name(isa));
+  });
+}
+
+// Every small-M kernel through its driver: m = 1..8 (several row groups for the 4-row kernels), n
+// around every strip width (16, 48, 64, 128 columns and the masked tails), k from 1 to past kc, A
+// plain and transposed, strided views, every epilogue, 1 and 2 threads, guard pages after every buffer.
+TF_TEST(gemm_small_m_every_kernel) {
+  for (const GemmSmallMUkernelEntry* e : all_small_m_ukernels()) {
+    const GemmSmallMUkernel& uk = e->ukernel;
+    uint64_t seed = 3000;
+    int variant = 0;
+    for (int64_t m = 1; m <= 8; ++m) {
+      for (int64_t n : {1, 7, 16, 17, 47, 48, 49, 64, 65, 129, 200}) {
+        for (int64_t k : {1, 5, 64, 391}) {
+          Case cs{m, n, k};
+          cs.trans_a = variant % 2;
+          cs.act = kActivations[variant % 6];
+          cs.accumulate = (variant / 2) % 2;
+          cs.bias = (variant / 3) % 2;
+          cs.alpha = cs.act == GemmActivation::elu ? 0.7f : 0.05f;
+          cs.pad_a = variant % 3;
+          cs.pad_b = (variant / 5) % 2 * 3;
+          cs.pad_c = (variant / 7) % 2 * 2;
+          ++variant;
+          set_num_threads(1 + variant % 2);
+          run_case_with(cs, [&](const GemmArgs& g) { gemm_small_m_with_ukernel(g, uk); }, seed++, uk.name);
+        }
+      }
+    }
+  }
+  set_num_threads(2);
+}
+
+// gemm() takes the direct path for small m at every ISA level; a shape big enough to split over two
+// threads must give bit-identical results with 1 and 2 threads.
+TF_TEST(gemm_small_m_through_gemm_threads_bit_identical) {
+  for_each_isa([](Isa isa) {
+    uint64_t seed = 4000;
+    for (int64_t m : {1, 2, 5, 8}) {
+      Case cs{m, 2000, 700};
+      cs.trans_a = m % 2;
+      cs.bias = true;
+      cs.act = GemmActivation::sigmoid;
+      set_num_threads(1);
+      const std::vector<float> one = run_case(cs, nullptr, seed, isa_name(isa));
+      set_num_threads(2);
+      const std::vector<float> two = run_case(cs, nullptr, seed, isa_name(isa));
+      expect_identical(two.data(), one.data(), one.size(), cs.str(isa_name(isa)) + " small-M (1 vs 2 threads)");
+      ++seed;
+    }
+  });
+}
+
+TF_TEST(gemm_small_m_rejects_what_it_cannot_do) {
+  float x[64] = {};
+  const GemmSmallMUkernel& uk = kernels().gemm_small_m;
+  for (auto [m, trans_b] : {std::pair<int64_t, bool>{9, false}, std::pair<int64_t, bool>{2, true}}) {
+    GemmArgs g = gemm_dense_args(m, 2, 2, x, false, x, trans_b, x + 32);
+    bool threw = false;
+    try {
+      gemm_small_m_with_ukernel(g, uk);
+    } catch (const std::invalid_argument&) {
+      threw = true;
+    }
+    TF_CHECK(threw, "small-M path must refuse m=" + std::to_string(m) + (trans_b ? " transB" : ""));
+  }
+}
+
+// --- prepacked B --------------------------------------------------------------------------------
+
+// For every registered micro-kernel: B packed once (plain and transposed, strided), then reused for
+// several A / epilogue cases. Each result must match the naive loop and be bit-identical to the same
+// kernel packing B on the fly; 1 and 2 threads. m includes sizes the direct path would take in gemm().
+TF_TEST(gemm_prepacked_b_every_ukernel) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    const GemmBlocking bl = gemm_blocking(uk);
+    uint64_t seed = 5000;
+    struct Dims {
+      int64_t n, k;
+    };
+    for (Dims d : {Dims{1, 1}, Dims{uk.nr + 3, bl.kc}, Dims{2 * uk.nr - 1, bl.kc + 1}, Dims{bl.nc + 5, 2 * bl.kc + 7}}) {
+      for (bool trans_b : {false, true}) {
+        const int64_t pad_b = trans_b ? 2 : 0;
+        const int64_t b_rows = trans_b ? d.n : d.k, b_cols = trans_b ? d.k : d.n, ldb = b_cols + pad_b;
+        GuardedBuffer b(span(b_rows, b_cols, ldb));
+        Rng rng(seed);
+        rng.fill(b.data(), b.size());
+        set_num_threads(2);
+        const GemmPackedB packed = gemm_pack_b_with_ukernel(d.k, d.n, b.data(), ldb, trans_b, uk);
+        TF_CHECK(packed.k == d.k && packed.n == d.n && packed.size() >= d.k * d.n, "packed B sizes");
+        int variant = 0;
+        for (int64_t m : {int64_t{1}, int64_t{uk.mr} + 1, int64_t{37}}) {
+          for (int threads : {1, 2}) {
+            set_num_threads(threads);
+            Case cs{m, d.n, d.k};
+            cs.trans_a = variant % 2;
+            cs.trans_b = trans_b;
+            cs.pad_b = pad_b;
+            cs.fixed_b = b.data();
+            cs.pad_a = variant % 3;
+            cs.bias = variant % 2 == 0;
+            cs.accumulate = variant % 3 == 1;
+            cs.act = kActivations[variant % 6];
+            cs.alpha = cs.act == GemmActivation::elu ? 0.5f : 0.1f;
+            ++variant;
+            const std::string who = std::string(uk.name) + " prepacked";
+            const std::vector<float> from_packed = run_case_with(
+                cs, [&](const GemmArgs& g) { gemm_packed(g, packed); }, seed, who);
+            const std::vector<float> on_the_fly = run_case(cs, &uk, seed, uk.name);
+            expect_identical(from_packed.data(), on_the_fly.data(), on_the_fly.size(),
+                             cs.str(who) + " (prepacked vs packing on the fly)");
+          }
+        }
+        ++seed;
+      }
+    }
+  }
+  set_num_threads(2);
+}
+
+TF_TEST(gemm_prepacked_b_rejects_mismatch) {
+  float x[64] = {};
+  const GemmPackedB packed = gemm_pack_b(4, 3, x, 3, false);
+  GemmArgs g = gemm_dense_args(2, 3, 5, x, false, nullptr, false, x + 32);  // k 5 != 4
+  bool threw = false;
+  try {
+    gemm_packed(g, packed);
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  TF_CHECK(threw, "k mismatch must throw");
+  threw = false;
+  try {
+    gemm_pack_b(4, 3, x, 2, false);  // ldb < n
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  TF_CHECK(threw, "ldb < n must throw");
+  threw = false;
+  try {
+    gemm_packed(gemm_dense_args(2, 3, 4, x, false, nullptr, false, x + 32), GemmPackedB{});
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  TF_CHECK(threw, "an empty packed B must throw");
 }

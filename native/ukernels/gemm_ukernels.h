@@ -46,6 +46,22 @@ struct GemmUkernel {
   const char* name = "";
 };
 
+// Small-M direct kernel (batch-1 inference, GEMV-like): no packing at all, A and B read in place.
+//   c [m, n] (row stride ldc), 1 <= m <= max_m, n >= 1, k >= 0, B row-major [k, n] (row stride ldb):
+//   t[i][j] = sum_{p < k} a[i*a_rs + p*a_cs] * b[p*ldb + j]     (in order p = 0, 1, ..., k-1)
+//   then the epilogue as for GemmUkernelFn with ep.bias = bias of column 0 (n readable floats).
+// (a_rs, a_cs) = (lda, 1) reads A [m,k]; (1, lda) reads A stored [k,m] (transposed) in place.
+// The whole K is summed in registers (no K blocks), so ep.load_c only reflects accumulate.
+using GemmSmallMFn = void (*)(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, int64_t a_cs,
+                              const float* b, int64_t ldb, float* c, int64_t ldc, const GemmTileEpilogue& ep);
+
+struct GemmSmallMUkernel {
+  GemmSmallMFn fn = nullptr;
+  int max_m = 0;        // rows per call
+  int use_up_to_m = 0;  // gemm() takes this path for m <= use_up_to_m (measured, see ukernels.inc)
+  const char* name = "";
+};
+
 // The scalar form of the epilogue activation (the oracle the SIMD versions follow).
 inline float gemm_activate(GemmActivation act, float alpha, float x) {
   switch (act) {
@@ -63,7 +79,11 @@ inline float gemm_activate(GemmActivation act, float alpha, float x) {
 #define TF_GEMM_UKERNEL(isa, name, mr, nr, is_default)                                                \
   void name(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid, int nr_valid, \
             const GemmTileEpilogue& ep);
+#define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m)                                                     \
+  void name(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, int64_t a_cs, const float* b, \
+            int64_t ldb, float* c, int64_t ldc, const GemmTileEpilogue& ep);
 #include "ukernels/ukernels.inc"
 #undef TF_GEMM_UKERNEL
+#undef TF_GEMM_SMALLM_UKERNEL
 
 }  // namespace tf

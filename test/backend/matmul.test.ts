@@ -1,6 +1,8 @@
 // matmul: C[M,N] = act(op(A)·op(B) + bias + (accumulate ? C : 0)) on both backends.
 import { describe, expect, it } from 'vitest';
 import type { Activation, Backend, MatmulArgs } from '../../lib/backend/backend.js';
+import { nativeAddon } from '../../lib/backend/index.js';
+import type { NativeAddon, PackedMatmulB } from '../../lib/backend/native.js';
 import {
   Rng, expectClose, expectIdentical, nativeBackend, nativeConfigs, reductionTolerance, referenceBackend,
   withNativeConfig,
@@ -183,4 +185,177 @@ describe('matmul bad input', () => {
       expect(Array.from(c)).toEqual([19, 22, 43, 50]);
     });
   }
+});
+
+// Small m (<= 8, B not transposed) runs a direct kernel that reads A and B in place.
+describe('matmul small m (direct path)', () => {
+  const native = nativeBackend();
+  for (const cfg of nativeConfigs()) {
+    it(`m=1..8 n=150 k=300 and n=1000 k=37 (threads split n), transA, every epilogue (${cfg.label})`, () => {
+      withNativeConfig(cfg, () => {
+        const rng = new Rng(77);
+        for (let m = 1; m <= 8; m++) {
+          const activation = ACTIVATIONS[m % ACTIVATIONS.length];
+          const alpha = activation === 'elu' ? 0.9 : 0.1;
+          parityCase(native, rng, margs(m, 150, 300, { transA: m % 2 === 0, activation, alpha, accumulate: m % 3 === 0 }), m % 2 === 1, cfg.label);
+          parityCase(native, rng, margs(m, 1000, 37, { transA: m % 2 === 1, activation, alpha }), true, cfg.label);
+        }
+      });
+    });
+  }
+  for (const isa of [...new Set(nativeConfigs().map((c) => c.isa))]) {
+    it(`1 vs 2 threads bit-identical: m=3 n=3000 k=500 bias relu (${isa})`, () => {
+      const rng = new Rng(8);
+      const a = margs(3, 3000, 500, { activation: 'relu' });
+      const A = rng.f32(a.m * a.k);
+      const B = rng.f32(a.k * a.n);
+      const bias = rng.f32(a.n);
+      const run = (threads: number) => withNativeConfig({ isa, threads, label: '' }, () => {
+        const c = new Float32Array(a.m * a.n);
+        native.matmul(a, A, B, bias, c);
+        return c;
+      });
+      expectIdentical(run(2), run(1), `${label(a, true)} ${isa}`);
+    });
+  }
+});
+
+// packMatmulB / matmulPacked: extra addon functions (not part of the Backend interface).
+describe('matmul with prepacked B (native addon)', () => {
+  const addon = (): NativeAddon => {
+    const a = nativeAddon();
+    if (!a) throw new Error('native addon did not load');
+    return a;
+  };
+  const native = nativeBackend();
+
+  for (const cfg of nativeConfigs()) {
+    it(`pack once, reuse for several A / epilogues; same bits as matmul for m > 8 (${cfg.label})`, () => {
+      withNativeConfig(cfg, () => {
+        const rng = new Rng(31);
+        for (const [k, n, transB] of [[300, 70, false], [1, 1, false], [517, 45, true]] as [number, number, boolean][]) {
+          const B = rng.f32(k * n);
+          const bias = rng.f32(n);
+          const packed = addon().packMatmulB({ k, n, transB }, B);
+          expect(packed.k).toBe(k);
+          expect(packed.n).toBe(n);
+          expect(packed.transB).toBe(transB);
+          expect(Object.isFrozen(packed)).toBe(true);
+          for (const [m, transA, activation, accumulate] of [
+            [1, false, 'relu', false], [6, true, 'none', true], [37, false, 'tanh', false], [29, true, 'elu', true],
+          ] as [number, boolean, Activation, boolean][]) {
+            const a = margs(m, n, k, { transA, transB, activation, alpha: activation === 'elu' ? 0.5 : 0, accumulate });
+            const A = rng.f32(m * k);
+            const c0 = rng.f32(m * n);
+            const want = c0.slice();
+            referenceBackend.matmul(a, A, B, bias, want);
+            const got = c0.slice();
+            const { transB: _unused, ...packedArgs } = a;
+            addon().matmulPacked(packedArgs, A, packed, bias, got);
+            expectClose(got, want, reductionTolerance(k), `prepacked ${label(a, true)} | ${cfg.label}`);
+            if (m > 8) {
+              const direct = c0.slice();
+              native.matmul(a, A, B, bias, direct);
+              expectIdentical(got, direct, `prepacked vs matmul ${label(a, true)} | ${cfg.label}`);
+            }
+          }
+        }
+      });
+    });
+  }
+
+  it('1 vs 2 threads bit-identical: m=200 n=300 k=400 prepacked', () => {
+    const rng = new Rng(9);
+    const [m, n, k] = [200, 300, 400];
+    const B = rng.f32(k * n);
+    const A = rng.f32(m * k);
+    const packed = addon().packMatmulB({ k, n, transB: false }, B);
+    const run = (threads: number) => withNativeConfig({ isa: addon().backendInfo().isa, threads, label: '' }, () => {
+      const c = new Float32Array(m * n);
+      addon().matmulPacked({ m, n, k, transA: false, accumulate: false, activation: 'sigmoid', alpha: 0 }, A, packed, null, c);
+      return c;
+    });
+    expectIdentical(run(2), run(1), 'prepacked m=200 n=300 k=400');
+  });
+
+  it('a handle packed at one ISA keeps working after setIsa (runs its own kernel)', () => {
+    const isas = addon().backendInfo().availableIsas;
+    const rng = new Rng(10);
+    const [m, n, k] = [20, 33, 50];
+    const B = rng.f32(k * n);
+    const A = rng.f32(m * k);
+    const want = new Float32Array(m * n);
+    referenceBackend.matmul(margs(m, n, k), A, B, null, want);
+    const packed = withNativeConfig({ isa: isas[isas.length - 1], threads: 1, label: '' }, () =>
+      addon().packMatmulB({ k, n, transB: false }, B));
+    withNativeConfig({ isa: isas[0], threads: 1, label: '' }, () => {
+      const got = new Float32Array(m * n);
+      addon().matmulPacked({ m, n, k, transA: false, accumulate: false, activation: 'none', alpha: 0 }, A, packed, null, got);
+      expectClose(got, want, reductionTolerance(k), `packed with ${packed.kernel}, run at ${isas[0]}`);
+    });
+  });
+
+  describe('bad input', () => {
+    const f = (len: number) => new Float32Array(len);
+    const pargs = (m: number, n: number, k: number) =>
+      ({ m, n, k, transA: false, accumulate: false, activation: 'none' as Activation, alpha: 0 });
+    const packCases: [string, unknown[], typeof TypeError | typeof RangeError][] = [
+      ['b wrong length', [{ k: 4, n: 3, transB: false }, f(11)], RangeError],
+      ['b Float64Array', [{ k: 4, n: 3, transB: false }, new Float64Array(12)], TypeError],
+      ['k = 0', [{ k: 0, n: 3, transB: false }, f(0)], RangeError],
+      ['n NaN', [{ k: 4, n: NaN, transB: false }, f(12)], RangeError],
+      ['transB missing', [{ k: 4, n: 3 }, f(12)], TypeError],
+      ['args null', [null, f(12)], TypeError],
+      ['huge k=n=2^20', [{ k: 2 ** 20, n: 2 ** 20, transB: false }, f(12)], RangeError],
+      ['one argument', [{ k: 4, n: 3, transB: false }], TypeError],
+    ];
+    for (const [name, call, errorClass] of packCases) {
+      it(`packMatmulB: ${name} -> ${errorClass.name}`, () => {
+        let caught: unknown;
+        try {
+          (addon().packMatmulB as (...args: unknown[]) => unknown)(...call);
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught).toBeInstanceOf(errorClass);
+        expect((caught as Error).message).toMatch(/^packMatmulB: /);
+      });
+    }
+
+    const good = (): PackedMatmulB => addon().packMatmulB({ k: 4, n: 3, transB: false }, f(12));
+    const matmulCases: [string, () => unknown[], typeof TypeError | typeof RangeError][] = [
+      ['packedB a look-alike plain object', () => [pargs(2, 3, 4), f(8), { k: 4, n: 3, transB: false, kernel: 'x' }, null, f(6)], TypeError],
+      ['packedB null', () => [pargs(2, 3, 4), f(8), null, null, f(6)], TypeError],
+      ['packedB a Float32Array', () => [pargs(2, 3, 4), f(8), f(12), null, f(6)], TypeError],
+      ['packedB a copy of a handle', () => [pargs(2, 3, 4), f(8), { ...good() }, null, f(6)], TypeError],
+      ['k differs from the handle', () => [pargs(2, 3, 5), f(10), good(), null, f(6)], RangeError],
+      ['n differs from the handle', () => [pargs(2, 4, 4), f(8), good(), null, f(8)], RangeError],
+      ['a wrong length', () => [pargs(2, 3, 4), f(7), good(), null, f(6)], RangeError],
+      ['bias wrong length', () => [pargs(2, 3, 4), f(8), good(), f(2), f(6)], RangeError],
+      ['c wrong length', () => [pargs(2, 3, 4), f(8), good(), null, f(5)], RangeError],
+      ['c plain array', () => [pargs(2, 3, 4), f(8), good(), null, [0, 0, 0, 0, 0, 0]], TypeError],
+      ['activation gelu', () => [{ ...pargs(2, 3, 4), activation: 'gelu' }, f(8), good(), null, f(6)], RangeError],
+      ['elu alpha 0', () => [{ ...pargs(2, 3, 4), activation: 'elu' }, f(8), good(), null, f(6)], RangeError],
+      ['m = 0', () => [pargs(0, 3, 4), f(0), good(), null, f(0)], RangeError],
+      ['huge m = 2^31', () => [pargs(2 ** 31, 3, 4), f(8), good(), null, f(6)], RangeError],
+    ];
+    for (const [name, make, errorClass] of matmulCases) {
+      it(`matmulPacked: ${name} -> ${errorClass.name}`, () => {
+        let caught: unknown;
+        try {
+          (addon().matmulPacked as (...args: unknown[]) => unknown)(...make());
+        } catch (err) {
+          caught = err;
+        }
+        expect(caught).toBeInstanceOf(errorClass);
+        expect((caught as Error).message).toMatch(/^matmulPacked: /);
+      });
+    }
+    it('still works after bad input', () => {
+      const packed = addon().packMatmulB({ k: 2, n: 2, transB: false }, new Float32Array([5, 6, 7, 8]));
+      const c = f(4);
+      addon().matmulPacked(pargs(2, 2, 2), new Float32Array([1, 2, 3, 4]), packed, null, c);
+      expect(Array.from(c)).toEqual([19, 22, 43, 50]);
+    });
+  });
 });
