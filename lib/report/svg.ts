@@ -66,6 +66,10 @@ function panelSvg(panel: Panel, x0: number): string {
     parts.push(`<text x="${x}" y="${MARGIN.top + h + 16}" text-anchor="middle" font-size="11">${t}</text>`);
   }
   parts.push(`<text x="${x0 + MARGIN.left + w / 2}" y="${PANEL_H - 8}" text-anchor="middle" font-size="12">epoch</text>`);
+  // The legend goes in the top-right corner unless the curves end high (e.g. rising accuracy).
+  const lastValues = panel.series.map((s) => s.values.filter((v) => Number.isFinite(v)).at(-1)).filter((v): v is number => v !== undefined);
+  const endsHigh = lastValues.length > 0 && lastValues.every((v) => (v - lo) / (hi - lo) > 0.5);
+  const legendTop = endsHigh ? MARGIN.top + h - 10 - 16 * panel.series.length : MARGIN.top;
   panel.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
     const points = s.values
@@ -76,7 +80,7 @@ function panelSvg(panel: Panel, x0: number): string {
       const [cx, cy] = p.split(',');
       parts.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${color}"/>`);
     }
-    const ly = MARGIN.top + 14 + 16 * i;
+    const ly = legendTop + 14 + 16 * i;
     parts.push(`<line x1="${x0 + MARGIN.left + w - 110}" x2="${x0 + MARGIN.left + w - 92}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
     parts.push(`<text x="${x0 + MARGIN.left + w - 88}" y="${ly}" dominant-baseline="middle" font-size="11">${escapeXml(s.label)}</text>`);
   });
@@ -100,10 +104,12 @@ export function confusionMatrixSvg(counts: ArrayLike<number>, classNames: readon
   const cell = 36;
   const left = 90;
   const top = 70;
+  const width = Math.max(left + k * cell + 20, 240);
+  const height = top + k * cell + 20;
   let max = 0;
   for (let i = 0; i < counts.length; i++) max = Math.max(max, counts[i]);
   const parts: string[] = [];
-  parts.push(`<text x="${left + (k * cell) / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">confusion matrix</text>`);
+  parts.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">confusion matrix</text>`);
   parts.push(`<text x="${left + (k * cell) / 2}" y="44" text-anchor="middle" font-size="12">predicted</text>`);
   parts.push(`<text x="16" y="${top + (k * cell) / 2}" text-anchor="middle" font-size="12" transform="rotate(-90 16 ${top + (k * cell) / 2})">true</text>`);
   for (let t = 0; t < k; t++) {
@@ -117,8 +123,6 @@ export function confusionMatrixSvg(counts: ArrayLike<number>, classNames: readon
       parts.push(`<text x="${left + p * cell + cell / 2}" y="${top + t * cell + cell / 2}" text-anchor="middle" dominant-baseline="middle" font-size="10" fill="${shade > 0.6 ? 'white' : 'black'}">${v}</text>`);
     }
   }
-  const width = left + k * cell + 20;
-  const height = top + k * cell + 20;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
 }
 
