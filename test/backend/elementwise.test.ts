@@ -6,8 +6,16 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, BinaryOp, UnaryOp } from '../../lib/backend/backend.js';
 import { broadcastShapes, shapeSize } from '../../lib/backend/shape.js';
 import {
-  Rng, expectClose, expectIdentical, nativeBackend, nativeConfigs, reductionTolerance, referenceBackend,
+  Rng,
+  expectClose,
+  expectIdentical,
+  nativeBackend,
+  nativeConfigs,
+  reductionTolerance,
+  referenceBackend,
   withNativeConfig,
+  expectKernelError,
+  callLoose,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -72,22 +80,6 @@ const fanIn = (aShape: number[], bShape: number[]) => {
   const out = shapeSize(broadcastShapes('test', aShape, bShape));
   return Math.max(out / shapeSize(aShape), out / shapeSize(bShape));
 };
-
-function expectError(fn: () => void, cls: typeof TypeError | typeof RangeError, op: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${cls.name} from ${op}`).toBeInstanceOf(cls);
-  expect((caught as Error).message.startsWith(`${op}: `), (caught as Error).message).toBe(true);
-}
-
-/** Calls a kernel with arguments the type system would reject (bad-input tests). */
-function callLoose(b: Backend, name: 'unary' | 'unaryBackward' | 'binary' | 'binaryBackward', ...args: unknown[]): void {
-  Reflect.apply(b[name], b, args);
-}
 
 describe('reference: hand-checked values', () => {
   it('unary ops on small inputs', () => {
@@ -330,57 +322,57 @@ describe.each([
   const y = new Float32Array(4);
 
   it('unary: wrong length, wrong type, empty, NaN/invalid alpha, unknown op', () => {
-    expectError(() => b.unary('relu', 0, x, new Float32Array(3)), RangeError, 'unary');
-    expectError(() => callLoose(b, 'unary', 'relu', 0, new Float64Array(4), y), TypeError, 'unary');
-    expectError(() => callLoose(b, 'unary', 'relu', 0, [1, 2, 3, 4], y), TypeError, 'unary');
-    expectError(() => callLoose(b, 'unary', 'relu', 0, x, null), TypeError, 'unary');
-    expectError(() => b.unary('relu', 0, new Float32Array(0), new Float32Array(0)), RangeError, 'unary');
-    expectError(() => b.unary('leakyRelu', NaN, x, y), RangeError, 'unary');
-    expectError(() => b.unary('relu', Infinity, x, y), RangeError, 'unary');
-    expectError(() => b.unary('leakyRelu', -0.1, x, y), RangeError, 'unary');
-    expectError(() => b.unary('elu', 0, x, y), RangeError, 'unary');
-    expectError(() => callLoose(b, 'unary', 'gelu', 0, x, y), RangeError, 'unary');
-    expectError(() => callLoose(b, 'unary', 7, 0, x, y), TypeError, 'unary');
+    expectKernelError(() => b.unary('relu', 0, x, new Float32Array(3)), RangeError, 'unary');
+    expectKernelError(() => callLoose(b, 'unary', 'relu', 0, new Float64Array(4), y), TypeError, 'unary');
+    expectKernelError(() => callLoose(b, 'unary', 'relu', 0, [1, 2, 3, 4], y), TypeError, 'unary');
+    expectKernelError(() => callLoose(b, 'unary', 'relu', 0, x, null), TypeError, 'unary');
+    expectKernelError(() => b.unary('relu', 0, new Float32Array(0), new Float32Array(0)), RangeError, 'unary');
+    expectKernelError(() => b.unary('leakyRelu', NaN, x, y), RangeError, 'unary');
+    expectKernelError(() => b.unary('relu', Infinity, x, y), RangeError, 'unary');
+    expectKernelError(() => b.unary('leakyRelu', -0.1, x, y), RangeError, 'unary');
+    expectKernelError(() => b.unary('elu', 0, x, y), RangeError, 'unary');
+    expectKernelError(() => callLoose(b, 'unary', 'gelu', 0, x, y), RangeError, 'unary');
+    expectKernelError(() => callLoose(b, 'unary', 7, 0, x, y), TypeError, 'unary');
   });
 
   it('unaryBackward: the tensor the op reads must not be null; neg reads neither', () => {
     const dx = new Float32Array(4);
     const dy = new Float32Array(4).fill(1);
-    expectError(() => b.unaryBackward('relu', 0, dx, dy, x, null), TypeError, 'unaryBackward');
-    expectError(() => b.unaryBackward('log', 0, dx, dy, null, y), TypeError, 'unaryBackward');
-    expectError(() => b.unaryBackward('elu', NaN, dx, dy, null, y), RangeError, 'unaryBackward');
-    expectError(() => b.unaryBackward('sigmoid', 0, dx, dy, null, new Float32Array(5)), RangeError, 'unaryBackward');
-    expectError(() => b.unaryBackward('exp', 0, new Float32Array(3), dy, null, y), RangeError, 'unaryBackward');
+    expectKernelError(() => b.unaryBackward('relu', 0, dx, dy, x, null), TypeError, 'unaryBackward');
+    expectKernelError(() => b.unaryBackward('log', 0, dx, dy, null, y), TypeError, 'unaryBackward');
+    expectKernelError(() => b.unaryBackward('elu', NaN, dx, dy, null, y), RangeError, 'unaryBackward');
+    expectKernelError(() => b.unaryBackward('sigmoid', 0, dx, dy, null, new Float32Array(5)), RangeError, 'unaryBackward');
+    expectKernelError(() => b.unaryBackward('exp', 0, new Float32Array(3), dy, null, y), RangeError, 'unaryBackward');
     b.unaryBackward('neg', 0, dx, dy, null, null);
     expect(Array.from(dx)).toEqual([-1, -1, -1, -1]);
   });
 
   it('binary: non-broadcastable shapes, bad dims, wrong lengths and types, unknown op, huge shape', () => {
     const six = new Float32Array(6);
-    expectError(() => b.binary('add', [2, 3], six, [4], x, new Float32Array(6)), RangeError, 'binary');
-    expectError(() => b.binary('add', [2, 3], six, [2], new Float32Array(2), six), RangeError, 'binary');
-    expectError(() => b.binary('add', [2, 3], new Float32Array(5), [3], new Float32Array(3), six), RangeError, 'binary');
-    expectError(() => b.binary('add', [2, 3], six, [3], new Float32Array(3), new Float32Array(5)), RangeError, 'binary');
-    expectError(() => b.binary('add', [0, 3], new Float32Array(0), [3], new Float32Array(3), new Float32Array(0)), RangeError, 'binary');
-    expectError(() => b.binary('add', [-2, 3], six, [3], new Float32Array(3), six), RangeError, 'binary');
-    expectError(() => b.binary('add', [NaN, 3], six, [3], new Float32Array(3), six), RangeError, 'binary');
-    expectError(() => callLoose(b, 'binary', 'add', [2, 3], six, [3], new Float64Array(3), six), TypeError, 'binary');
-    expectError(() => callLoose(b, 'binary', 'add', 'x', six, [3], new Float32Array(3), six), TypeError, 'binary');
-    expectError(() => callLoose(b, 'binary', 'pow', [2, 3], six, [3], new Float32Array(3), six), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [2, 3], six, [4], x, new Float32Array(6)), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [2, 3], six, [2], new Float32Array(2), six), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [2, 3], new Float32Array(5), [3], new Float32Array(3), six), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [2, 3], six, [3], new Float32Array(3), new Float32Array(5)), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [0, 3], new Float32Array(0), [3], new Float32Array(3), new Float32Array(0)), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [-2, 3], six, [3], new Float32Array(3), six), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [NaN, 3], six, [3], new Float32Array(3), six), RangeError, 'binary');
+    expectKernelError(() => callLoose(b, 'binary', 'add', [2, 3], six, [3], new Float64Array(3), six), TypeError, 'binary');
+    expectKernelError(() => callLoose(b, 'binary', 'add', 'x', six, [3], new Float32Array(3), six), TypeError, 'binary');
+    expectKernelError(() => callLoose(b, 'binary', 'pow', [2, 3], six, [3], new Float32Array(3), six), RangeError, 'binary');
     // 2^40 and 2^33 elements: must be refused before anything is allocated.
-    expectError(() => b.binary('add', [2 ** 16, 2 ** 16, 2], new Float32Array(4), [1], x, y), RangeError, 'binary');
-    expectError(() => b.binary('add', [2 ** 20, 1], new Float32Array(4), [1, 2 ** 20], new Float32Array(4), y), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [2 ** 16, 2 ** 16, 2], new Float32Array(4), [1], x, y), RangeError, 'binary');
+    expectKernelError(() => b.binary('add', [2 ** 20, 1], new Float32Array(4), [1, 2 ** 20], new Float32Array(4), y), RangeError, 'binary');
   });
 
   it('binaryBackward: wrong gradient lengths, non-broadcastable shapes', () => {
     const six = new Float32Array(6);
     const three = new Float32Array(3);
-    expectError(() => b.binaryBackward('mul', new Float32Array(5), three, six, [2, 3], six, [3], three), RangeError, 'binaryBackward');
-    expectError(() => b.binaryBackward('mul', six, x, six, [2, 3], six, [3], three), RangeError, 'binaryBackward');
-    expectError(() => b.binaryBackward('mul', six, three, x, [2, 3], six, [3], three), RangeError, 'binaryBackward');
-    expectError(() => b.binaryBackward('mul', six, x, six, [2, 3], six, [4], x), RangeError, 'binaryBackward');
-    expectError(() => callLoose(b, 'binaryBackward', 'mul', six, three, six, [2, 3], six, [3], [1, 2, 3]), TypeError, 'binaryBackward');
-    expectError(() => callLoose(b, 'binaryBackward', 'hypot', six, three, six, [2, 3], six, [3], three), RangeError, 'binaryBackward');
+    expectKernelError(() => b.binaryBackward('mul', new Float32Array(5), three, six, [2, 3], six, [3], three), RangeError, 'binaryBackward');
+    expectKernelError(() => b.binaryBackward('mul', six, x, six, [2, 3], six, [3], three), RangeError, 'binaryBackward');
+    expectKernelError(() => b.binaryBackward('mul', six, three, x, [2, 3], six, [3], three), RangeError, 'binaryBackward');
+    expectKernelError(() => b.binaryBackward('mul', six, x, six, [2, 3], six, [4], x), RangeError, 'binaryBackward');
+    expectKernelError(() => callLoose(b, 'binaryBackward', 'mul', six, three, six, [2, 3], six, [3], [1, 2, 3]), TypeError, 'binaryBackward');
+    expectKernelError(() => callLoose(b, 'binaryBackward', 'hypot', six, three, six, [2, 3], six, [3], three), RangeError, 'binaryBackward');
   });
 
   it('keeps working after the errors', () => {

@@ -4,8 +4,15 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../lib/backend/backend.js';
 import {
-  expectClose, expectIdentical, nativeBackend, nativeConfigs, reductionTolerance, referenceBackend, Rng,
+  expectClose,
+  expectIdentical,
+  nativeBackend,
+  nativeConfigs,
+  reductionTolerance,
+  referenceBackend,
+  Rng,
   withNativeConfig,
+  expectKernelError,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -322,17 +329,6 @@ describe('norm backward: finite differences on the reference', () => {
 
 type ErrorClass = typeof TypeError | typeof RangeError;
 
-function expectError(fn: () => void, cls: ErrorClass, op: string, label: string): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `${label}: nothing thrown`).toBeInstanceOf(cls);
-  expect((err as Error).message.startsWith(`${op}:`), `${label}: message "${(err as Error).message}"`).toBe(true);
-}
-
 describe.each([
   ['reference', () => referenceBackend],
   ['native', () => nativeBackend()],
@@ -385,7 +381,7 @@ describe.each([
     it(`${op}: ${label} -> ${cls.name}`, () => {
       const args = good[base]();
       mutate(args);
-      expectError(() => loose()[op](...args), cls, op, label);
+      expectKernelError(() => loose()[op](...args), cls, op, label);
     });
   }
 

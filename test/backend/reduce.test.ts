@@ -6,8 +6,16 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, ReduceOp } from '../../lib/backend/backend.js';
 import { shapeSize } from '../../lib/backend/shape.js';
 import {
-  Rng, expectClose, expectIdentical, nativeBackend, nativeConfigs, reductionTolerance, referenceBackend,
+  Rng,
+  expectClose,
+  expectIdentical,
+  nativeBackend,
+  nativeConfigs,
+  reductionTolerance,
+  referenceBackend,
   withNativeConfig,
+  expectKernelError,
+  callLoose,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -43,22 +51,6 @@ function withTies(rng: Rng, n: number): Float32Array {
   const x = rng.f32(n, -3, 3);
   for (let i = 5; i < n; i += 7) x[i] = x[i - 5];
   return x;
-}
-
-function expectError(fn: () => void, cls: typeof TypeError | typeof RangeError, op: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${cls.name} from ${op}`).toBeInstanceOf(cls);
-  expect((caught as Error).message.startsWith(`${op}: `), (caught as Error).message).toBe(true);
-}
-
-/** Calls a kernel with arguments the type system would reject (bad-input tests). */
-function callLoose(b: Backend, name: 'reduce' | 'reduceBackward' | 'argmax', ...args: unknown[]): void {
-  Reflect.apply(b[name], b, args);
 }
 
 describe('reference: hand-checked values', () => {
@@ -219,47 +211,47 @@ describe.each([
   const y2 = new Float32Array(2);
 
   it('reduce: axes out of range, negative, unsorted, duplicated, not an array', () => {
-    expectError(() => b.reduce('sum', [2, 3], [2], x, y2), RangeError, 'reduce');
-    expectError(() => b.reduce('sum', [2, 3], [-1], x, y2), RangeError, 'reduce');
-    expectError(() => b.reduce('sum', [2, 3], [1, 0], x, new Float32Array(1)), RangeError, 'reduce');
-    expectError(() => b.reduce('sum', [2, 3], [0, 0], x, new Float32Array(3)), RangeError, 'reduce');
-    expectError(() => b.reduce('sum', [2, 3], [0.5], x, y2), RangeError, 'reduce');
-    expectError(() => callLoose(b, 'reduce', 'sum', [2, 3], 1, x, y2), TypeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2, 3], [2], x, y2), RangeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2, 3], [-1], x, y2), RangeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2, 3], [1, 0], x, new Float32Array(1)), RangeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2, 3], [0, 0], x, new Float32Array(3)), RangeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2, 3], [0.5], x, y2), RangeError, 'reduce');
+    expectKernelError(() => callLoose(b, 'reduce', 'sum', [2, 3], 1, x, y2), TypeError, 'reduce');
   });
 
   it('reduce: unknown op, wrong lengths and types, bad shapes, huge shape', () => {
-    expectError(() => callLoose(b, 'reduce', 'prod', [2, 3], [1], x, y2), RangeError, 'reduce');
-    expectError(() => callLoose(b, 'reduce', null, [2, 3], [1], x, y2), TypeError, 'reduce');
-    expectError(() => b.reduce('sum', [2, 3], [1], x, new Float32Array(3)), RangeError, 'reduce');
-    expectError(() => b.reduce('sum', [2, 3], [1], new Float32Array(5), y2), RangeError, 'reduce');
-    expectError(() => callLoose(b, 'reduce', 'sum', [2, 3], [1], new Float64Array(6), y2), TypeError, 'reduce');
-    expectError(() => callLoose(b, 'reduce', 'sum', [2, 3], [1], x, [0, 0]), TypeError, 'reduce');
-    expectError(() => b.reduce('sum', [2, 0], [1], new Float32Array(0), y2), RangeError, 'reduce');
-    expectError(() => b.reduce('mean', [2, NaN], [1], x, y2), RangeError, 'reduce');
-    expectError(() => b.reduce('sum', [2 ** 20, 2 ** 20], [1], x, y2), RangeError, 'reduce');
-    expectError(() => b.reduce('sum', [1, 1, 1, 1, 1, 1, 1, 1, 6], [0], x, x), RangeError, 'reduce');
+    expectKernelError(() => callLoose(b, 'reduce', 'prod', [2, 3], [1], x, y2), RangeError, 'reduce');
+    expectKernelError(() => callLoose(b, 'reduce', null, [2, 3], [1], x, y2), TypeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2, 3], [1], x, new Float32Array(3)), RangeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2, 3], [1], new Float32Array(5), y2), RangeError, 'reduce');
+    expectKernelError(() => callLoose(b, 'reduce', 'sum', [2, 3], [1], new Float64Array(6), y2), TypeError, 'reduce');
+    expectKernelError(() => callLoose(b, 'reduce', 'sum', [2, 3], [1], x, [0, 0]), TypeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2, 0], [1], new Float32Array(0), y2), RangeError, 'reduce');
+    expectKernelError(() => b.reduce('mean', [2, NaN], [1], x, y2), RangeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [2 ** 20, 2 ** 20], [1], x, y2), RangeError, 'reduce');
+    expectKernelError(() => b.reduce('sum', [1, 1, 1, 1, 1, 1, 1, 1, 6], [0], x, x), RangeError, 'reduce');
   });
 
   it('reduceBackward: wrong lengths, bad axes', () => {
     const dy = new Float32Array(2);
-    expectError(() => b.reduceBackward('max', [2, 3], [1], new Float32Array(5), dy, x, y2), RangeError, 'reduceBackward');
-    expectError(() => b.reduceBackward('max', [2, 3], [1], x, new Float32Array(3), x, y2), RangeError, 'reduceBackward');
-    expectError(() => b.reduceBackward('sum', [2, 3], [1], x.slice(), dy, new Float32Array(7), y2), RangeError, 'reduceBackward');
-    expectError(() => b.reduceBackward('sum', [2, 3], [1], x.slice(), dy, x, new Float32Array(3)), RangeError, 'reduceBackward');
-    expectError(() => b.reduceBackward('mean', [2, 3], [3], x.slice(), dy, x, y2), RangeError, 'reduceBackward');
-    expectError(() => callLoose(b, 'reduceBackward', 'min', [2, 3], [1], x.slice(), dy, x, y2), RangeError, 'reduceBackward');
+    expectKernelError(() => b.reduceBackward('max', [2, 3], [1], new Float32Array(5), dy, x, y2), RangeError, 'reduceBackward');
+    expectKernelError(() => b.reduceBackward('max', [2, 3], [1], x, new Float32Array(3), x, y2), RangeError, 'reduceBackward');
+    expectKernelError(() => b.reduceBackward('sum', [2, 3], [1], x.slice(), dy, new Float32Array(7), y2), RangeError, 'reduceBackward');
+    expectKernelError(() => b.reduceBackward('sum', [2, 3], [1], x.slice(), dy, x, new Float32Array(3)), RangeError, 'reduceBackward');
+    expectKernelError(() => b.reduceBackward('mean', [2, 3], [3], x.slice(), dy, x, y2), RangeError, 'reduceBackward');
+    expectKernelError(() => callLoose(b, 'reduceBackward', 'min', [2, 3], [1], x.slice(), dy, x, y2), RangeError, 'reduceBackward');
   });
 
   it('argmax: axis out of range or not an integer, Float32Array output, rank 0', () => {
     const at = new Int32Array(2);
-    expectError(() => b.argmax([2, 3], 2, x, new Int32Array(2)), RangeError, 'argmax');
-    expectError(() => b.argmax([2, 3], -1, x, new Int32Array(3)), RangeError, 'argmax');
-    expectError(() => b.argmax([2, 3], 0.5, x, at), RangeError, 'argmax');
-    expectError(() => b.argmax([2, 3], NaN, x, at), RangeError, 'argmax');
-    expectError(() => callLoose(b, 'argmax', [2, 3], '1', x, at), TypeError, 'argmax');
-    expectError(() => callLoose(b, 'argmax', [2, 3], 1, x, new Float32Array(2)), TypeError, 'argmax');
-    expectError(() => b.argmax([2, 3], 1, x, new Int32Array(3)), RangeError, 'argmax');
-    expectError(() => b.argmax([], 0, new Float32Array(1), new Int32Array(1)), RangeError, 'argmax');
+    expectKernelError(() => b.argmax([2, 3], 2, x, new Int32Array(2)), RangeError, 'argmax');
+    expectKernelError(() => b.argmax([2, 3], -1, x, new Int32Array(3)), RangeError, 'argmax');
+    expectKernelError(() => b.argmax([2, 3], 0.5, x, at), RangeError, 'argmax');
+    expectKernelError(() => b.argmax([2, 3], NaN, x, at), RangeError, 'argmax');
+    expectKernelError(() => callLoose(b, 'argmax', [2, 3], '1', x, at), TypeError, 'argmax');
+    expectKernelError(() => callLoose(b, 'argmax', [2, 3], 1, x, new Float32Array(2)), TypeError, 'argmax');
+    expectKernelError(() => b.argmax([2, 3], 1, x, new Int32Array(3)), RangeError, 'argmax');
+    expectKernelError(() => b.argmax([], 0, new Float32Array(1), new Int32Array(1)), RangeError, 'argmax');
   });
 
   it('keeps working after the errors', () => {

@@ -6,8 +6,16 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../lib/backend/backend.js';
 import {
-  Rng, expectClose, expectIdentical, nativeBackend, nativeConfigs, reductionTolerance, referenceBackend,
+  Rng,
+  expectClose,
+  expectIdentical,
+  nativeBackend,
+  nativeConfigs,
+  reductionTolerance,
+  referenceBackend,
   withNativeConfig,
+  expectKernelError,
+  callLoose,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -49,22 +57,6 @@ function probabilityTargets(rng: Rng, n: number, c: number): Float32Array {
     for (let j = 0; j < c; j++) t[r * c + j] /= sum;
   }
   return t;
-}
-
-function expectError(fn: () => void, cls: typeof TypeError | typeof RangeError, op: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught, `expected ${cls.name} from ${op}`).toBeInstanceOf(cls);
-  expect((caught as Error).message.startsWith(`${op}: `), (caught as Error).message).toBe(true);
-}
-
-/** Calls a kernel with arguments the type system would reject (bad-input tests). */
-function callLoose(b: Backend, name: 'softmax' | 'softmaxCrossEntropy' | 'softmaxCrossEntropyBackward', ...args: unknown[]): void {
-  Reflect.apply(b[name], b, args);
 }
 
 const tight = { atol: 1e-6, rtol: 1e-6 };
@@ -257,45 +249,45 @@ describe.each([
 
   it('class indices out of range (-1 and C) in forward and backward', () => {
     for (const bad of [-1, 3, 2 ** 31 - 1]) {
-      expectError(() => b.softmaxCrossEntropy(2, 3, 0, logits, Int32Array.of(0, bad), loss, probs), RangeError, CE);
-      expectError(() => b.softmaxCrossEntropyBackward(2, 3, 0, new Float32Array(6), loss, probs, Int32Array.of(bad, 0)), RangeError, CEB);
+      expectKernelError(() => b.softmaxCrossEntropy(2, 3, 0, logits, Int32Array.of(0, bad), loss, probs), RangeError, CE);
+      expectKernelError(() => b.softmaxCrossEntropyBackward(2, 3, 0, new Float32Array(6), loss, probs, Int32Array.of(bad, 0)), RangeError, CEB);
     }
   });
 
   it('wrong-typed or wrong-length targets', () => {
-    expectError(() => callLoose(b, CE, 2, 3, 0, logits, new Float64Array(2), loss, probs), TypeError, CE);
-    expectError(() => callLoose(b, CE, 2, 3, 0, logits, [0, 1], loss, probs), TypeError, CE);
-    expectError(() => callLoose(b, CE, 2, 3, 0, logits, Uint32Array.of(0, 1), loss, probs), TypeError, CE);
-    expectError(() => callLoose(b, CE, 2, 3, 0, logits, null, loss, probs), TypeError, CE);
-    expectError(() => b.softmaxCrossEntropy(2, 3, 0, logits, Int32Array.of(0), loss, probs), RangeError, CE);
-    expectError(() => b.softmaxCrossEntropy(2, 3, 0, logits, new Float32Array(2), loss, probs), RangeError, CE);
-    expectError(() => callLoose(b, CEB, 2, 3, 0, new Float32Array(6), loss, probs, new Float64Array(6)), TypeError, CEB);
+    expectKernelError(() => callLoose(b, CE, 2, 3, 0, logits, new Float64Array(2), loss, probs), TypeError, CE);
+    expectKernelError(() => callLoose(b, CE, 2, 3, 0, logits, [0, 1], loss, probs), TypeError, CE);
+    expectKernelError(() => callLoose(b, CE, 2, 3, 0, logits, Uint32Array.of(0, 1), loss, probs), TypeError, CE);
+    expectKernelError(() => callLoose(b, CE, 2, 3, 0, logits, null, loss, probs), TypeError, CE);
+    expectKernelError(() => b.softmaxCrossEntropy(2, 3, 0, logits, Int32Array.of(0), loss, probs), RangeError, CE);
+    expectKernelError(() => b.softmaxCrossEntropy(2, 3, 0, logits, new Float32Array(2), loss, probs), RangeError, CE);
+    expectKernelError(() => callLoose(b, CEB, 2, 3, 0, new Float32Array(6), loss, probs, new Float64Array(6)), TypeError, CEB);
   });
 
   it('label smoothing outside [0, 1) or NaN; bad n, c and buffer lengths', () => {
     const t = Int32Array.of(0, 1);
     for (const s of [1, -0.1, 1.5, NaN]) {
-      expectError(() => b.softmaxCrossEntropy(2, 3, s, logits, t, loss, probs), RangeError, CE);
-      expectError(() => b.softmaxCrossEntropyBackward(2, 3, s, new Float32Array(6), loss, probs, t), RangeError, CEB);
+      expectKernelError(() => b.softmaxCrossEntropy(2, 3, s, logits, t, loss, probs), RangeError, CE);
+      expectKernelError(() => b.softmaxCrossEntropyBackward(2, 3, s, new Float32Array(6), loss, probs, t), RangeError, CEB);
     }
-    expectError(() => b.softmaxCrossEntropy(0, 3, 0, new Float32Array(0), new Int32Array(0), new Float32Array(0), new Float32Array(0)), RangeError, CE);
-    expectError(() => b.softmaxCrossEntropy(2, 3, 0, new Float32Array(5), t, loss, probs), RangeError, CE);
-    expectError(() => b.softmaxCrossEntropy(2, 3, 0, logits, t, new Float32Array(3), probs), RangeError, CE);
-    expectError(() => b.softmaxCrossEntropy(2, 3, 0, logits, t, loss, new Float32Array(7)), RangeError, CE);
-    expectError(() => b.softmaxCrossEntropyBackward(2, 3, 0, new Float32Array(6), new Float32Array(1), probs, t), RangeError, CEB);
+    expectKernelError(() => b.softmaxCrossEntropy(0, 3, 0, new Float32Array(0), new Int32Array(0), new Float32Array(0), new Float32Array(0)), RangeError, CE);
+    expectKernelError(() => b.softmaxCrossEntropy(2, 3, 0, new Float32Array(5), t, loss, probs), RangeError, CE);
+    expectKernelError(() => b.softmaxCrossEntropy(2, 3, 0, logits, t, new Float32Array(3), probs), RangeError, CE);
+    expectKernelError(() => b.softmaxCrossEntropy(2, 3, 0, logits, t, loss, new Float32Array(7)), RangeError, CE);
+    expectKernelError(() => b.softmaxCrossEntropyBackward(2, 3, 0, new Float32Array(6), new Float32Array(1), probs, t), RangeError, CEB);
   });
 
   it('softmax family: zero, negative, NaN sizes, wrong lengths and types, huge sizes', () => {
     const x = new Float32Array(6);
-    expectError(() => b.softmax(0, 3, 2, x, x.slice()), RangeError, 'softmax');
-    expectError(() => b.logSoftmax(1, -3, 2, x, x.slice()), RangeError, 'logSoftmax');
-    expectError(() => b.softmaxBackward(1, NaN, 2, x.slice(), x, x), RangeError, 'softmaxBackward');
-    expectError(() => b.logSoftmaxBackward(1, 3, 2, new Float32Array(5), x, x), RangeError, 'logSoftmaxBackward');
-    expectError(() => b.softmax(1, 3, 2, x, new Float32Array(7)), RangeError, 'softmax');
-    expectError(() => callLoose(b, 'softmax', 1, 3, 2, Array.from(x), x.slice()), TypeError, 'softmax');
-    expectError(() => callLoose(b, 'softmax', 1, 3, 2, new Float64Array(6), x.slice()), TypeError, 'softmax');
-    expectError(() => b.softmax(2 ** 20, 2 ** 20, 2, x, x.slice()), RangeError, 'softmax');
-    expectError(() => b.softmaxCrossEntropy(2 ** 20, 2 ** 20, 0, logits, Int32Array.of(0), loss, probs), RangeError, CE);
+    expectKernelError(() => b.softmax(0, 3, 2, x, x.slice()), RangeError, 'softmax');
+    expectKernelError(() => b.logSoftmax(1, -3, 2, x, x.slice()), RangeError, 'logSoftmax');
+    expectKernelError(() => b.softmaxBackward(1, NaN, 2, x.slice(), x, x), RangeError, 'softmaxBackward');
+    expectKernelError(() => b.logSoftmaxBackward(1, 3, 2, new Float32Array(5), x, x), RangeError, 'logSoftmaxBackward');
+    expectKernelError(() => b.softmax(1, 3, 2, x, new Float32Array(7)), RangeError, 'softmax');
+    expectKernelError(() => callLoose(b, 'softmax', 1, 3, 2, Array.from(x), x.slice()), TypeError, 'softmax');
+    expectKernelError(() => callLoose(b, 'softmax', 1, 3, 2, new Float64Array(6), x.slice()), TypeError, 'softmax');
+    expectKernelError(() => b.softmax(2 ** 20, 2 ** 20, 2, x, x.slice()), RangeError, 'softmax');
+    expectKernelError(() => b.softmaxCrossEntropy(2 ** 20, 2 ** 20, 0, logits, Int32Array.of(0), loss, probs), RangeError, CE);
   });
 
   it('keeps working after the errors', () => {

@@ -2,9 +2,10 @@
 // a seeded RNG for inputs, and comparisons whose failures print the index, expected and actual values
 // and the case (shapes, options, backend configuration).
 
+import { expect } from 'vitest';
 import { referenceBackend } from '../../lib/backend/reference/index.js';
 import { nativeAddon, nativeBackendOrError } from '../../lib/backend/index.js';
-import type { Backend } from '../../lib/backend/backend.js';
+import type { Backend, KernelName } from '../../lib/backend/backend.js';
 
 export { referenceBackend };
 
@@ -121,4 +122,24 @@ export function expectIdentical(actual: Float32Array, expected: Float32Array, co
       throw new Error(`not bit-identical at index ${i}: ${expected[i]} vs ${actual[i]} | ${context}`);
     }
   }
+}
+
+/** Asserts that fn throws `cls` (TypeError or RangeError) with a message starting with `${op}:`. */
+export function expectKernelError(
+  fn: () => void, cls: typeof TypeError | typeof RangeError, op: string, label: string = op,
+): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught, `${label}: expected ${cls.name}, nothing or something else thrown`).toBeInstanceOf(cls);
+  const message = (caught as Error).message;
+  expect(message.startsWith(`${op}:`), `${label}: message "${message}" does not start with "${op}:"`).toBe(true);
+}
+
+/** Calls a kernel with arguments the type system would reject (bad-input tests). */
+export function callLoose(b: Backend, name: KernelName, ...args: unknown[]): void {
+  Reflect.apply(b[name], b, args);
 }
