@@ -49,6 +49,8 @@ function formatLogs(logs: Logs): string {
 export class ProgressLogger implements Callback {
   private readonly bar: boolean;
   private epochStart = 0;
+  /** When the last training batch of the epoch ended (samples/s leaves validation time out). */
+  private trainEnd = 0;
   private lastDraw = -Infinity;
   private samples = 0;
   private drawn = false;
@@ -66,8 +68,9 @@ export class ProgressLogger implements Callback {
 
   onBatchEnd(step: number, logs: Logs, ctx: FitContext): void {
     this.samples += logs.size ?? 0;
-    if (!this.bar) return;
     const now = performance.now();
+    this.trainEnd = now;
+    if (!this.bar) return;
     const last = step + 1 === ctx.stepsPerEpoch;
     if (step !== 0 && !last && now - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = now;
@@ -78,7 +81,7 @@ export class ProgressLogger implements Callback {
 
   onEpochEnd(epoch: number, logs: Logs, ctx: FitContext): void {
     const elapsed = (performance.now() - this.epochStart) / 1000;
-    const rate = `${formatRate(this.samples / elapsed)} samples/s`;
+    const rate = `${formatRate(this.samples / ((this.trainEnd - this.epochStart) / 1000))} samples/s`;
     if (this.bar) {
       this.draw(ctx, ctx.stepsPerEpoch, `${formatLogs(logs)}  ${rate}  ${formatDuration(elapsed)}`);
       this.stream.write('\n');
