@@ -42,7 +42,7 @@ describe('Dataset', () => {
   });
 
   test('bad inputs name Dataset and the problem', () => {
-    expect(() => new Dataset(new Float32Array(4))).toThrow('Dataset: x is a bare Float32Array; pass { data, shape } so the shape is known');
+    expect(() => new Dataset(untyped<Tensor>(new Float32Array(4)))).toThrow('Dataset: x is a bare Float32Array; pass { data, shape } so the shape is known');
     expect(() => new Dataset({ data: new Float32Array(5), shape: [2, 2] })).toThrow('Dataset: x.data has 5 values but shape [2,2] needs 4');
     expect(() => new Dataset([[1], [2]], [1, 2, 3])).toThrow('Dataset: x has 2 samples (shape [2,1]) but y has 3 (shape [3])');
     expect(() => new Dataset(untyped<Tensor>('x.csv'))).toThrow('Dataset: x must be a Tensor, { data, shape } or nested arrays of numbers, got string');
