@@ -230,6 +230,11 @@ export class ClassScore implements Metric {
   }
 }
 
+/** For metrics known only by name: accuracy-like names are better when larger, errors when smaller. */
+export function higherIsBetterByName(name: string): boolean {
+  return /acc|precision|recall|f1|r2|auc/i.test(name);
+}
+
 /** Wraps a plain function: sample-weighted mean of its per-batch values. */
 class FunctionMetric implements Metric {
   readonly higherIsBetter: boolean;
@@ -237,7 +242,7 @@ class FunctionMetric implements Metric {
   private count = 0;
 
   constructor(readonly name: string, private readonly fn: MetricFn) {
-    this.higherIsBetter = /acc|precision|recall|f1|r2|auc/i.test(name);
+    this.higherIsBetter = higherIsBetterByName(name);
   }
 
   reset(): void {

@@ -6,7 +6,8 @@
 // keep being served while a model trains (a batch itself runs to completion). Only one fit may run on a
 // model at a time: two loops stepping the same weights would interleave their updates silently.
 
-import { Module } from '../nn/module.js';
+import { higherIsBetterByName } from '../metrics/streaming.js';
+import { Module, Parameter } from '../nn/module.js';
 import { LRScheduler, LinearWarmup, ReduceLROnPlateau } from '../optim/lr_scheduler.js';
 import { monitored, type Callback, type FitContext } from './callbacks.js';
 import { EpochTotals, modelLabel, restoreModes, saveModes, yieldToEventLoop } from './epoch.js';
@@ -15,29 +16,51 @@ import { History, type Logs } from './history.js';
 import { computeLoss, planFit, type FitData, type FitOptions, type FitPlan } from './options.js';
 import { ProgressLogger } from './progress.js';
 
-/** Models with a fit in progress. */
+/** Models with a fit in progress, and which of them trains each parameter. */
 const training = new WeakSet<Module>();
+const trainedBy = new WeakMap<Parameter, Module>();
+
+/**
+ * Claims the model and its parameters for one fit. Refused when the model is already training, or
+ * when another training model shares parameters with it (an encoder inside a model being fitted):
+ * two loops stepping the same weights would interleave their updates silently.
+ */
+function claim(op: string, model: Module): Parameter[] {
+  if (training.has(model)) {
+    throw new Error(`${op}: model ${modelLabel(model)} is already being trained by another fit() call; await it before starting another (or train a copy)`);
+  }
+  const params = model.parameters();
+  const other = params.map((p) => trainedBy.get(p)).find((m) => m !== undefined);
+  if (other !== undefined) {
+    throw new Error(`${op}: model ${modelLabel(model)} shares parameters with model ${modelLabel(other)}, which another fit() call is training; await it first`);
+  }
+  training.add(model);
+  for (const p of params) trainedBy.set(p, model);
+  return params;
+}
+
+function release(model: Module, params: readonly Parameter[]): void {
+  training.delete(model);
+  for (const p of params) trainedBy.delete(p);
+}
 
 /**
  * Trains `model` on `data` and resolves to the History of per-epoch logs. See FitOptions for every
  * option; `loss` is required. Rejects (without training) on a bad option, with a message starting
- * `fit:`; rejects when a fit is already running on this model; rejects naming the epoch and step when
- * the loss becomes NaN or infinite (the weights then hold the values from before that step).
- * The model's train/eval flags are restored when fit ends.
+ * `fit:`; rejects when a fit is already running on this model (or on one sharing its parameters);
+ * rejects naming the epoch and step when the loss becomes NaN or infinite (the weights then hold the
+ * values from before that step). The model's train/eval flags are restored when fit ends.
  */
 export async function fit(model: Module, data: FitData, options: FitOptions): Promise<History> {
   const op = 'fit';
   if (!(model instanceof Module)) throw new TypeError(`${op}: model must be an nn.Module, got ${model === null ? 'null' : typeof model}`);
-  if (training.has(model)) {
-    throw new Error(`${op}: model ${modelLabel(model)} is already being trained by another fit() call; await it before starting another (or train a copy)`);
-  }
-  training.add(model);
+  const params = claim(op, model);
   const modes = saveModes(model);
   try {
     return await runFit(model, planFit(op, model, data, options));
   } finally {
     restoreModes(modes);
-    training.delete(model);
+    release(model, params);
   }
 }
 
@@ -55,7 +78,7 @@ function modeOf(plan: FitPlan, key: string): 'min' | 'max' {
   const name = key.startsWith('val_') ? key.slice(4) : key;
   const metric = plan.metrics.find((m) => m.name === name);
   if (metric !== undefined) return metric.higherIsBetter ? 'max' : 'min';
-  return /acc|precision|recall|f1|r2|auc/i.test(name) ? 'max' : 'min';
+  return higherIsBetterByName(name) ? 'max' : 'min';
 }
 
 function stepScheduler(plan: FitPlan, logs: Logs): void {

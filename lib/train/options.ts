@@ -80,7 +80,10 @@ export interface FitOptions {
   scheduler?: Scheduler;
   /** Step the scheduler after each 'epoch' (default) or each 'batch'. */
   schedulerInterval?: 'epoch' | 'batch';
-  /** Log key given to ReduceLROnPlateau (default 'val_loss' with validation data, else 'loss'). */
+  /**
+   * Log key given to ReduceLROnPlateau (default 'val_loss' with validation data, else 'loss'). With
+   * schedulerInterval 'batch' it is always the batch's own 'loss'.
+   */
   schedulerMonitor?: string;
   /**
    * 0: silent. 1 (default): a progress bar on a TTY, one line per epoch otherwise. 2: one line per
@@ -93,10 +96,13 @@ export interface FitOptions {
   recordBatches?: boolean;
 }
 
-const KNOWN_OPTIONS: readonly string[] = [
-  'epochs', 'batchSize', 'optimizer', 'lr', 'loss', 'metrics', 'validationData', 'validationSplit', 'validationBatchSize',
-  'shuffle', 'callbacks', 'scheduler', 'schedulerInterval', 'schedulerMonitor', 'verbose', 'output', 'recordBatches',
-];
+/** Every option name; typed against FitOptions, so the compiler keeps it complete and exact. */
+const OPTION_KEYS: Record<keyof FitOptions, true> = {
+  epochs: true, batchSize: true, optimizer: true, lr: true, loss: true, metrics: true, validationData: true, validationSplit: true,
+  validationBatchSize: true, shuffle: true, callbacks: true, scheduler: true, schedulerInterval: true, schedulerMonitor: true,
+  verbose: true, output: true, recordBatches: true,
+};
+const KNOWN_OPTIONS: readonly string[] = Object.keys(OPTION_KEYS);
 
 /** Everything fit needs, checked and resolved. */
 export interface FitPlan {
@@ -294,8 +300,11 @@ export function planFit(op: string, model: Module, data: unknown, options: FitOp
   if (schedulerInterval !== 'epoch' && schedulerInterval !== 'batch') {
     throw new RangeError(`${op}: schedulerInterval must be 'epoch' or 'batch', got ${show(schedulerInterval)}`);
   }
-  const schedulerMonitor = o.schedulerMonitor ?? (validation !== null ? 'val_loss' : 'loss');
+  const schedulerMonitor = o.schedulerMonitor ?? (validation !== null && schedulerInterval === 'epoch' ? 'val_loss' : 'loss');
   if (typeof schedulerMonitor !== 'string') throw new TypeError(`${op}: schedulerMonitor must be a log key, got ${show(schedulerMonitor)}`);
+  if (schedulerInterval === 'batch' && schedulerMonitor !== 'loss') {
+    throw new RangeError(`${op}: with schedulerInterval 'batch' the scheduler can only watch the batch 'loss', got schedulerMonitor ${show(schedulerMonitor)}`);
+  }
 
   const loss = resolveLoss(op, o.loss);
   const metrics = resolveMetrics(op, o.metrics);

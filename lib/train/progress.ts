@@ -88,7 +88,7 @@ export class ProgressLogger implements Callback {
       this.drawn = false;
     } else {
       const head = `Epoch ${epoch + 1}/${ctx.epochs}`;
-      this.stream.write(`${head}  ${ctx.stepsPerEpoch} steps  ${formatDuration(elapsed)}  ${rate}  ${formatLogs(logs)}\n`);
+      this.stream.write(`${head}  ${ctx.stepsPerEpoch} step${ctx.stepsPerEpoch === 1 ? '' : 's'}  ${formatDuration(elapsed)}  ${rate}  ${formatLogs(logs)}\n`);
     }
   }
 

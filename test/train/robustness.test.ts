@@ -3,9 +3,9 @@ import { describe, expect, test } from 'vitest';
 import { Dataset, DataLoader } from '../../lib/data/dataset.js';
 import * as losses from '../../lib/losses/index.js';
 import * as nn from '../../lib/nn/index.js';
-import { SGD } from '../../lib/optim/index.js';
+import { ReduceLROnPlateau, SGD } from '../../lib/optim/index.js';
 import { manualSeed } from '../../lib/random.js';
-import type { Tensor } from '../../lib/tensor.js';
+import { Tensor } from '../../lib/tensor.js';
 import { fit, type FitOptions } from '../../lib/train/index.js';
 import { blobs, classifier, linearTargets, untyped, weights } from './helpers.js';
 
@@ -55,6 +55,17 @@ describe('one fit per model', () => {
     expect(h1.epoch).toEqual([0, 1, 2]);
     expect(h2.epoch).toEqual([0, 1, 2]);
     await expect(fit(model, xy, { loss: 'crossEntropy', verbose: 0 })).resolves.toBeDefined();
+  });
+
+  test('a model sharing parameters with one in training is refused too (an encoder inside the fitted model)', async () => {
+    const encoder = new nn.Linear(2, 8);
+    const full = new nn.Sequential(encoder, new nn.ReLU(), new nn.Linear(8, 2));
+    const first = fit(full, xy, { epochs: 2, batchSize: 8, loss: 'crossEntropy', verbose: 0 });
+    await expect(fit(encoder, [x, new Tensor(new Float32Array(32 * 8), [32, 8])], { loss: 'mse', verbose: 0 })).rejects.toThrow(
+      /^fit: model Linear shares parameters with model Sequential, which another fit\(\) call is training/,
+    );
+    await first;
+    await expect(fit(encoder, [x, new Tensor(new Float32Array(32 * 8), [32, 8])], { loss: 'mse', verbose: 0 })).resolves.toBeDefined();
   });
 
   test("a model with a name field is named by it: 'encoder' (Net)", async () => {
@@ -119,6 +130,11 @@ describe('bad options are rejected before training, naming fit: and the bad valu
     ['model not a Module', () => fit(untyped<nn.Module>({}), xy, base), /^fit: model must be an nn.Module, got object$/],
     ['options null', () => fit(classifier(), xy, untyped<FitOptions>(null)), /^fit: options must be an object with at least \{ loss \}, got null$/],
     ['output without write()', () => fit(classifier(), xy, { ...base, output: untyped<{ write: () => void }>({}) }), /^fit: output must be a stream with write\(text\), got Object$/],
+    ["schedulerMonitor 'val_loss' with schedulerInterval 'batch'", () => {
+      const model = classifier();
+      const opt = new SGD(model.parameters());
+      return fit(model, xy, { ...base, optimizer: opt, scheduler: new ReduceLROnPlateau(opt), schedulerInterval: 'batch', schedulerMonitor: 'val_loss' });
+    }, /^fit: with schedulerInterval 'batch' the scheduler can only watch the batch 'loss', got schedulerMonitor "val_loss"$/],
     ['loss returning a vector', () => fit(classifier(), xy, { ...base, loss: (p, t) => losses.crossEntropy(p, t, { reduction: 'none' }) }), /^fit: the loss must return a one-element tensor .*, got shape \[32\]$/],
   ];
   test.each(cases)('%s', async (_name, run, message) => {
