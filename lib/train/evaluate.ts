@@ -8,7 +8,7 @@ import { Module } from '../nn/module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { EpochTotals, restoreModes, saveModes, yieldToEventLoop } from './epoch.js';
 import type { Logs } from './history.js';
-import { computeLoss, resolveLoss, resolveMetrics, toDataset, type FitData, type LossFn, type LossName } from './options.js';
+import { computeLoss, resolveLoss, resolveMetrics, toDataset, type FitData, type LossFn, type LossName } from './resolve.js';
 
 export interface EvaluateOptions {
   /** Samples per forward pass (default 32). */

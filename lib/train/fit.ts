@@ -13,7 +13,8 @@ import { monitored, type Callback, type FitContext } from './callbacks.js';
 import { EpochTotals, modelLabel, restoreModes, saveModes, yieldToEventLoop } from './epoch.js';
 import { evaluateLoaderAsync } from './evaluate.js';
 import { History, type Logs } from './history.js';
-import { computeLoss, planFit, type FitData, type FitOptions, type FitPlan } from './options.js';
+import { planFit, type FitOptions, type FitPlan } from './options.js';
+import { computeLoss, type FitData } from './resolve.js';
 import { ProgressLogger } from './progress.js';
 
 /** Models with a fit in progress, and which of them trains each parameter. */

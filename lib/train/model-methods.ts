@@ -9,7 +9,8 @@ import type { Tensor } from '../tensor.js';
 import { evaluate, predict, type EvaluateOptions, type PredictOptions } from './evaluate.js';
 import { fit } from './fit.js';
 import type { History, Logs } from './history.js';
-import type { FitData, FitOptions } from './options.js';
+import type { FitOptions } from './options.js';
+import type { FitData } from './resolve.js';
 
 declare module '../nn/module.js' {
   interface Module {

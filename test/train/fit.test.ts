@@ -132,6 +132,13 @@ describe('validation', () => {
     expect(h2.last('val_loss')).toBeCloseTo(evaluate(model, val, { loss: 'crossEntropy' }).loss, 5);
   });
 
+  test('a batchSize larger than the data is full-batch: one step of every sample', async () => {
+    const { x, y } = blobs(30);
+    const h = await fit(classifier(), [x, y], { epochs: 2, batchSize: 1000, loss: 'crossEntropy', verbose: 0, recordBatches: true });
+    expect(h.params.stepsPerEpoch).toBe(1);
+    expect(h.batches.map((b) => b.size)).toEqual([30, 30]);
+  });
+
   test('data given as a DataLoader uses its batching', async () => {
     const { x, y } = blobs(30);
     const loader = new DataLoader(new Dataset(x, y), { batchSize: 8, dropLast: true });
