@@ -16,3 +16,12 @@ export * as nn from './nn/index.js';
 export * as losses from './losses/index.js';
 export * as init from './init/index.js';
 export * as optim from './optim/index.js';
+
+// The training workflow (issue 6). Importing it also installs model.fit / model.evaluate / model.predict.
+export * as data from './data/index.js';
+export * as metrics from './metrics/index.js';
+export { fit, evaluate, predict, History, EarlyStopping, LearningRateScheduler, ModelCheckpoint, saveStateDict } from './train/index.js';
+export type {
+  FitOptions, FitData, LossFn, LossName, OptimizerName, Scheduler, EvaluateOptions, PredictOptions, Logs, BatchLog,
+  Callback, FitContext, EarlyStoppingOptions, ModelCheckpointOptions, SaveFn, ProgressStream,
+} from './train/index.js';
