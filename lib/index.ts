@@ -20,6 +20,7 @@ export * as optim from './optim/index.js';
 // The training workflow (issue 6). Importing it also installs model.fit / model.evaluate / model.predict.
 export * as data from './data/index.js';
 export * as metrics from './metrics/index.js';
+export * as report from './report/svg.js';
 export { fit, evaluate, predict, History, EarlyStopping, LearningRateScheduler, ModelCheckpoint, saveStateDict } from './train/index.js';
 export type {
   FitOptions, FitData, LossFn, LossName, OptimizerName, Scheduler, EvaluateOptions, PredictOptions, Logs, BatchLog,
