@@ -50,12 +50,14 @@ function accumulateLeaf(leaf: Tensor, g: Float32Array): void {
 export function runBackward(root: Tensor, seed: Float32Array, options: BackwardOptions = {}): void {
   const order = topologicalOrder(root);
   const pending = new Map<Tensor, Float32Array>([[root, seed]]);
+  const owned = new Set<Float32Array>([seed]); // sum buffers the engine made itself (safe to add into)
   const visitedNodes: Node[] = [];
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];
     const g = pending.get(t);
     if (g === undefined) continue;
     pending.delete(t);
+    owned.delete(g); // an op may pass g through to its inputs: from here on it is shared
     const node = t.gradFn;
     if (node === null) {
       if (t.requiresGrad) accumulateLeaf(t, g);
@@ -73,12 +75,15 @@ export function runBackward(root: Tensor, seed: Float32Array, options: BackwardO
       }
       const previous = pending.get(input);
       if (previous === undefined) {
-        // Keep the op's buffer as is: ops may hand the same buffer to two inputs, so it is never
-        // modified in place; a second contribution makes a new sum buffer instead.
+        // Keep the op's buffer as is: ops may hand the same buffer to two inputs (add passes dy
+        // through), so it is never modified in place; a second contribution makes a sum buffer.
         pending.set(input, gk);
+      } else if (owned.has(previous)) {
+        addInto(previous, gk);
       } else {
         const sum = previous.slice();
         addInto(sum, gk);
+        owned.add(sum);
         pending.set(input, sum);
       }
     }

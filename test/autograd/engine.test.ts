@@ -39,6 +39,17 @@ for (const backend of BACKENDS) {
       expect(Array.from(w.grad!.data)).toEqual([1, 0, -2, 0]);
     });
 
+    run('a gradient passed through to two inputs is not modified by a later contribution to one of them', () => {
+      // h = p + q is used twice (its gradient is an engine-made sum), add hands that same buffer to p
+      // and q, then p receives one more contribution from sum(p): q must keep its own value.
+      const x = tensor([1], undefined, { requiresGrad: true });
+      const p = ops.mul(x, 3);
+      const q = ops.mul(x, 5);
+      const h = ops.add(p, q);
+      ops.add(ops.add(ops.sum(h), ops.sum(h)), ops.sum(p)).backward();
+      expect(x.grad!.item()).toBe(3 * 3 + 5 * 2);
+    });
+
     run('the same tensor as both inputs of one op: x·x', () => {
       const x = tensor([3], undefined, { requiresGrad: true });
       ops.mul(x, x).backward();

@@ -15,6 +15,7 @@
 // Inputs are perturbed in float32, so the denominator uses the actually representable x±h.
 
 import { noGrad } from '../../lib/autograd/graph.js';
+import { setBackend, type BackendName } from '../../lib/backend/index.js';
 import { Tensor } from '../../lib/tensor.js';
 import { Rng } from './parity.js';
 
@@ -111,7 +112,6 @@ export function distinctValues(rng: Rng, shape: number[], step = 0.05, requiresG
   return new Tensor(a, shape, { requiresGrad });
 }
 
-import { setBackend, type BackendName } from '../../lib/backend/index.js';
 
 /** Both backends: the reference oracle and the native addon (tests fail, not skip, if it cannot load). */
 export const BACKENDS: readonly BackendName[] = ['reference', 'native'];
