@@ -50,7 +50,8 @@
       "native/tests/softmax_test.cc"
     ],
     "tf_bench_sources": [
-      "native/bench/gemm_bench.cc"
+      "native/bench/gemm_bench.cc",
+      "native/bench/vmath_bench.cc"
     ]
   }
 }
