@@ -13,14 +13,17 @@
       "native/kernels/softmax.cc"
     ],
     "tf_scalar_sources": [
-      "native/ukernels/gemm_f32_4x16__scalar.cc"
+      "native/ukernels/gemm_f32_4x16__scalar.cc",
+      "native/ukernels/vmath_f32__scalar.cc"
     ],
     "tf_avx2_sources": [
-      "native/ukernels/gemm_f32_6x16__avx2_fma.cc"
+      "native/ukernels/gemm_f32_6x16__avx2_fma.cc",
+      "native/ukernels/vmath_f32__avx2_fma.cc"
     ],
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
-      "native/ukernels/gemm_f32_6x64__avx512f.cc"
+      "native/ukernels/gemm_f32_6x64__avx512f.cc",
+      "native/ukernels/vmath_f32__avx512f.cc"
     ],
     "tf_neon_sources": [],
     "tf_binding_sources": [
@@ -47,7 +50,8 @@
       "native/tests/pool_test.cc",
       "native/tests/elementwise_test.cc",
       "native/tests/reduce_test.cc",
-      "native/tests/softmax_test.cc"
+      "native/tests/softmax_test.cc",
+      "native/tests/vmath_test.cc"
     ],
     "tf_bench_sources": [
       "native/bench/gemm_bench.cc",

@@ -7,6 +7,7 @@
 
 #include "runtime/cpu.h"
 #include "ukernels/gemm_ukernels.h"
+#include "ukernels/vmath_ukernels.h"
 
 namespace tf {
 
@@ -16,6 +17,9 @@ struct KernelTable {
   // GEMM: the `is_default` entry of ukernels.inc for this level (neon reuses the portable scalar kernel
   // until a NEON one is written and compile-checked on arm64).
   GemmUkernel gemm;
+  // Vector math (exp, log, tanh, ...): this level's entries of vmath.inc, the scalar ones for any op
+  // it has none for (neon today).
+  VmathUkernels vmath;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
@@ -25,6 +29,16 @@ struct GemmUkernelEntry {
   bool is_default;
 };
 const GemmUkernelEntry* gemm_ukernel_entries(int* count);
+
+// Every vector-math micro-kernel compiled into this binary, from vmath.inc (tests run each of them).
+struct VmathUkernelEntry {
+  Isa isa;
+  const char* op;                // the name of `field`: "exp", "log", ...
+  VmathFn VmathUkernels::*field;  // which function of a level's table it provides
+  VmathFn fn;
+  const char* name;
+};
+const VmathUkernelEntry* vmath_ukernel_entries(int* count);
 
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();
