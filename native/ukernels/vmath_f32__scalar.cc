@@ -34,16 +34,17 @@ struct ScalarOps {
   static F div(F a, F b) { return a / b; }
   static F fma(F a, F b, F c) { return a * b + c; }
   static F fnma(F a, F b, F c) { return c - a * b; }
-  static F clamp(F x, F lo, F hi) { return x < lo ? lo : (x > hi ? hi : x); }
+  static F clamp(F x, F lo, F hi) { return select(x < lo, lo, select(x > hi, hi, x)); }
   static F abs(F x) { return float_of(bits_of(x) & 0x7fffffffu); }
   static F copysign(F mag, F sign) { return float_of((bits_of(mag) & 0x7fffffffu) | (bits_of(sign) & 0x80000000u)); }
   // Adding 1.5 * 2^23 leaves no fraction bits, so the sum rounds x to an integer (ties to even);
   // subtracting it back is exact. Relies on no -ffast-math (the build never uses it).
   static F round(F x) { return (x + 0x1.8p23f) - 0x1.8p23f; }
-  // The NaN check keeps the float-to-int conversion defined (a NaN lane's result is NaN anyway).
+  // The integer n is read from the bits of n + 1.5 * 2^23 (its low mantissa bits hold n in two's
+  // complement): no float-to-int conversion, so a NaN lane stays defined (its result is NaN anyway).
   static F pow2(F n) {
-    if (n != n) return n;
-    return float_of(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
+    const uint32_t k = bits_of(n + 0x1.8p23f) - bits_of(0x1.8p23f);
+    return float_of((k + 127u) << 23);
   }
   static F exponent(F x) { return static_cast<float>(static_cast<int32_t>((bits_of(x) >> 23) & 0xffu) - 127); }
   static F mantissa(F x) { return float_of((bits_of(x) & 0x007fffffu) | 0x3f800000u); }
@@ -52,7 +53,12 @@ struct ScalarOps {
   static M ge(F a, F b) { return a >= b; }
   static M eq(F a, F b) { return a == b; }
   static M isnan(F x) { return x != x; }
-  static F select(M m, F a, F b) { return m ? a : b; }
+  // A bit mask instead of `m ? a : b`: no branch, so compilers keep the loop vectorizable (GCC will not
+  // if-convert a float select while -ftrapping-math, the default, is on).
+  static F select(M m, F a, F b) {
+    const uint32_t k = 0u - static_cast<uint32_t>(m);
+    return float_of((bits_of(a) & k) | (bits_of(b) & ~k));
+  }
 };
 
 using Math = vmath::Vmath<ScalarOps>;
