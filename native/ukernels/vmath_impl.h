@@ -23,6 +23,8 @@
 //   see VMATH_ERROR_TABLE below.
 #pragma once
 
+#include <limits>
+
 namespace tf::vmath {
 
 // ln 2 split for Cody-Waite reduction: kLn2Hi has 9 significant bits, so n * kLn2Hi is exact for every
@@ -121,9 +123,10 @@ struct Vmath {
     const F f = split(V::select(sub, V::mul(x, V::set(0x1p23f)), x), &e);
     e = V::select(sub, V::sub(e, V::set(23.0f)), e);
     F y = log_reduced(e, f);
-    y = V::select(V::eq(x, V::set(0.0f)), V::set(-__builtin_inff()), y);
-    y = V::select(V::lt(x, V::set(0.0f)), V::set(__builtin_nanf("")), y);
-    y = V::select(V::eq(x, V::set(__builtin_inff())), x, y);
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    y = V::select(V::eq(x, V::set(0.0f)), V::set(-inf), y);
+    y = V::select(V::lt(x, V::set(0.0f)), V::set(std::numeric_limits<float>::quiet_NaN()), y);
+    y = V::select(V::eq(x, V::set(inf)), x, y);
     return V::select(V::isnan(x), x, y);
   }
 
@@ -139,7 +142,7 @@ struct Vmath {
   }
 
   // tanh|x| = t / (t + 2) with t = e^(2|x|) - 1 (expm1 keeps the relative accuracy near 0); the sign
-  // is copied from x, so tanh(-0) = -0. |x| is clamped to 10: tanh(x) rounds to 1 for x >= 9.02.
+  // is copied from x, so tanh(-0) = -0. |x| is clamped to 10: tanh(x) rounds to 1 in float from x = 9.011 on.
   static F tanh(F x) {
     const F ax = V::clamp(V::abs(x), V::set(0.0f), V::set(10.0f));
     const F t = expm1(V::add(ax, ax));
