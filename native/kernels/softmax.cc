@@ -35,6 +35,18 @@ float sum_exp_shifted(VmathFn vexp, const float* p, int64_t n, float m) {
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
+// Σ (p[j] - m) in double, in 4 fixed lanes: one long chain of dependent double adds would cost more
+// than the whole softmax of the row.
+double sum_shifted_double(const float* p, int64_t n, float m) {
+  double lane[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int j = 0; j < 4; ++j) lane[j] += static_cast<double>(p[i + j]) - m;
+  }
+  for (int j = 0; i + j < n; ++j) lane[j] += static_cast<double>(p[i + j]) - m;
+  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
 float dot_contiguous(const float* p, const float* q, int64_t n) {
   float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
@@ -213,8 +225,7 @@ void softmax_cross_entropy(int64_t n, int64_t c, float label_smoothing, const fl
         const int32_t t = target.index[r];
         double sum_logp = 0.0;
         if (s != 0.0) {
-          for (int64_t j = 0; j < c; ++j) sum_logp += static_cast<double>(x[j]) - m;
-          sum_logp -= static_cast<double>(c) * log_sum;
+          sum_logp = sum_shifted_double(x, c, m) - static_cast<double>(c) * log_sum;
         }
         const double logp_t = static_cast<double>(x[t]) - m - log_sum;
         total = -((1.0 - s) * logp_t + uniform * sum_logp);
