@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "kernels/broadcast.h"
 #include "kernels/reduce.h"
@@ -33,6 +35,19 @@ void map2(int64_t n, const float* u, const float* v, float* y, F f) {
 // bits are independent of where a chunk starts (vmath_ukernels.h), so threads do not change them.
 void map_vmath(VmathFn f, int64_t n, const float* x, float* y) {
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) { f(e - b, x + b, y + b); });
+}
+
+// m ? a : b through a bit mask. GCC will not turn a float `?:` into vector code while
+// -ftrapping-math (the default) is on; this form it vectorizes. Same result, NaNs included.
+inline float select_bits(bool m, float a, float b) {
+  uint32_t ua, ub;
+  std::memcpy(&ua, &a, sizeof ua);
+  std::memcpy(&ub, &b, sizeof ub);
+  const uint32_t k = 0u - static_cast<uint32_t>(m);
+  const uint32_t r = (ua & k) | (ub & ~k);
+  float out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
 }
 
 // Elements per block of a vector-math result kept on the stack.
@@ -132,7 +147,7 @@ void unary(UnaryOp op, float alpha, const float* x, float* y, int64_t n) {
     case UnaryOp::leaky_relu: return map1(n, x, y, [alpha](float v) { return v > 0.0f ? v : alpha * v; });
     case UnaryOp::elu:
       return for_vmath_blocks(active_vmath().expm1, n, x, [&](int64_t i, int64_t len, const float* em1) {
-        for (int64_t j = 0; j < len; ++j) y[i + j] = x[i + j] > 0.0f ? x[i + j] : alpha * em1[j];
+        for (int64_t j = 0; j < len; ++j) y[i + j] = select_bits(x[i + j] > 0.0f, x[i + j], alpha * em1[j]);
       });
     case UnaryOp::sigmoid: return map_vmath(active_vmath().sigmoid, n, x, y);
     case UnaryOp::tanh: return map_vmath(active_vmath().tanh, n, x, y);
@@ -163,7 +178,9 @@ void unary_backward(UnaryOp op, float alpha, float* dx, const float* dy, const f
     // From x.
     case UnaryOp::softplus:  // d/dx log(1 + e^x) = sigmoid(x)
       return for_vmath_blocks(active_vmath().sigmoid, n, x, [&](int64_t i, int64_t len, const float* s) {
-        for (int64_t j = 0; j < len; ++j) dx[i + j] = x[i + j] > kSoftplusThreshold ? dy[i + j] : dy[i + j] * s[j];
+        for (int64_t j = 0; j < len; ++j) {
+          dx[i + j] = select_bits(x[i + j] > kSoftplusThreshold, dy[i + j], dy[i + j] * s[j]);
+        }
       });
     case UnaryOp::log: return map2(n, dy, x, dx, [](float g, float v) { return g / v; });
     case UnaryOp::square: return map2(n, dy, x, dx, [](float g, float v) { return 2.0f * v * g; });

@@ -14,7 +14,7 @@
 //   exp      e^x; +inf above ~88.72, subnormal results down to ~-103.3, 0 below; exp(-inf) = 0
 //   expm1    e^x - 1 with relative accuracy near 0 (expm1(±0) = ±0, tiny x -> x); -1 below ~-17
 //   log      ln x; log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf; subnormal x handled
-//   tanh     odd, saturates to ±1 (from |x| = 9.011 on, as the rounded tanh does), tanh(±0) = ±0, relative accuracy near 0
+//   tanh     odd, ±1 from |x| = 9.011 on (as the rounded tanh), tanh(±0) = ±0, relative accuracy near 0
 //   sigmoid  1/(1+e^-x), computed as e^x/(1+e^x) for x < 0 (no overflow; tiny results stay relative)
 //   softplus log(1+e^x) = max(x,0) + log1p(e^-|x|): x for large x, e^x (subnormal) for very negative x
 // NaN in -> NaN out for all of them.
