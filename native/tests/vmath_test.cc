@@ -14,10 +14,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "runtime/dispatch.h"
+#include "runtime/thread_pool.h"
 #include "tests/testing.h"
 
 using namespace tf;
@@ -38,15 +40,18 @@ uint32_t bits_of(float v) {
 }
 
 // The double-precision oracle of each op.
-double oracle(const std::string& op, float xf) {
-  const double x = xf;
-  if (op == "exp") return std::exp(x);
-  if (op == "expm1") return std::expm1(x);
-  if (op == "log") return std::log(x);
-  if (op == "tanh") return std::tanh(x);
-  if (op == "sigmoid") return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x));
-  if (op == "softplus") return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
-  return NAN;
+using Oracle = double (*)(double);
+Oracle oracle_for(const char* op) {
+  const std::string o = op;
+  if (o == "exp") return [](double x) { return std::exp(x); };
+  if (o == "expm1") return [](double x) { return std::expm1(x); };
+  if (o == "log") return [](double x) { return std::log(x); };
+  if (o == "tanh") return [](double x) { return std::tanh(x); };
+  if (o == "sigmoid") {
+    return [](double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); };
+  }
+  if (o == "softplus") return [](double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); };
+  return [](double) { return static_cast<double>(NAN); };
 }
 
 // Error of `got` in ulps of the float nearest `want`; a mismatch of NaN, of an infinity, or of the
@@ -92,8 +97,9 @@ struct Worst {
 void check_inputs(const VmathUkernelEntry& e, const std::vector<float>& xs, Worst* worst) {
   std::vector<float> ys(xs.size());
   e.fn(static_cast<int64_t>(xs.size()), xs.data(), ys.data());
+  const Oracle oracle = oracle_for(e.op);
   for (size_t i = 0; i < xs.size(); ++i) {
-    const double want = oracle(e.op, xs[i]);
+    const double want = oracle(xs[i]);
     const double err = ulp_error(ys[i], want);
     if (err > worst->ulps || (std::isnan(err) && !std::isnan(worst->ulps))) {
       *worst = Worst{err, xs[i], ys[i], want};
@@ -101,7 +107,7 @@ void check_inputs(const VmathUkernelEntry& e, const std::vector<float>& xs, Wors
   }
 }
 
-// Every `stride`-th bit pattern (stride 1: all 2^32 floats).
+// Every `stride`-th bit pattern.
 Worst sweep_bits(const VmathUkernelEntry& e, uint64_t stride) {
   Worst worst;
   std::vector<float> xs;
@@ -114,6 +120,44 @@ Worst sweep_bits(const VmathUkernelEntry& e, uint64_t stride) {
     }
   }
   check_inputs(e, xs, &worst);
+  return worst;
+}
+
+// All 2^32 inputs for every runnable entry, each op's oracle computed once for all its ISAs, on the
+// thread pool (blocks of 2^16 consecutive bit patterns). Returns the worst case per entry.
+std::vector<Worst> sweep_all_floats(const std::vector<const VmathUkernelEntry*>& entries) {
+  std::vector<Worst> worst(entries.size());
+  std::mutex mu;
+  for (const char* op : {"exp", "expm1", "log", "tanh", "sigmoid", "softplus"}) {
+    std::vector<size_t> mine;
+    for (size_t k = 0; k < entries.size(); ++k) {
+      if (std::strcmp(entries[k]->op, op) == 0) mine.push_back(k);
+    }
+    const Oracle oracle = oracle_for(op);
+    const int64_t kBlock = int64_t{1} << 16;
+    parallel_for((int64_t{1} << 32) / kBlock, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> xs(kBlock), ys(kBlock);
+      std::vector<double> want(kBlock);
+      std::vector<Worst> local(entries.size());
+      for (int64_t blk = begin; blk < end; ++blk) {
+        for (int64_t i = 0; i < kBlock; ++i) {
+          xs[i] = float_of(static_cast<uint32_t>(blk * kBlock + i));
+          want[i] = oracle(xs[i]);
+        }
+        for (size_t k : mine) {
+          entries[k]->fn(kBlock, xs.data(), ys.data());
+          for (int64_t i = 0; i < kBlock; ++i) {
+            const double err = ulp_error(ys[i], want[i]);
+            if (err > local[k].ulps) local[k] = Worst{err, xs[i], ys[i], want[i]};
+          }
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      for (size_t k : mine) {
+        if (local[k].ulps > worst[k].ulps) worst[k] = local[k];
+      }
+    });
+  }
   return worst;
 }
 
@@ -145,10 +189,13 @@ std::string describe(const VmathUkernelEntry& e, const Worst& w) {
 }  // namespace
 
 TF_TEST(vmath_ulp_error_within_bound_over_float_range) {
+  const std::vector<const VmathUkernelEntry*> entries = runnable_entries();
   const bool exhaustive = std::getenv("TF_VMATH_EXHAUSTIVE") != nullptr;
-  for (const VmathUkernelEntry* e : runnable_entries()) {
+  const std::vector<Worst> all = exhaustive ? sweep_all_floats(entries) : std::vector<Worst>(entries.size());
+  for (size_t k = 0; k < entries.size(); ++k) {
+    const VmathUkernelEntry* e = entries[k];
     // 2039 is odd and prime: the sweep visits every exponent with ever-changing mantissa bits.
-    Worst w = sweep_bits(*e, exhaustive ? 1 : 2039);
+    Worst w = exhaustive ? all[k] : sweep_bits(*e, 2039);
     const Worst local = sweep_windows(*e);
     if (local.ulps > w.ulps) w = local;
     if (exhaustive) std::printf("       %s\n", describe(*e, w).c_str());
