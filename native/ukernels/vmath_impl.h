@@ -17,10 +17,17 @@
 // Instantiate Vmath<V> only with a V declared in an anonymous namespace of an ISA file: each ISA's
 // instantiation must stay private to its translation unit (compiled with that ISA's flags).
 //
-// Measured accuracy (max error over ALL 2^32 float inputs vs the correctly rounded double libm result,
-// in ulps of the float result; subnormal results counted in ulps of 2^-149; `TF_VMATH_EXHAUSTIVE=1
-// ./build-cmake/tf_native_tests vmath` reprints this table):
-//   see VMATH_ERROR_TABLE below.
+// Measured accuracy: max error over ALL 2^32 float inputs against double-precision libm, in ulps of
+// the float result (subnormal results in ulps of 2^-149; a correctly rounded result scores <= 0.5).
+// Every special value (±0, ±inf, NaN, overflow, underflow) matched exactly. Reprint with
+// `TF_VMATH_EXHAUSTIVE=1 ./build-cmake/tf_native_tests vmath_ulp` (~15 min on 2 shared cores).
+//             scalar (no FMA)   AVX2+FMA   AVX-512   worst input (scalar)
+//   exp            0.97          0.99       0.99     x = 70.378
+//   expm1          1.50          1.45       1.45     x = 0.36697 (n = 1: 2^n q + (2^n - 1))
+//   log            0.95          0.94       0.94     x = 0.70653 (just below sqrt(1/2))
+//   tanh           2.46          2.42       2.42     x = 0.015607 (expm1 + one division)
+//   sigmoid        2.40          2.40       2.40     x = -4.1573 (e / (1 + e))
+//   softplus       2.04          2.04       2.04     x = -1.2814 (log1p of a rounded e^x)
 #pragma once
 
 #include <limits>
