@@ -39,8 +39,9 @@ export function checkJsonTree(value: unknown, where: string, path = '', depth = 
   }
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     for (const key of Object.keys(value)) {
-      if (FORBIDDEN_KEYS.has(key)) throw new FormatError(`${where}: forbidden key '${key}'${at}`);
-      checkJsonTree((value as Record<string, unknown>)[key], where, path === '' ? key : `${path}.${key}`, depth + 1);
+      const keyPath = path === '' ? key : `${path}.${key}`;
+      if (FORBIDDEN_KEYS.has(key)) throw new FormatError(`${where}: forbidden key '${key}' at ${keyPath}`);
+      checkJsonTree((value as Record<string, unknown>)[key], where, keyPath, depth + 1);
     }
     return;
   }
