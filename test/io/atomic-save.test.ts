@@ -1,11 +1,13 @@
 // Crash safety of io.save: a save that fails part way (here: the Nth atomic write throws, as a full
 // disk would) leaves the previous model loadable and unchanged, and leaves no temp or orphan files.
 import { describe, expect, test, vi } from 'vitest';
+import * as io from '../../lib/io/index.js';
 import * as nn from '../../lib/nn/index.js';
 import * as optim from '../../lib/optim/index.js';
 import { noGrad } from '../../lib/autograd/graph.js';
 import { bits, listDir, randomInput, randomize, tempDir } from './helpers.js';
 
+// vi.mock is hoisted above the imports, so io's own import of atomic.js gets this version.
 const failure = vi.hoisted(() => ({ atCall: 0, calls: 0 }));
 
 vi.mock('../../lib/io/atomic.js', async (importOriginal) => {
@@ -18,8 +20,6 @@ vi.mock('../../lib/io/atomic.js', async (importOriginal) => {
     },
   };
 });
-
-const io = await import('../../lib/io/index.js');
 
 function failOnWrite(n: number): void {
   failure.calls = 0;
