@@ -16,3 +16,8 @@ export * as nn from './nn/index.js';
 export * as losses from './losses/index.js';
 export * as init from './init/index.js';
 export * as optim from './optim/index.js';
+
+// Save/load and batch inference off the JS thread (issue 6).
+export * as io from './io/index.js';
+export { predictAsync, PredictPool } from './infer/index.js';
+export type { PredictAsyncOptions, PredictPoolOptions, PredictOptions } from './infer/index.js';

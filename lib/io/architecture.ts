@@ -97,22 +97,22 @@ export function registeredName(m: Module): string | undefined {
 // --- module -> node
 
 /** The architecture of `model` as a JSON tree; throws naming the first module that cannot be saved. */
-export function moduleToNode(model: Module): ModuleNode {
+export function moduleToNode(model: Module, op = 'io.save'): ModuleNode {
   const visit = (m: Module, path: string, depth: number): ModuleNode => {
-    if (!(m instanceof Module)) throw new TypeError(`io.save: ${path} is not a Module (${describe(m)})`);
-    if (depth > MAX_JSON_DEPTH / 4) throw new RangeError(`io.save: modules nested deeper than ${MAX_JSON_DEPTH / 4} levels at ${path}`);
+    if (!(m instanceof Module)) throw new TypeError(`${op}: ${path} is not a Module (${describe(m)})`);
+    if (depth > MAX_JSON_DEPTH / 4) throw new RangeError(`${op}: modules nested deeper than ${MAX_JSON_DEPTH / 4} levels at ${path}`);
     const name = registeredName(m);
     if (name === undefined) {
       throw new TypeError(
-        `io.save: ${path} is a ${m.constructor.name}, which is not a registered module class; ` +
+        `${op}: ${path} is a ${m.constructor.name}, which is not a registered module class; ` +
         `call io.registerModule('${m.constructor.name}', { type: ${m.constructor.name}, toConfig, fromConfig }) first`,
       );
     }
     let children = 0;
     const ctx: SaveContext = { node: (child) => visit(child, `${path}/${children++}`, depth + 1) };
     const config = byName.get(name)!.toConfig(m, ctx);
-    checkJsonTree(config, `io.save: config of ${path} (${name})`);
-    if (!isJsonObject(config)) throw new TypeError(`io.save: toConfig of '${name}' must return an object`);
+    checkJsonTree(config, `${op}: config of ${path} (${name})`);
+    if (!isJsonObject(config)) throw new TypeError(`${op}: toConfig of '${name}' must return an object`);
     return { class: name, config };
   };
   return visit(model, 'model', 0);
