@@ -19,7 +19,8 @@ import type { PredictReply, PredictRequest, WorkerSetup } from './protocol.js';
 const cache = new Map<string, Module>();
 
 function buildModel(payload: NonNullable<PredictRequest['model']>): Module {
-  const model = moduleFromNode(parseJson(payload.architecture, 'predictAsync architecture'), 'predictAsync architecture');
+  const where = 'predictAsync architecture';
+  const model = moduleFromNode(parseJson(payload.architecture, where), where, Math.floor(payload.weights.length / 4));
   loadWeightsInto(model, payload.weights, 'predictAsync weights');
   return model.eval();
 }

@@ -39,6 +39,12 @@ export interface LoadContext {
   optionalModule(config: ConfigReader, key: string): Module | null;
   /** The modules of the array of nodes stored under `key`. */
   modules(config: ConfigReader, key: string): Module[];
+  /**
+   * Call before allocating `elements` parameter/buffer values: throws when the architecture would
+   * need more values than the weights file holds, so a hostile config cannot make us allocate (and
+   * initialize) gigabytes before the weights are checked.
+   */
+  reserve(elements: number): void;
 }
 
 /**
@@ -120,8 +126,12 @@ export function moduleToNode(model: Module, op = 'io.save'): ModuleNode {
 
 // --- node -> module
 
-/** Rebuilds a module tree from its JSON node; `where` names the file for errors. */
-export function moduleFromNode(node: Json, where: string): Module {
+/**
+ * Rebuilds a module tree from its JSON node; `where` names the file for errors. `budget` is the
+ * most parameter/buffer values the tree may allocate (the element count of its weights file).
+ */
+export function moduleFromNode(node: Json, where: string, budget = Infinity): Module {
+  let reserved = 0;
   const build = (value: Json, path: string, depth: number): Module => {
     if (depth > MAX_JSON_DEPTH / 4) throw new FormatError(`${where}: modules nested deeper than ${MAX_JSON_DEPTH / 4} levels at ${path}`);
     if (!isJsonObject(value)) throw new FormatError(`${where}: ${path} must be a module node { class, config }, got ${describe(value)}`);
@@ -144,6 +154,12 @@ export function moduleFromNode(node: Json, where: string): Module {
         return v === null ? null : build(v, `${path}.config.${key}`, depth + 1);
       },
       modules: (c, key) => c.array(key).map((v, i) => build(v, `${path}.config.${key}[${i}]`, depth + 1)),
+      reserve: (elements) => {
+        reserved += elements;
+        if (!(reserved <= budget)) {
+          throw new FormatError(`${where}: ${path} (${name}) needs more parameter and buffer values than the weights hold (${budget})`);
+        }
+      },
     };
     let m: Module;
     try {
@@ -186,7 +202,11 @@ function registerBuiltins(): void {
   register('Linear', {
     type: Linear,
     toConfig: (m) => ({ inFeatures: m.inFeatures, outFeatures: m.outFeatures, bias: m.bias !== null }),
-    fromConfig: (c) => new Linear(c.int('inFeatures', 1), c.int('outFeatures', 1), { bias: c.bool('bias') }),
+    fromConfig: (c, ctx) => {
+      const [inF, outF, bias] = [c.int('inFeatures', 1), c.int('outFeatures', 1), c.bool('bias')];
+      ctx.reserve(inF * outF + (bias ? outF : 0));
+      return new Linear(inF, outF, { bias });
+    },
   });
   register('Conv2d', {
     type: Conv2d,
@@ -194,13 +214,19 @@ function registerBuiltins(): void {
       inChannels: m.inChannels, outChannels: m.outChannels, kernelSize: m.kernelSize, bias: m.bias !== null,
       ...definedOnly({ stride: m.options.stride, padding: m.options.padding, dilation: m.options.dilation, groups: m.options.groups }),
     }),
-    fromConfig: (c) => new Conv2d(c.int('inChannels', 1), c.int('outChannels', 1), c.intOrPair('kernelSize'), {
-      bias: c.bool('bias'),
-      stride: c.has('stride') ? c.intOrPair('stride') : undefined,
-      padding: c.has('padding') ? readPadding(c, 'padding') : undefined,
-      dilation: c.has('dilation') ? c.intOrPair('dilation') : undefined,
-      groups: c.has('groups') ? c.int('groups', 1) : undefined,
-    }),
+    fromConfig: (c, ctx) => {
+      const [inC, outC, kernelSize] = [c.int('inChannels', 1), c.int('outChannels', 1), c.intOrPair('kernelSize')];
+      const options = {
+        bias: c.bool('bias'),
+        stride: c.has('stride') ? c.intOrPair('stride') : undefined,
+        padding: c.has('padding') ? readPadding(c, 'padding') : undefined,
+        dilation: c.has('dilation') ? c.intOrPair('dilation') : undefined,
+        groups: c.has('groups') ? c.int('groups', 1) : undefined,
+      };
+      const [kh, kw] = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+      ctx.reserve(kh * kw * (inC / (options.groups ?? 1)) * outC + (options.bias ? outC : 0));
+      return new Conv2d(inC, outC, kernelSize, options);
+    },
   });
   register('MaxPool2d', {
     type: MaxPool2d,
@@ -229,15 +255,23 @@ function registerBuiltins(): void {
         numFeatures: m.numFeatures, eps: m.eps, momentum: m.momentum,
         affine: m.weight !== null, trackRunningStats: m.runningMean !== null,
       }),
-      fromConfig: (c) => new type(c.int('numFeatures', 1), {
-        eps: c.number('eps'), momentum: c.number('momentum'), affine: c.bool('affine'), trackRunningStats: c.bool('trackRunningStats'),
-      }),
+      fromConfig: (c, ctx) => {
+        const n = c.int('numFeatures', 1);
+        const options = { eps: c.number('eps'), momentum: c.number('momentum'), affine: c.bool('affine'), trackRunningStats: c.bool('trackRunningStats') };
+        ctx.reserve(n * ((options.affine ? 2 : 0) + (options.trackRunningStats ? 2 : 0)));
+        return new type(n, options);
+      },
     });
   }
   register('LayerNorm', {
     type: LayerNorm,
     toConfig: (m) => ({ normalizedShape: m.normalizedShape, eps: m.eps, elementwiseAffine: m.weight !== null }),
-    fromConfig: (c) => new LayerNorm(c.ints('normalizedShape', 1), { eps: c.number('eps'), elementwiseAffine: c.bool('elementwiseAffine') }),
+    fromConfig: (c, ctx) => {
+      const shape = c.ints('normalizedShape', 1);
+      const options = { eps: c.number('eps'), elementwiseAffine: c.bool('elementwiseAffine') };
+      ctx.reserve(options.elementwiseAffine ? 2 * shape.reduce((a, b) => a * b, 1) : 0);
+      return new LayerNorm(shape, options);
+    },
   });
   register('LeakyReLU', {
     type: LeakyReLU,

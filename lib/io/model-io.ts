@@ -137,8 +137,10 @@ export function load(dir: string): LoadResult {
     m.fail(`format version ${version} was written by a newer tensorforge; this version reads up to ${FORMAT_VERSION}`);
   }
 
-  const model = moduleFromNode(m.raw('architecture') ?? m.fail(`missing field 'architecture'`), manifestPath);
+  const architecture = m.raw('architecture') ?? m.fail(`missing field 'architecture'`);
   const weights = readDataFile(dir, m.child('weights'), 'weights');
+  // Every value is 4 bytes, so the file size bounds what the architecture may allocate.
+  const model = moduleFromNode(architecture, manifestPath, Math.floor(weights.bytes.length / 4));
   loadWeightsInto(model, weights.bytes, weights.path);
 
   const modules = new Map(model.namedModules());

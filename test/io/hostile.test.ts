@@ -202,6 +202,13 @@ describe('hostile manifests', () => {
     expectLoadError(dir, 'weights', /tensor '3.weight' has shape \[4,2\], the model needs \[4,3\]; tensor '3.bias' has shape \[2\], the model needs \[3\]/);
   });
 
+  test('a config asking for a huge layer is refused before allocating it', () => {
+    const dir = withManifest((m) => {
+      m.architecture.config.layers[0].config.outFeatures = 2 ** 30;
+    });
+    expectLoadError(dir, 'model.json', /architecture.config.layers\[0\] \(Linear\) needs more parameter and buffer values than the weights hold/);
+  });
+
   test('a weights file name that leaves the directory is refused', () => {
     const dir = withManifest((m) => {
       m.weights.file = '../../etc/passwd';
