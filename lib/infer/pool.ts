@@ -225,8 +225,9 @@ export class PredictPool {
       slot.idleTimer = setTimeout(() => void slot.worker.terminate(), this.idleTimeoutMs);
       slot.idleTimer.unref();
     }
-    if (job !== null && job.id === reply.id) {
-      if (reply.ok) job.resolve(new Tensor(reply.data, reply.shape));
+    if (job !== null) {
+      if (job.id !== reply.id) job.reject(new Error(`predictAsync: internal error: reply ${reply.id} for call ${job.id}`));
+      else if (reply.ok) job.resolve(new Tensor(reply.data, reply.shape));
       else job.reject(rebuildError(reply.error));
     }
     this.dispatch();

@@ -11,7 +11,7 @@
 // manifest with its new files: never a manifest pointing at the wrong weights. The SHA-256 in the
 // manifest is checked on load, so a replaced or corrupted data file is refused, not half-trusted.
 
-import { existsSync, readFileSync, readdirSync, rmSync, statSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/module.js';
 import { moduleFromNode, moduleToNode } from './architecture.js';

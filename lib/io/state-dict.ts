@@ -1,10 +1,10 @@
 // A bare state dict (or a model's weights) as one safetensors file, for tools that want only the
 // tensors: io.saveStateDict(model, 'w.safetensors') and later model.loadStateDict(io.loadStateDict(path)).
 
+import { readFileSync } from 'node:fs';
 import { Module, type StateDict } from '../nn/module.js';
 import { Tensor } from '../tensor.js';
 import { writeFileAtomic } from './atomic.js';
-import { readFileSync } from 'node:fs';
 import { decodeSafetensors } from './safetensors.js';
 import { encodeWeights, modelTensors } from './weights.js';
 
