@@ -12,6 +12,20 @@ const GemmUkernelEntry gemm_entries[] = {
 #undef TF_GEMM_UKERNEL
 };
 
+const ConvIgemmUkernelEntry conv_igemm_entries[] = {
+#define TF_CONV_IGEMM_UKERNEL(isa, name, mr, nr, is_default) \
+  {Isa::isa, ConvIgemmUkernel{&name, mr, nr, #name}, is_default != 0},
+#include "ukernels/conv_ukernels.inc"
+#undef TF_CONV_IGEMM_UKERNEL
+};
+
+const ConvIgemmUkernel& default_conv_igemm(Isa isa) {
+  for (const auto& e : conv_igemm_entries) {
+    if (e.isa == isa && e.is_default) return e.ukernel;
+  }
+  return conv_igemm_entries[0].ukernel;  // the portable kernel (first in the list)
+}
+
 const GemmUkernel& default_gemm(Isa isa) {
   for (const auto& e : gemm_entries) {
     if (e.isa == isa && e.is_default) return e.ukernel;
@@ -23,6 +37,7 @@ KernelTable make_table(Isa isa) {
   KernelTable t{};
   t.isa = isa;
   t.gemm = default_gemm(isa);
+  t.conv_igemm = default_conv_igemm(isa);
   return t;
 }
 
@@ -80,6 +95,11 @@ std::atomic<const KernelTable*>& active_table() {
 const GemmUkernelEntry* gemm_ukernel_entries(int* count) {
   *count = static_cast<int>(sizeof(gemm_entries) / sizeof(gemm_entries[0]));
   return gemm_entries;
+}
+
+const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(conv_igemm_entries) / sizeof(conv_igemm_entries[0]));
+  return conv_igemm_entries;
 }
 
 const KernelTable& kernels() { return *active_table().load(std::memory_order_acquire); }

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "runtime/cpu.h"
+#include "ukernels/conv_ukernels.h"
 #include "ukernels/gemm_ukernels.h"
 
 namespace tf {
@@ -16,6 +17,8 @@ struct KernelTable {
   // GEMM: the `is_default` entry of ukernels.inc for this level (neon reuses the portable scalar kernel
   // until a NEON one is written and compile-checked on arm64).
   GemmUkernel gemm;
+  // Convolution: the `is_default` entry of conv_ukernels.inc (neon: the portable kernel).
+  ConvIgemmUkernel conv_igemm;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
@@ -25,6 +28,14 @@ struct GemmUkernelEntry {
   bool is_default;
 };
 const GemmUkernelEntry* gemm_ukernel_entries(int* count);
+
+// Every convolution micro-kernel compiled into this binary, from conv_ukernels.inc.
+struct ConvIgemmUkernelEntry {
+  Isa isa;
+  ConvIgemmUkernel ukernel;
+  bool is_default;
+};
+const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count);
 
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();

@@ -1,0 +1,374 @@
+// GEMM-shaped convolution paths (see conv2d_paths.h): indirect GEMM for forward and backward-input,
+// tf::gemm over bounded im2col tiles for backward-filter, tf::gemm directly for pointwise (1x1) layers.
+//
+// Determinism: every output tile is computed start to finish by one task (forward, backward-input), or
+// by tf::gemm, which is itself bit-identical for any thread count, called on tiles whose boundaries
+// depend only on the shape and accumulated in tile order (backward-filter). The thread count never
+// changes how any output is summed.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "kernels/conv2d_paths.h"
+#include "kernels/gemm.h"
+#include "runtime/dispatch.h"
+#include "runtime/thread_pool.h"
+
+namespace tf::conv_detail {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Output tiles (of MR pixels) per forward task: fixed, so the split never depends on the thread count.
+constexpr int64_t kTilesPerTask = 8;
+// Backward-filter im2col tile: at most this many floats (1 MiB), or one GEMM K block if a single pixel
+// row of the tile is wider. This is the only workspace that grows with the layer, and it never grows
+// with the batch.
+constexpr int64_t kFilterTileFloats = int64_t{1} << 18;
+
+// Packed filter panels (read with aligned vector loads by the micro-kernels).
+class AlignedFloats {
+ public:
+  explicit AlignedFloats(int64_t n)
+      : data_(static_cast<float*>(::operator new(static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(float),
+                                                 std::align_val_t{64}))) {}
+  float* get() const { return data_.get(); }
+
+ private:
+  struct Free {
+    void operator()(float* p) const { ::operator delete(p, std::align_val_t{64}); }
+  };
+  std::unique_ptr<float, Free> data_;
+};
+
+int64_t grain_for(double work_per_item) {
+  constexpr double kMinWorkPerRange = 32 * 1024;
+  if (work_per_item >= kMinWorkPerRange) return 1;
+  return static_cast<int64_t>(kMinWorkPerRange / std::max(1.0, work_per_item));
+}
+
+}  // namespace
+
+bool is_pointwise(const Conv2dShape& s) {
+  return s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 && s.pad_bottom == 0 &&
+         s.pad_left == 0 && s.pad_right == 0;
+}
+
+void apply_activation(float* y, int64_t n, const Conv2dEpilogue& e) {
+  const float alpha = e.alpha;
+  switch (e.activation) {
+    case GemmActivation::none:
+      break;
+    case GemmActivation::relu:
+      // `v < 0 ? 0 : v` keeps NaN (as the reference backend does).
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
+      break;
+    case GemmActivation::leaky_relu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? alpha * y[i] : y[i];
+      break;
+    case GemmActivation::elu:
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? alpha * std::expm1(y[i]) : y[i];
+      break;
+    case GemmActivation::sigmoid:
+      for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-y[i]));
+      break;
+    case GemmActivation::tanh:
+      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
+      break;
+  }
+}
+
+// --- forward ------------------------------------------------------------------------------------
+
+// x [N,H,W,C], w [KH,KW,Cg,OC], bias [OC] -> y [N,OH,OW,OC]
+// C = y viewed as [N*OH*OW, OC]; per group g, tile (MR pixels) x (NR output channels):
+//   y[p, g*OCg + o] = Σ_{tap, ci} x[pixel of p at tap, g*Cg + ci] · w[tap, ci, g*OCg + o]
+// The filter is packed once into panels wp[g][q][tap][ci][NR] (q: block of NR output channels); the
+// input is read in place through ptr[tap][i] (a zero row where the tap falls into the padding).
+void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
+                   float* y, const ConvIgemmUkernel& uk) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t panels = ceil_div(ocg, nr);
+  const int64_t panel_size = taps * cg * nr;
+  AlignedFloats packed(s.groups * panels * panel_size);
+  float* wp = packed.get();
+  parallel_for(s.groups * panels, grain_for(static_cast<double>(panel_size)), [&](int64_t begin, int64_t end) {
+    for (int64_t gq = begin; gq < end; ++gq) {
+      const int64_t g = gq / panels, q = gq % panels;
+      const int64_t o0 = g * ocg + q * nr, valid = std::min<int64_t>(nr, ocg - q * nr);
+      float* dst = wp + gq * panel_size;
+      for (int64_t k = 0; k < taps * cg; ++k, dst += nr) {
+        const float* src = w + k * s.oc + o0;
+        for (int64_t j = 0; j < valid; ++j) dst[j] = src[j];
+        for (int64_t j = valid; j < nr; ++j) dst[j] = 0.0f;
+      }
+    }
+  });
+  const std::vector<float> zero(static_cast<size_t>(cg), 0.0f);
+  const bool relu = e.activation == GemmActivation::relu;
+  const bool activate_after = e.activation != GemmActivation::none && !relu;
+
+  const int64_t pixels = s.n * s.oh * s.ow;
+  const int64_t tiles = ceil_div(pixels, mr);
+  const int64_t tasks = ceil_div(tiles, kTilesPerTask);
+  const double task_work = static_cast<double>(kTilesPerTask) * mr * taps * cg * s.oc;
+  parallel_for(tasks, grain_for(task_work), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> ptr(static_cast<size_t>(taps * mr));
+    std::vector<int64_t> base(static_cast<size_t>(taps * mr));  // x offset of each (tap, row), or -1
+    for (int64_t tile = begin * kTilesPerTask; tile < std::min(tiles, end * kTilesPerTask); ++tile) {
+      const int64_t p0 = tile * mr;
+      const int mv = static_cast<int>(std::min<int64_t>(mr, pixels - p0));
+      for (int i = 0; i < mr; ++i) {
+        const int64_t p = p0 + i;
+        const int64_t n = p / (s.oh * s.ow), oh = p / s.ow % s.oh, ow = p % s.ow;
+        const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
+        int64_t* b = base.data() + i;
+        for (int64_t kh = 0; kh < s.kh; ++kh) {
+          const int64_t ih = ih0 + kh * s.dilation_h;
+          const bool row_inside = i < mv && ih >= 0 && ih < s.h;
+          for (int64_t kw = 0; kw < s.kw; ++kw, b += mr) {
+            const int64_t iw = iw0 + kw * s.dilation_w;
+            *b = row_inside && iw >= 0 && iw < s.w ? ((n * s.h + ih) * s.w + iw) * s.c : -1;
+          }
+        }
+      }
+      for (int64_t g = 0; g < s.groups; ++g) {
+        for (int64_t k = 0; k < taps * mr; ++k) ptr[k] = base[k] < 0 ? zero.data() : x + base[k] + g * cg;
+        for (int64_t q = 0; q < panels; ++q) {
+          const int64_t o0 = g * ocg + q * nr;
+          const int nv = static_cast<int>(std::min<int64_t>(nr, ocg - q * nr));
+          uk.fn(taps, cg, ptr.data(), wp + (g * panels + q) * panel_size, y + p0 * s.oc + o0, s.oc, mv, nv,
+                bias != nullptr ? bias + o0 : nullptr, relu);
+        }
+      }
+      if (activate_after) apply_activation(y + p0 * s.oc, mv * s.oc, e);
+    }
+  });
+}
+
+// 1x1, stride 1, no padding: y[N*H*W, OCg] = x[N*H*W, Cg] · w[Cg, OCg] per group, straight to tf::gemm
+// on strided views (no copy). Bias is fused into the GEMM epilogue; the activation runs on each block of
+// rows right after its GEMM, while it is still in cache (the GEMM's own relu maps NaN to 0, conv keeps it).
+void forward_pointwise(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                       const float* bias, float* y) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
+  const int64_t pixels = s.n * s.h * s.w;
+  // Rows per GEMM call: large enough that repacking w per call is noise, small enough to stay in L2.
+  const int64_t rows = e.activation == GemmActivation::none ? pixels : std::max<int64_t>(256, (1 << 18) / s.oc);
+  for (int64_t p0 = 0; p0 < pixels; p0 += rows) {
+    const int64_t m = std::min(rows, pixels - p0);
+    for (int64_t g = 0; g < s.groups; ++g) {
+      GemmArgs a;
+      a.m = m;
+      a.n = ocg;
+      a.k = cg;
+      a.a = x + p0 * s.c + g * cg;
+      a.lda = s.c;
+      a.b = w + g * ocg;
+      a.ldb = s.oc;
+      a.c = y + p0 * s.oc + g * ocg;
+      a.ldc = s.oc;
+      a.bias = bias != nullptr ? bias + g * ocg : nullptr;
+      gemm(a);
+    }
+    if (e.activation != GemmActivation::none) {
+      float* yb = y + p0 * s.oc;
+      parallel_for(m, grain_for(static_cast<double>(s.oc) * 8), [&](int64_t begin, int64_t end) {
+        apply_activation(yb + begin * s.oc, (end - begin) * s.oc, e);
+      });
+    }
+  }
+}
+
+// --- backward-input -------------------------------------------------------------------------------
+
+// dx [N,H,W,C] <- dy [N,OH,OW,OC], w [KH,KW,Cg,OC]
+// dx[n,ih,iw,g*Cg+ci] = Σ_{taps (kh,kw) with oh = (ih+pt-kh*dh)/sh, ow = (iw+pl-kw*dw)/sw exact and in range}
+//                       Σ_o dy[n,oh,ow,g*OCg+o] · w[kh,kw,ci,g*OCg+o]
+// Which taps divide exactly depends only on the stride phase (ih mod sh, iw mod sw), so the dx pixels of
+// one image row and one column phase (iw = pw, pw+sw, ...) form tiles that share one tap list and one
+// packed filter wt[g][phase][q][tap of phase][o][NR] (q: block of NR input channels). The tile's rows are
+// sw*C apart in dx: the micro-kernel's row stride. Tasks own whole dx rows.
+void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, const float* w,
+                          const ConvIgemmUkernel& uk) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t panels = ceil_div(cg, nr);
+  const int64_t phases = s.stride_h * s.stride_w;
+  auto divides = [](int64_t v, int64_t stride) { return ((v % stride) + stride) % stride == 0; };
+  // Tap lists per phase (each tap belongs to exactly one phase) and their offsets in the packed filter.
+  std::vector<std::vector<int64_t>> phase_taps(static_cast<size_t>(phases));
+  for (int64_t ph = 0; ph < s.stride_h; ++ph)
+    for (int64_t pw = 0; pw < s.stride_w; ++pw)
+      for (int64_t t = 0; t < taps; ++t)
+        if (divides(ph + s.pad_top - (t / s.kw) * s.dilation_h, s.stride_h) &&
+            divides(pw + s.pad_left - (t % s.kw) * s.dilation_w, s.stride_w))
+          phase_taps[ph * s.stride_w + pw].push_back(t);
+  std::vector<int64_t> phase_offset(static_cast<size_t>(phases) + 1, 0);  // in units of ocg*nr per tap
+  for (int64_t f = 0; f < phases; ++f) phase_offset[f + 1] = phase_offset[f] + static_cast<int64_t>(phase_taps[f].size());
+  const int64_t block = ocg * nr;                          // one tap of one panel
+  const int64_t group_size = phase_offset[phases] * panels * block;  // == taps*panels*block when all taps used
+
+  AlignedFloats packed(s.groups * group_size);
+  float* wt = packed.get();
+  parallel_for(s.groups * phases, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t gf = begin; gf < end; ++gf) {
+      const int64_t g = gf / phases, f = gf % phases;
+      const int64_t ntaps = static_cast<int64_t>(phase_taps[f].size());
+      for (int64_t q = 0; q < panels; ++q) {
+        const int64_t valid = std::min<int64_t>(nr, cg - q * nr);
+        float* dst = wt + g * group_size + (phase_offset[f] * panels + q * ntaps) * block;
+        for (int64_t ti = 0; ti < ntaps; ++ti) {
+          const float* src = w + phase_taps[f][ti] * cg * s.oc + g * ocg;
+          for (int64_t o = 0; o < ocg; ++o, dst += nr) {
+            for (int64_t j = 0; j < valid; ++j) dst[j] = src[(q * nr + j) * s.oc + o];
+            for (int64_t j = valid; j < nr; ++j) dst[j] = 0.0f;
+          }
+        }
+      }
+    }
+  });
+  const std::vector<float> zero(static_cast<size_t>(ocg), 0.0f);
+
+  const double row_work = static_cast<double>(s.w) * taps * cg * s.oc / static_cast<double>(phases);
+  parallel_for(s.n * s.h, grain_for(row_work), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> ptr(static_cast<size_t>(taps * mr));
+    std::vector<int64_t> base(static_cast<size_t>(taps * mr));  // dy offset of each (tap, row), or -1
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.h, ih = row % s.h;
+      for (int64_t pw = 0; pw < std::min(s.stride_w, s.w); ++pw) {
+        const int64_t f = (ih % s.stride_h) * s.stride_w + pw;
+        const std::vector<int64_t>& tap_list = phase_taps[f];
+        const int64_t ntaps = static_cast<int64_t>(tap_list.size());
+        const int64_t count = ceil_div(s.w - pw, s.stride_w);  // dx pixels iw = pw + j*sw of this phase
+        for (int64_t j0 = 0; j0 < count; j0 += mr) {
+          const int mv = static_cast<int>(std::min<int64_t>(mr, count - j0));
+          for (int64_t ti = 0; ti < ntaps; ++ti) {
+            const int64_t kh = tap_list[ti] / s.kw, kw = tap_list[ti] % s.kw;
+            const int64_t th = ih + s.pad_top - kh * s.dilation_h;
+            for (int i = 0; i < mr; ++i) {
+              const int64_t tw = pw + (j0 + i) * s.stride_w + s.pad_left - kw * s.dilation_w;
+              const int64_t oh = th / s.stride_h, ow = tw / s.stride_w;
+              const bool inside = i < mv && th >= 0 && tw >= 0 && oh < s.oh && ow < s.ow;
+              base[ti * mr + i] = inside ? ((n * s.oh + oh) * s.ow + ow) * s.oc : -1;
+            }
+          }
+          float* dx_tile = dx + ((n * s.h + ih) * s.w + pw + j0 * s.stride_w) * s.c;
+          for (int64_t g = 0; g < s.groups; ++g) {
+            for (int64_t k = 0; k < ntaps * mr; ++k) ptr[k] = base[k] < 0 ? zero.data() : dy + base[k] + g * ocg;
+            const float* wg = wt + g * group_size + phase_offset[f] * panels * block;
+            for (int64_t q = 0; q < panels; ++q) {
+              const int nv = static_cast<int>(std::min<int64_t>(nr, cg - q * nr));
+              uk.fn(ntaps, ocg, ptr.data(), wg + q * ntaps * block, dx_tile + g * cg + q * nr, s.stride_w * s.c, mv,
+                    nv, nullptr, false);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// 1x1, stride 1, no padding: dx[N*H*W, Cg] = dy[N*H*W, OCg] · w[Cg, OCg]ᵀ per group, straight to tf::gemm
+// (the transpose is handled by its packing).
+void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
+  for (int64_t g = 0; g < s.groups; ++g) {
+    GemmArgs a;
+    a.m = s.n * s.h * s.w;
+    a.n = cg;
+    a.k = ocg;
+    a.a = dy + g * ocg;
+    a.lda = s.oc;
+    a.b = w + g * ocg;  // op(B)[o, ci] = w[ci, g*OCg + o]: B stored [n, k] with row stride OC
+    a.ldb = s.oc;
+    a.trans_b = true;
+    a.c = dx + g * cg;
+    a.ldc = s.c;
+    gemm(a);
+  }
+}
+
+// --- backward-filter ------------------------------------------------------------------------------
+
+// dw [KH,KW,Cg,OC], dbias [OC] <- dy [N,OH,OW,OC], x [N,H,W,C]
+// Per group: [dw_g ; dbias_g] [K+1, OCg] = Σ over pixel tiles of colᵀ · dy_tile, where
+//   col [P, K+1]: col[p, tap*Cg + ci] = x[pixel of p at tap, g*Cg + ci] (0 in the padding), col[p, K] = 1
+//   dy_tile [P, OCg]: rows of dy read in place (row stride OC).
+// Tiles of P pixels (P a multiple of the GEMM's K block, the im2col tile <= kFilterTileFloats floats)
+// are accumulated in order into one [K+1, OCg] buffer, so every dw and dbias element is summed in the
+// same order for any thread count. Pointwise layers skip im2col: x itself is colᵀ's storage, and dbias
+// is then a column sum of dy in the same fixed order.
+void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
+  const int64_t k_rows = taps * cg;
+  const int64_t pixels = s.n * s.oh * s.ow;
+  const bool pointwise = is_pointwise(s);
+  const int64_t rows = k_rows + (dbias != nullptr && !pointwise ? 1 : 0);
+  const int64_t kc = gemm_blocking(kernels().gemm).kc;
+  const int64_t tile = pointwise ? pixels : kc * std::max<int64_t>(1, kFilterTileFloats / (rows * kc));
+  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(std::min(tile, pixels) * rows));
+  std::vector<float> acc(static_cast<size_t>(rows * ocg));
+
+  for (int64_t g = 0; g < s.groups; ++g) {
+    for (int64_t p0 = 0; p0 < pixels; p0 += tile) {
+      const int64_t pt = std::min(tile, pixels - p0);
+      GemmArgs a;
+      a.m = rows;
+      a.n = ocg;
+      a.k = pt;
+      a.trans_a = true;
+      if (pointwise) {
+        a.a = x + p0 * s.c + g * cg;
+        a.lda = s.c;
+      } else {
+        // im2col of this tile, threaded over its pixels (each task writes its own rows of col).
+        parallel_for(pt, grain_for(static_cast<double>(rows)), [&](int64_t begin, int64_t end) {
+          for (int64_t p = p0 + begin; p < p0 + end; ++p) {
+            const int64_t n = p / (s.oh * s.ow), oh = p / s.ow % s.oh, ow = p % s.ow;
+            float* dst = col.data() + (p - p0) * rows;
+            for (int64_t t = 0; t < taps; ++t, dst += cg) {
+              const int64_t ih = oh * s.stride_h - s.pad_top + (t / s.kw) * s.dilation_h;
+              const int64_t iw = ow * s.stride_w - s.pad_left + (t % s.kw) * s.dilation_w;
+              if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) {
+                std::fill(dst, dst + cg, 0.0f);
+              } else {
+                const float* src = x + ((n * s.h + ih) * s.w + iw) * s.c + g * cg;
+                std::copy(src, src + cg, dst);
+              }
+            }
+            if (rows > k_rows) *dst = 1.0f;
+          }
+        });
+        a.a = col.data();
+        a.lda = rows;
+      }
+      a.b = dy + p0 * s.oc + g * ocg;
+      a.ldb = s.oc;
+      a.c = acc.data();
+      a.ldc = ocg;
+      a.accumulate = p0 > 0;
+      gemm(a);
+    }
+    for (int64_t k = 0; k < k_rows; ++k) std::copy_n(acc.data() + k * ocg, ocg, dw + k * s.oc + g * ocg);
+    if (dbias != nullptr && !pointwise) std::copy_n(acc.data() + k_rows * ocg, ocg, dbias + g * ocg);
+  }
+  if (dbias == nullptr || !pointwise) return;
+  // Pointwise dbias: column sums of dy, each owned by one task and summed over pixels in order.
+  constexpr int64_t kBlock = 16;
+  parallel_for(ceil_div(s.oc, kBlock), grain_for(static_cast<double>(pixels) * kBlock), [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t o0 = b * kBlock, o1 = std::min(s.oc, o0 + kBlock);
+      std::fill(dbias + o0, dbias + o1, 0.0f);
+      for (int64_t p = 0; p < pixels; ++p) {
+        const float* dyp = dy + p * s.oc;
+        for (int64_t o = o0; o < o1; ++o) dbias[o] += dyp[o];
+      }
+    }
+  });
+}
+
+}  // namespace tf::conv_detail
