@@ -20,7 +20,7 @@
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
       "native/ukernels/gemm_f32_6x64__avx512f.cc",
-      "native/ukernels/conv_igemm_f32_8x32__avx512f.cc"
+      "native/ukernels/conv_igemm_f32__avx512f.cc"
     ],
     "tf_neon_sources": [],
     "tf_binding_sources": [
@@ -47,7 +47,8 @@
       "native/tests/pool_test.cc"
     ],
     "tf_bench_sources": [
-      "native/bench/gemm_bench.cc"
+      "native/bench/gemm_bench.cc",
+      "native/bench/conv_bench.cc"
     ]
   }
 }

@@ -216,19 +216,23 @@ void backward_filter_direct(const Conv2dShape& s, float* dw, float* dbias, const
 // same reason (the igemm tile would run over Cg padded to NR).
 namespace {
 bool depthwise_like(const Conv2dShape& s) { return s.c_per_group() == 1 && s.groups > 1; }
+// The igemm tile for a GEMM with `columns` output columns per group.
+const ConvIgemmUkernel& igemm_for(int64_t columns) {
+  return columns >= 64 ? kernels().conv_igemm : kernels().conv_igemm_narrow;
+}
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,
                     const float* bias, float* y) {
   if (depthwise_like(s)) return forward_direct(s, epilogue, x, w, bias, y);
   if (conv_detail::is_pointwise(s)) return conv_detail::forward_pointwise(s, epilogue, x, w, bias, y);
-  conv_detail::forward_igemm(s, epilogue, x, w, bias, y, kernels().conv_igemm);
+  conv_detail::forward_igemm(s, epilogue, x, w, bias, y, igemm_for(s.oc_per_group()));
 }
 
 void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
   if (depthwise_like(s) || s.c_per_group() < 4) return backward_input_direct(s, dx, dy, w);
   if (conv_detail::is_pointwise(s)) return conv_detail::backward_input_pointwise(s, dx, dy, w);
-  conv_detail::backward_input_igemm(s, dx, dy, w, kernels().conv_igemm);
+  conv_detail::backward_input_igemm(s, dx, dy, w, igemm_for(s.c_per_group()));
 }
 
 void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {

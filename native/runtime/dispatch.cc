@@ -13,15 +13,14 @@ const GemmUkernelEntry gemm_entries[] = {
 };
 
 const ConvIgemmUkernelEntry conv_igemm_entries[] = {
-#define TF_CONV_IGEMM_UKERNEL(isa, name, mr, nr, is_default) \
-  {Isa::isa, ConvIgemmUkernel{&name, mr, nr, #name}, is_default != 0},
+#define TF_CONV_IGEMM_UKERNEL(isa, name, mr, nr, role) {Isa::isa, ConvIgemmUkernel{&name, mr, nr, #name}, role},
 #include "ukernels/conv_ukernels.inc"
 #undef TF_CONV_IGEMM_UKERNEL
 };
 
-const ConvIgemmUkernel& default_conv_igemm(Isa isa) {
+const ConvIgemmUkernel& default_conv_igemm(Isa isa, int role) {
   for (const auto& e : conv_igemm_entries) {
-    if (e.isa == isa && e.is_default) return e.ukernel;
+    if (e.isa == isa && (e.role & role) != 0) return e.ukernel;
   }
   return conv_igemm_entries[0].ukernel;  // the portable kernel (first in the list)
 }
@@ -37,7 +36,8 @@ KernelTable make_table(Isa isa) {
   KernelTable t{};
   t.isa = isa;
   t.gemm = default_gemm(isa);
-  t.conv_igemm = default_conv_igemm(isa);
+  t.conv_igemm = default_conv_igemm(isa, 1);
+  t.conv_igemm_narrow = default_conv_igemm(isa, 2);
   return t;
 }
 

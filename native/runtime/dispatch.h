@@ -17,8 +17,10 @@ struct KernelTable {
   // GEMM: the `is_default` entry of ukernels.inc for this level (neon reuses the portable scalar kernel
   // until a NEON one is written and compile-checked on arm64).
   GemmUkernel gemm;
-  // Convolution: the `is_default` entry of conv_ukernels.inc (neon: the portable kernel).
+  // Convolution: the entries of conv_ukernels.inc with that role at this level (neon: the portable
+  // kernel). `conv_igemm` for groups with >= 64 output columns, `conv_igemm_narrow` for fewer.
   ConvIgemmUkernel conv_igemm;
+  ConvIgemmUkernel conv_igemm_narrow;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
@@ -33,7 +35,7 @@ const GemmUkernelEntry* gemm_ukernel_entries(int* count);
 struct ConvIgemmUkernelEntry {
   Isa isa;
   ConvIgemmUkernel ukernel;
-  bool is_default;
+  int role;  // bit 0: conv_igemm, bit 1: conv_igemm_narrow
 };
 const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count);
 

@@ -28,7 +28,7 @@ struct ConvIgemmUkernel {
 };
 
 // Declarations of every kernel in the list.
-#define TF_CONV_IGEMM_UKERNEL(isa, name, mr, nr, is_default)                                                \
+#define TF_CONV_IGEMM_UKERNEL(isa, name, mr, nr, role)                                                      \
   void name(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c, int64_t ldc, int mr_valid, \
             int nr_valid, const float* bias, bool relu);
 #include "ukernels/conv_ukernels.inc"
