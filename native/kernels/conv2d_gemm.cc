@@ -23,6 +23,9 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Output tiles (of MR pixels) per forward task: fixed, so the split never depends on the thread count.
 constexpr int64_t kTilesPerTask = 8;
+// Forward with fewer input channels per group than this gathers each tile's inputs (taps x Cg floats
+// per pixel) into a small buffer: the first layer of an image model (C = 1 or 3).
+constexpr int64_t kGatherChannels = 8;
 // Backward-filter im2col tile: at most this many floats (1 MiB), or one GEMM K block if a single pixel
 // row of the tile is wider. This is the only workspace that grows with the layer, and it never grows
 // with the batch.
@@ -47,6 +50,71 @@ int64_t grain_for(double work_per_item) {
   constexpr double kMinWorkPerRange = 32 * 1024;
   if (work_per_item >= kMinWorkPerRange) return 1;
   return static_cast<int64_t>(kMinWorkPerRange / std::max(1.0, work_per_item));
+}
+
+// base[t*mr + i] = offset in x of the input pixel that output pixel p0+i reads at tap t, or -1 when
+// that tap falls into the padding or i >= mv. The shape is taken by value so its fields stay in
+// registers (through a reference, every store to base would force them to be reloaded).
+void input_offsets(const Conv2dShape s, int64_t p0, int mv, int mr, int64_t* base) {
+  int64_t n = p0 / (s.oh * s.ow), oh = p0 / s.ow % s.oh, ow = p0 % s.ow;
+  for (int i = 0; i < mr; ++i) {
+    const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
+    const int64_t image = n * s.h;
+    int64_t* b = base + i;
+    for (int64_t kh = 0; kh < s.kh; ++kh) {
+      const int64_t ih = ih0 + kh * s.dilation_h;
+      const bool row_inside = i < mv && ih >= 0 && ih < s.h;
+      for (int64_t kw = 0; kw < s.kw; ++kw, b += mr) {
+        const int64_t iw = iw0 + kw * s.dilation_w;
+        *b = row_inside && iw >= 0 && iw < s.w ? ((image + ih) * s.w + iw) * s.c : -1;
+      }
+    }
+    if (++ow == s.ow) {
+      ow = 0;
+      if (++oh == s.oh) {
+        oh = 0;
+        ++n;
+      }
+    }
+  }
+}
+
+// rows[i*ld ...+KH*KW*Cg] = the inputs output pixel p0+i reads (0 in the padding; all 0 for i >= mv),
+// from xg = x offset to the group's first channel. Taps outside the input are cut off by row and by column
+// range up front, so the copy loops carry no bounds checks.
+void gather_tile(const Conv2dShape s, const float* xg, int64_t p0, int64_t mv, int64_t mr, int64_t ld, float* rows) {
+  const int64_t cg = s.c_per_group(), k = s.kh * s.kw * cg;
+  int64_t n = p0 / (s.oh * s.ow), oh = p0 / s.ow % s.oh, ow = p0 % s.ow;
+  for (int64_t i = 0; i < mr; ++i, rows += ld) {
+    std::fill(rows, rows + k, 0.0f);
+    if (i >= mv) continue;
+    const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
+    // kw in [kw_lo, kw_hi) lands inside the row.
+    int64_t kw_lo = 0, kw_hi = s.kw;
+    while (kw_lo < s.kw && iw0 + kw_lo * s.dilation_w < 0) ++kw_lo;
+    while (kw_hi > kw_lo && iw0 + (kw_hi - 1) * s.dilation_w >= s.w) --kw_hi;
+    for (int64_t kh = 0; kh < s.kh; ++kh) {
+      const int64_t ih = ih0 + kh * s.dilation_h;
+      if (ih < 0 || ih >= s.h) continue;
+      const float* src = xg + (n * s.h + ih) * s.w * s.c;
+      float* dst = rows + kh * s.kw * cg;
+      if (cg == 1) {
+        for (int64_t kw = kw_lo; kw < kw_hi; ++kw) dst[kw] = src[(iw0 + kw * s.dilation_w) * s.c];
+        continue;
+      }
+      for (int64_t kw = kw_lo; kw < kw_hi; ++kw) {
+        const float* sp = src + (iw0 + kw * s.dilation_w) * s.c;
+        for (int64_t ci = 0; ci < cg; ++ci) dst[kw * cg + ci] = sp[ci];
+      }
+    }
+    if (++ow == s.ow) {
+      ow = 0;
+      if (++oh == s.oh) {
+        oh = 0;
+        ++n;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -110,6 +178,8 @@ void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
   const std::vector<float> zero(static_cast<size_t>(cg), 0.0f);
   const bool relu = e.activation == GemmActivation::relu;
   const bool activate_after = e.activation != GemmActivation::none && !relu;
+  // The packed panel is [tap][ci][NR], i.e. [tap*Cg + ci][NR]: the same panel serves a gathered K.
+  const bool gather = cg < kGatherChannels;
 
   const int64_t pixels = s.n * s.oh * s.ow;
   const int64_t tiles = ceil_div(pixels, mr);
@@ -118,29 +188,27 @@ void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
   parallel_for(tasks, grain_for(task_work), [&](int64_t begin, int64_t end) {
     std::vector<const float*> ptr(static_cast<size_t>(taps * mr));
     std::vector<int64_t> base(static_cast<size_t>(taps * mr));  // x offset of each (tap, row), or -1
+    std::vector<float> rows(gather ? static_cast<size_t>(mr * taps * cg) : 0);
     for (int64_t tile = begin * kTilesPerTask; tile < std::min(tiles, end * kTilesPerTask); ++tile) {
       const int64_t p0 = tile * mr;
       const int mv = static_cast<int>(std::min<int64_t>(mr, pixels - p0));
-      for (int i = 0; i < mr; ++i) {
-        const int64_t p = p0 + i;
-        const int64_t n = p / (s.oh * s.ow), oh = p / s.ow % s.oh, ow = p % s.ow;
-        const int64_t ih0 = oh * s.stride_h - s.pad_top, iw0 = ow * s.stride_w - s.pad_left;
-        int64_t* b = base.data() + i;
-        for (int64_t kh = 0; kh < s.kh; ++kh) {
-          const int64_t ih = ih0 + kh * s.dilation_h;
-          const bool row_inside = i < mv && ih >= 0 && ih < s.h;
-          for (int64_t kw = 0; kw < s.kw; ++kw, b += mr) {
-            const int64_t iw = iw0 + kw * s.dilation_w;
-            *b = row_inside && iw >= 0 && iw < s.w ? ((n * s.h + ih) * s.w + iw) * s.c : -1;
-          }
-        }
-      }
+      if (!gather) input_offsets(s, p0, mv, mr, base.data());
       for (int64_t g = 0; g < s.groups; ++g) {
-        for (int64_t k = 0; k < taps * mr; ++k) ptr[k] = base[k] < 0 ? zero.data() : x + base[k] + g * cg;
+        int64_t ks = taps, kc = cg;
+        if (gather) {
+          // Few channels: copy the tile's taps x Cg inputs into one row per pixel, so the micro-kernel
+          // runs one long K loop instead of KH*KW loops of Cg (1 or 3) steps with a pointer load each.
+          gather_tile(s, x + g * cg, p0, mv, mr, taps * cg, rows.data());
+          for (int i = 0; i < mr; ++i) ptr[i] = rows.data() + i * taps * cg;
+          ks = 1;
+          kc = taps * cg;
+        } else {
+          for (int64_t k = 0; k < taps * mr; ++k) ptr[k] = base[k] < 0 ? zero.data() : x + base[k] + g * cg;
+        }
         for (int64_t q = 0; q < panels; ++q) {
           const int64_t o0 = g * ocg + q * nr;
           const int nv = static_cast<int>(std::min<int64_t>(nr, ocg - q * nr));
-          uk.fn(taps, cg, ptr.data(), wp + (g * panels + q) * panel_size, y + p0 * s.oc + o0, s.oc, mv, nv,
+          uk.fn(ks, kc, ptr.data(), wp + (g * panels + q) * panel_size, y + p0 * s.oc + o0, s.oc, mv, nv,
                 bias != nullptr ? bias + o0 : nullptr, relu);
         }
       }
@@ -327,20 +395,9 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
       } else {
         // im2col of this tile, threaded over its pixels (each task writes its own rows of col).
         parallel_for(pt, grain_for(static_cast<double>(rows)), [&](int64_t begin, int64_t end) {
-          for (int64_t p = p0 + begin; p < p0 + end; ++p) {
-            const int64_t n = p / (s.oh * s.ow), oh = p / s.ow % s.oh, ow = p % s.ow;
-            float* dst = col.data() + (p - p0) * rows;
-            for (int64_t t = 0; t < taps; ++t, dst += cg) {
-              const int64_t ih = oh * s.stride_h - s.pad_top + (t / s.kw) * s.dilation_h;
-              const int64_t iw = ow * s.stride_w - s.pad_left + (t % s.kw) * s.dilation_w;
-              if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) {
-                std::fill(dst, dst + cg, 0.0f);
-              } else {
-                const float* src = x + ((n * s.h + ih) * s.w + iw) * s.c + g * cg;
-                std::copy(src, src + cg, dst);
-              }
-            }
-            if (rows > k_rows) *dst = 1.0f;
+          gather_tile(s, x + g * cg, p0 + begin, end - begin, end - begin, rows, col.data() + begin * rows);
+          if (rows > k_rows) {
+            for (int64_t p = begin; p < end; ++p) col[p * rows + k_rows] = 1.0f;
           }
         });
         a.a = col.data();
