@@ -211,9 +211,8 @@ void backward_filter_direct(const Conv2dShape& s, float* dw, float* dbias, const
 }  // namespace
 
 // Path choice. Depthwise-like layers (one input channel per group) keep the direct loops: their work is
-// a per-channel multiply-add that GEMM tiles would pad 16-32x. Backward-input with fewer than 4 input
-// channels per group (the first layer of an image model) keeps the direct dot-product loop for the
-// same reason (the igemm tile would run over Cg padded to NR).
+// a per-channel multiply-add that GEMM tiles would pad 16-32x. Few input channels per group (the first
+// layer of an image model) take the gather/col2im variants (conv2d_paths.h).
 namespace {
 bool depthwise_like(const Conv2dShape& s) { return s.c_per_group() == 1 && s.groups > 1; }
 // The igemm tile for a GEMM with `columns` output columns per group.
@@ -230,8 +229,11 @@ void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const 
 }
 
 void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
-  if (depthwise_like(s) || s.c_per_group() < 4) return backward_input_direct(s, dx, dy, w);
+  if (depthwise_like(s)) return backward_input_direct(s, dx, dy, w);
   if (conv_detail::is_pointwise(s)) return conv_detail::backward_input_pointwise(s, dx, dy, w);
+  if (s.c_per_group() < conv_detail::kGatherChannels) {
+    return conv_detail::backward_input_few_channels(s, dx, dy, w, igemm_for(s.kh * s.kw * s.c_per_group()));
+  }
   conv_detail::backward_input_igemm(s, dx, dy, w, igemm_for(s.c_per_group()));
 }
 

@@ -23,9 +23,6 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Output tiles (of MR pixels) per forward task: fixed, so the split never depends on the thread count.
 constexpr int64_t kTilesPerTask = 8;
-// Forward with fewer input channels per group than this gathers each tile's inputs (taps x Cg floats
-// per pixel) into a small buffer: the first layer of an image model (C = 1 or 3).
-constexpr int64_t kGatherChannels = 8;
 // Backward-filter im2col tile: at most this many floats (1 MiB), or one GEMM K block if a single pixel
 // row of the tile is wider. This is the only workspace that grows with the layer, and it never grows
 // with the batch.
@@ -332,6 +329,76 @@ void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, cons
               const int nv = static_cast<int>(std::min<int64_t>(nr, cg - q * nr));
               uk.fn(ntaps, ocg, ptr.data(), wg + q * ntaps * block, dx_tile + g * cg + q * nr, s.stride_w * s.c, mv,
                     nv, nullptr, false);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// Few input channels (Cg < kGatherChannels): the igemm above would run over Cg columns padded to NR.
+// Instead, per image n, per band of output rows (dcol buffer <= kBandFloats floats, at least one row):
+//   dcol [pixels of band, KH*KW*Cg] = dy rows (read in place) · wᵀ   (igemm with one tap, K = OCg)
+//   dx[n] += col2im(dcol)   scattered in pixel order
+// Tasks own whole images, so the scatter order, and every dx bit, is fixed for any thread count.
+void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* dy, const float* w,
+                                 const ConvIgemmUkernel& uk) {
+  constexpr int64_t kBandFloats = int64_t{1} << 16;
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
+  const int64_t k2 = taps * cg;  // dcol columns: (tap, ci), the row order of w
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t panels = ceil_div(k2, nr);
+  const int64_t panel_size = ocg * nr;
+  // wt[g][q][o][j] = w[(q*NR + j)*OC + g*OCg + o]
+  AlignedFloats packed(s.groups * panels * panel_size);
+  float* wt = packed.get();
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t q = 0; q < panels; ++q) {
+      const int64_t valid = std::min<int64_t>(nr, k2 - q * nr);
+      float* dst = wt + (g * panels + q) * panel_size;
+      for (int64_t o = 0; o < ocg; ++o, dst += nr) {
+        for (int64_t j = 0; j < valid; ++j) dst[j] = w[(q * nr + j) * s.oc + g * ocg + o];
+        for (int64_t j = valid; j < nr; ++j) dst[j] = 0.0f;
+      }
+    }
+  const std::vector<float> zero(static_cast<size_t>(ocg), 0.0f);
+  const int64_t band = std::clamp<int64_t>(kBandFloats / (s.ow * k2), 1, s.oh);
+
+  const double image_work = static_cast<double>(s.oh) * s.ow * k2 * s.oc;
+  parallel_for(s.n, grain_for(image_work), [&](int64_t begin, int64_t end) {
+    std::vector<float> dcol(static_cast<size_t>(ceil_div(band * s.ow, mr) * mr * k2));
+    std::vector<const float*> ptr(static_cast<size_t>(mr));
+    for (int64_t n = begin; n < end; ++n) {
+      float* dxn = dx + n * s.h * s.w * s.c;
+      std::fill(dxn, dxn + s.h * s.w * s.c, 0.0f);
+      for (int64_t oh0 = 0; oh0 < s.oh; oh0 += band) {
+        const int64_t pixels = std::min(band, s.oh - oh0) * s.ow;
+        const float* dy_band = dy + (n * s.oh + oh0) * s.ow * s.oc;
+        for (int64_t g = 0; g < s.groups; ++g) {
+          for (int64_t p0 = 0; p0 < pixels; p0 += mr) {
+            const int mv = static_cast<int>(std::min<int64_t>(mr, pixels - p0));
+            for (int i = 0; i < mr; ++i) ptr[i] = i < mv ? dy_band + (p0 + i) * s.oc + g * ocg : zero.data();
+            for (int64_t q = 0; q < panels; ++q) {
+              const int nv = static_cast<int>(std::min<int64_t>(nr, k2 - q * nr));
+              uk.fn(1, ocg, ptr.data(), wt + (g * panels + q) * panel_size, dcol.data() + p0 * k2 + q * nr, k2, mv,
+                    nv, nullptr, false);
+            }
+          }
+          // col2im: scatter each pixel's (tap, ci) values to the inputs it read.
+          for (int64_t p = 0; p < pixels; ++p) {
+            const int64_t oh = oh0 + p / s.ow, ow = p % s.ow;
+            const float* src = dcol.data() + p * k2;
+            for (int64_t kh = 0; kh < s.kh; ++kh) {
+              const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+              if (ih < 0 || ih >= s.h) continue;
+              for (int64_t kw = 0; kw < s.kw; ++kw) {
+                const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+                if (iw < 0 || iw >= s.w) continue;
+                float* d = dxn + (ih * s.w + iw) * s.c + g * cg;
+                const float* v = src + (kh * s.kw + kw) * cg;
+                for (int64_t ci = 0; ci < cg; ++ci) d[ci] += v[ci];
+              }
             }
           }
         }

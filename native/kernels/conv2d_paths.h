@@ -20,6 +20,11 @@
 
 namespace tf::conv_detail {
 
+// Fewer input channels per group than this (the first layer of an image model, C = 1 or 3): forward
+// gathers each tile's taps x Cg inputs into one row per pixel (one long K loop instead of KH*KW loops of
+// Cg steps); backward-input computes dcol = dy·wᵀ per image band and scatters it (col2im).
+constexpr int64_t kGatherChannels = 8;
+
 // True when the convolution is a plain GEMM over pixels: 1x1 kernel, stride 1, no padding.
 bool is_pointwise(const Conv2dShape& s);
 
@@ -29,6 +34,8 @@ void forward_pointwise(const Conv2dShape& s, const Conv2dEpilogue& e, const floa
                        const float* bias, float* y);
 
 void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, const float* w, const ConvIgemmUkernel& uk);
+void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* dy, const float* w,
+                                 const ConvIgemmUkernel& uk);
 void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, const float* w);
 
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);

@@ -237,6 +237,7 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
       {"3x3 pad1 oc 70", make(2, 7, 6, 5, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
       {"C 67 stride 2 dilated", make(1, 9, 8, 67, 3, 3, 11, 2, 2, 2, 1, 2, 0, 1, 1, 1)},
       {"grouped 2, Cg 20 OCg 33", make(1, 5, 9, 40, 2, 3, 66, 1, 2, 1, 1, 1, 0, 1, 1, 2)},
+      {"C 3 5x5 stride 2 pad 2 (few channels)", make(2, 11, 9, 3, 5, 5, 7, 2, 2, 1, 1, 2, 2, 2, 2, 1)},
   };
   const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
   int count = 0;
@@ -262,6 +263,9 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
         conv_detail::backward_input_igemm(s, dx.data(), b.dy.data(), b.w.data(), uk);
         expect_close(dx.data(), want_dx.data(), want_dx.size(), 1e-5f + 4e-7f * float(s.kh * s.kw * s.oc), 1e-5f,
                      context + " dx");
+        conv_detail::backward_input_few_channels(s, dx.data(), b.dy.data(), b.w.data(), uk);
+        expect_close(dx.data(), want_dx.data(), want_dx.size(), 1e-5f + 4e-7f * float(s.kh * s.kw * s.oc), 1e-5f,
+                     context + " dx (dcol + col2im)");
       });
     }
   }
