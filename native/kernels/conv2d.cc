@@ -215,6 +215,7 @@ void backward_filter_direct(const Conv2dShape& s, float* dw, float* dbias, const
 // layer of an image model) take the gather/col2im variants (conv2d_paths.h).
 namespace {
 bool depthwise_like(const Conv2dShape& s) { return s.c_per_group() == 1 && s.groups > 1; }
+bool depthwise(const Conv2dShape& s) { return depthwise_like(s) && s.oc_per_group() == 1; }
 // The igemm tile for a GEMM with `columns` output columns per group.
 const ConvIgemmUkernel& igemm_for(int64_t columns) {
   return columns >= 64 ? kernels().conv_igemm : kernels().conv_igemm_narrow;
@@ -223,12 +224,14 @@ const ConvIgemmUkernel& igemm_for(int64_t columns) {
 
 void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,
                     const float* bias, float* y) {
+  if (depthwise(s)) return conv_detail::depthwise_forward(s, epilogue, x, w, bias, y, kernels().dwconv);
   if (depthwise_like(s)) return forward_direct(s, epilogue, x, w, bias, y);
   if (conv_detail::is_pointwise(s)) return conv_detail::forward_pointwise(s, epilogue, x, w, bias, y);
   conv_detail::forward_igemm(s, epilogue, x, w, bias, y, igemm_for(s.oc_per_group()));
 }
 
 void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
+  if (depthwise(s)) return conv_detail::depthwise_backward_input(s, dx, dy, w, kernels().dwconv);
   if (depthwise_like(s)) return backward_input_direct(s, dx, dy, w);
   if (conv_detail::is_pointwise(s)) return conv_detail::backward_input_pointwise(s, dx, dy, w);
   if (s.c_per_group() < conv_detail::kGatherChannels) {
@@ -238,6 +241,7 @@ void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, con
 }
 
 void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+  if (depthwise(s)) return conv_detail::depthwise_backward_filter(s, dw, dbias, dy, x, kernels().dwconv);
   if (depthwise_like(s)) return backward_filter_direct(s, dw, dbias, dy, x);
   conv_detail::backward_filter_gemm(s, dw, dbias, dy, x);
 }

@@ -7,6 +7,8 @@
 //                    zero-stuffed transposed conv would add); 1x1 stride-1 unpadded: tf::gemm.
 //   backward-filter  tf::gemm over bounded im2col tiles, accumulated tile after tile in a fixed order,
 //                    with a column of ones appended so the same GEMM produces dbias.
+//   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
+//                    layers (a channel multiplier > 1) keep the direct loops of conv2d.cc.
 //
 // Workspace (all bounded independently of the batch size):
 //   packed filter      groups x KH x KW x Cg x round_up(OCg, NR) floats (forward; backward-input the same
@@ -17,6 +19,7 @@
 
 #include "kernels/conv2d.h"
 #include "ukernels/conv_ukernels.h"
+#include "ukernels/dwconv_ukernels.h"
 
 namespace tf::conv_detail {
 
@@ -39,6 +42,14 @@ void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* d
 void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, const float* w);
 
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+
+// Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
+void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                       const float* bias, float* y, const DwconvUkernel& uk);
+void depthwise_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w,
+                              const DwconvUkernel& uk);
+void depthwise_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                               const DwconvUkernel& uk);
 
 // The activation part of the epilogue over n contiguous floats (bias already added), NaN-preserving
 // like the reference backend.

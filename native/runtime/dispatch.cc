@@ -25,6 +25,19 @@ const ConvIgemmUkernel& default_conv_igemm(Isa isa, int role) {
   return conv_igemm_entries[0].ukernel;  // the portable kernel (first in the list)
 }
 
+const DwconvUkernelEntry dwconv_entries[] = {
+#define TF_DWCONV_UKERNEL(isa, name) {Isa::isa, DwconvUkernel{&name##_fwd, &name##_grad, #name}},
+#include "ukernels/dwconv_ukernels.inc"
+#undef TF_DWCONV_UKERNEL
+};
+
+const DwconvUkernel& default_dwconv(Isa isa) {
+  for (const auto& e : dwconv_entries) {
+    if (e.isa == isa) return e.ukernel;
+  }
+  return dwconv_entries[0].ukernel;  // the portable pair (first in the list)
+}
+
 const GemmUkernel& default_gemm(Isa isa) {
   for (const auto& e : gemm_entries) {
     if (e.isa == isa && e.is_default) return e.ukernel;
@@ -38,6 +51,7 @@ KernelTable make_table(Isa isa) {
   t.gemm = default_gemm(isa);
   t.conv_igemm = default_conv_igemm(isa, 1);
   t.conv_igemm_narrow = default_conv_igemm(isa, 2);
+  t.dwconv = default_dwconv(isa);
   return t;
 }
 
@@ -100,6 +114,11 @@ const GemmUkernelEntry* gemm_ukernel_entries(int* count) {
 const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count) {
   *count = static_cast<int>(sizeof(conv_igemm_entries) / sizeof(conv_igemm_entries[0]));
   return conv_igemm_entries;
+}
+
+const DwconvUkernelEntry* dwconv_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(dwconv_entries) / sizeof(dwconv_entries[0]));
+  return dwconv_entries;
 }
 
 const KernelTable& kernels() { return *active_table().load(std::memory_order_acquire); }

@@ -7,6 +7,7 @@
 
 #include "runtime/cpu.h"
 #include "ukernels/conv_ukernels.h"
+#include "ukernels/dwconv_ukernels.h"
 #include "ukernels/gemm_ukernels.h"
 
 namespace tf {
@@ -21,6 +22,8 @@ struct KernelTable {
   // kernel). `conv_igemm` for groups with >= 64 output columns, `conv_igemm_narrow` for fewer.
   ConvIgemmUkernel conv_igemm;
   ConvIgemmUkernel conv_igemm_narrow;
+  // Depthwise convolution: this level's entry of dwconv_ukernels.inc (neon: the portable one).
+  DwconvUkernel dwconv;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
@@ -38,6 +41,13 @@ struct ConvIgemmUkernelEntry {
   int role;  // bit 0: conv_igemm, bit 1: conv_igemm_narrow
 };
 const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count);
+
+// Every depthwise micro-kernel pair compiled into this binary, from dwconv_ukernels.inc.
+struct DwconvUkernelEntry {
+  Isa isa;
+  DwconvUkernel ukernel;
+};
+const DwconvUkernelEntry* dwconv_ukernel_entries(int* count);
 
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();

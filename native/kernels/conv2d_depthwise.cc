@@ -1,0 +1,131 @@
+// Depthwise convolution (groups = C, one output channel per group): forward, backward-input and
+// backward-filter side by side, SIMD across the contiguous channels of a pixel through the dwconv
+// micro-kernels (dwconv_ukernels.h). Each pixel gathers pointers to the input rows of its taps, so
+// padding taps are simply left out (forward, backward-input) or read as a zero row (backward-filter).
+//
+// Determinism: forward and backward-input tasks own whole output rows. Backward-filter reduces over all
+// pixels into a few outputs, so it cuts the output rows into kFilterBlocks blocks fixed by the shape,
+// sums each block in parallel, then adds the block partials in block order on one thread.
+#include <algorithm>
+#include <vector>
+
+#include "kernels/conv2d_paths.h"
+#include "runtime/thread_pool.h"
+
+namespace tf::conv_detail {
+namespace {
+
+// Backward-filter partial sums: at most this many blocks of output rows (a property of the shape only).
+constexpr int64_t kFilterBlocks = 32;
+
+int64_t grain_for(double work_per_item) {
+  constexpr double kMinWorkPerRange = 32 * 1024;
+  if (work_per_item >= kMinWorkPerRange) return 1;
+  return static_cast<int64_t>(kMinWorkPerRange / std::max(1.0, work_per_item));
+}
+
+}  // namespace
+
+// x [N,H,W,C], w [KH,KW,1,C], bias [C] -> y [N,OH,OW,C]
+// y[n,oh,ow,c] = act(bias[c] + Σ_{taps inside} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, c] · w[kh,kw,0,c])
+void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                       const float* bias, float* y, const DwconvUkernel& uk) {
+  const int64_t taps = s.kh * s.kw;
+  parallel_for(s.n * s.oh, grain_for(static_cast<double>(s.ow * taps * s.c)), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(taps)), wk(static_cast<size_t>(taps));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      for (int64_t ow = 0; ow < s.ow; ++ow) {
+        int64_t ks = 0;
+        for (int64_t kh = 0; kh < s.kh; ++kh) {
+          const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+          if (ih < 0 || ih >= s.h) continue;
+          for (int64_t kw = 0; kw < s.kw; ++kw) {
+            const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+            if (iw < 0 || iw >= s.w) continue;
+            in[ks] = x + ((n * s.h + ih) * s.w + iw) * s.c;
+            wk[ks++] = w + (kh * s.kw + kw) * s.c;
+          }
+        }
+        float* yp = y + (row * s.ow + ow) * s.c;
+        uk.fwd(s.c, ks, in.data(), wk.data(), bias, yp);
+        apply_activation(yp, s.c, e);
+      }
+    }
+  });
+}
+
+// dx [N,H,W,C] <- dy [N,OH,OW,C], w [KH,KW,1,C]
+// dx[n,ih,iw,c] = Σ_{taps with oh = (ih+pt-kh*dh)/sh, ow = (iw+pl-kw*dw)/sw exact and in range} dy[n,oh,ow,c] · w[kh,kw,0,c]
+// The forward micro-kernel with dy rows as inputs; tasks own whole dx rows.
+void depthwise_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w,
+                              const DwconvUkernel& uk) {
+  const int64_t taps = s.kh * s.kw;
+  const double row_work = static_cast<double>(s.w * taps * s.c) / static_cast<double>(s.stride_h * s.stride_w);
+  parallel_for(s.n * s.h, grain_for(row_work), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(taps)), wk(static_cast<size_t>(taps));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.h, ih = row % s.h;
+      for (int64_t iw = 0; iw < s.w; ++iw) {
+        int64_t ks = 0;
+        for (int64_t kh = 0; kh < s.kh; ++kh) {
+          const int64_t th = ih + s.pad_top - kh * s.dilation_h;
+          if (th < 0 || th % s.stride_h != 0 || th / s.stride_h >= s.oh) continue;
+          for (int64_t kw = 0; kw < s.kw; ++kw) {
+            const int64_t tw = iw + s.pad_left - kw * s.dilation_w;
+            if (tw < 0 || tw % s.stride_w != 0 || tw / s.stride_w >= s.ow) continue;
+            in[ks] = dy + ((n * s.oh + th / s.stride_h) * s.ow + tw / s.stride_w) * s.c;
+            wk[ks++] = w + (kh * s.kw + kw) * s.c;
+          }
+        }
+        uk.fwd(s.c, ks, in.data(), wk.data(), nullptr, dx + (row * s.w + iw) * s.c);
+      }
+    }
+  });
+}
+
+// dw [KH,KW,1,C], dbias [C] <- dy [N,OH,OW,C], x [N,H,W,C]
+// dw[kh,kw,0,c] = Σ_{n,oh,ow} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, c] · dy[n,oh,ow,c];  dbias[c] = Σ dy[n,oh,ow,c]
+// Block b of output rows accumulates partial[b] = [taps + 1][C] (the last row is dbias) over its pixels
+// in order; the partials are then added in block order.
+void depthwise_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                               const DwconvUkernel& uk) {
+  const int64_t taps = s.kh * s.kw;
+  const int64_t rows = s.n * s.oh;
+  const int64_t rows_per_block = (rows + kFilterBlocks - 1) / kFilterBlocks;
+  const int64_t blocks = (rows + rows_per_block - 1) / rows_per_block;
+  const int64_t partial_size = (taps + 1) * s.c;
+  std::vector<float> partial(static_cast<size_t>(blocks * partial_size), 0.0f);
+  const std::vector<float> zero(static_cast<size_t>(s.c), 0.0f);
+  parallel_for(blocks, grain_for(static_cast<double>(rows_per_block * s.ow * taps * s.c)), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(taps));
+    for (int64_t b = begin; b < end; ++b) {
+      float* acc = partial.data() + b * partial_size;
+      for (int64_t row = b * rows_per_block; row < std::min(rows, (b + 1) * rows_per_block); ++row) {
+        const int64_t n = row / s.oh, oh = row % s.oh;
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          for (int64_t kh = 0; kh < s.kh; ++kh) {
+            const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+            for (int64_t kw = 0; kw < s.kw; ++kw) {
+              const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+              const bool inside = ih >= 0 && ih < s.h && iw >= 0 && iw < s.w;
+              in[kh * s.kw + kw] = inside ? x + ((n * s.h + ih) * s.w + iw) * s.c : zero.data();
+            }
+          }
+          uk.grad(s.c, taps, in.data(), dy + (row * s.ow + ow) * s.c, acc, dbias != nullptr ? acc + taps * s.c : nullptr);
+        }
+      }
+    }
+  });
+  std::copy_n(partial.data(), taps * s.c, dw);
+  if (dbias != nullptr) std::copy_n(partial.data() + taps * s.c, s.c, dbias);
+  for (int64_t b = 1; b < blocks; ++b) {
+    const float* p = partial.data() + b * partial_size;
+    for (int64_t i = 0; i < taps * s.c; ++i) dw[i] += p[i];
+    if (dbias != nullptr) {
+      for (int64_t i = 0; i < s.c; ++i) dbias[i] += p[taps * s.c + i];
+    }
+  }
+}
+
+}  // namespace tf::conv_detail
