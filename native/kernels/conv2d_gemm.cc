@@ -26,7 +26,7 @@ constexpr int64_t kTilesPerTask = 8;
 // Backward-filter im2col tile: at most this many floats (1 MiB), or one GEMM K block if a single pixel
 // row of the tile is wider. This is the only workspace that grows with the layer, and it never grows
 // with the batch.
-constexpr int64_t kFilterTileFloats = int64_t{1} << 18;
+constexpr int64_t kFilterTileFloats = int64_t{1} << 20;
 
 // Packed filter panels (read with aligned vector loads by the micro-kernels).
 class AlignedFloats {
