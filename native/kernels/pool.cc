@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 
+#include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 
 namespace tf {
@@ -107,23 +109,27 @@ void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const
 }
 
 // x [N,H,W,C] -> y [N,OH,OW,C]; y = Σ window / (KH*KW or the count of real elements).
+// The window sum runs on the depthwise micro-kernel (SIMD across channels) with a row of ones as the
+// filter: fma(x, 1, acc) rounds exactly like acc + x, so the sum is the plain one, in window order.
 void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, float* y) {
+  const DwconvUkernel& uk = kernels().dwconv;
+  const std::vector<float> ones(static_cast<size_t>(s.c), 1.0f);
+  const int64_t taps = s.kh * s.kw;
   parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(taps));
+    const std::vector<const float*> w(static_cast<size_t>(taps), ones.data());
     for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / s.oh, oh = row % s.oh;
       const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
       for (int64_t ow = 0; ow < s.ow; ++ow) {
         const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
-        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
-        std::fill(yp, yp + s.c, 0.0f);
+        int64_t ks = 0;
         for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
-          for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
-            const float* xp = x + ((n * s.h + ih) * s.w + iw) * s.c;
-            for (int64_t c = 0; c < s.c; ++c) yp[c] += xp[c];
-          }
+          for (int64_t iw = cols.begin; iw < cols.end; ++iw) in[ks++] = x + ((n * s.h + ih) * s.w + iw) * s.c;
         }
-        const float count = static_cast<float>(
-            count_include_pad ? s.kh * s.kw : (rows.end - rows.begin) * (cols.end - cols.begin));
+        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
+        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, yp);
+        const float count = static_cast<float>(count_include_pad ? taps : ks);
         for (int64_t c = 0; c < s.c; ++c) yp[c] /= count;
       }
     }
@@ -131,30 +137,43 @@ void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, fl
 }
 
 // dx [N,H,W,C] <- dy [N,OH,OW,C]: dx[n,ih,iw,c] = Σ over windows (oh,ow) covering (ih,iw) of
-// dy[n,oh,ow,c] / count(oh,ow). Gather formulation: each task owns whole dx rows (n, ih).
+// dy[n,oh,ow,c] / count(oh,ow). Gather formulation: each task owns whole dx rows (n, ih). The quotients
+// of the dy rows covering ih are computed once per dx row (not once per dx element and window), then
+// summed in (oh, ow) order by the depthwise micro-kernel with a row of ones (fma(q, 1, acc) = acc + q).
 void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, float* dx, const float* dy) {
+  const DwconvUkernel& uk = kernels().dwconv;
+  const std::vector<float> ones(static_cast<size_t>(s.c), 1.0f);
+  const int64_t max_rows = (s.kh + s.stride_h - 1) / s.stride_h;  // windows covering one input row
+  const int64_t max_taps = max_rows * ((s.kw + s.stride_w - 1) / s.stride_w);
   parallel_for(s.n * s.h, grain_for({s.w, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    std::vector<float> q(static_cast<size_t>(max_rows * s.ow * s.c));
+    std::vector<const float*> in(static_cast<size_t>(max_taps));
+    const std::vector<const float*> w(static_cast<size_t>(max_taps), ones.data());
     for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / s.h, ih = row % s.h;
-      float* dx_row = dx + (n * s.h + ih) * s.w * s.c;
-      std::fill(dx_row, dx_row + s.w * s.c, 0.0f);
       // Windows oh with oh*sh - pt <= ih < oh*sh - pt + KH.
       const int64_t oh0 = std::max<int64_t>(0, floor_div(ih + s.pad_top - s.kh, s.stride_h) + 1);
       const int64_t oh1 = std::min(s.oh, (ih + s.pad_top) / s.stride_h + 1);
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
+          const float count = static_cast<float>(
+              count_include_pad ? s.kh * s.kw : (rows.end - rows.begin) * (cols.end - cols.begin));
+          const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.c;
+          float* qp = q.data() + ((oh - oh0) * s.ow + ow) * s.c;
+          for (int64_t c = 0; c < s.c; ++c) qp[c] = dyp[c] / count;
+        }
+      }
+      float* dx_row = dx + (n * s.h + ih) * s.w * s.c;
       for (int64_t iw = 0; iw < s.w; ++iw) {
-        float* dxp = dx_row + iw * s.c;
         const int64_t ow0 = std::max<int64_t>(0, floor_div(iw + s.pad_left - s.kw, s.stride_w) + 1);
         const int64_t ow1 = std::min(s.ow, (iw + s.pad_left) / s.stride_w + 1);
+        int64_t ks = 0;
         for (int64_t oh = oh0; oh < oh1; ++oh) {
-          const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
-          for (int64_t ow = ow0; ow < ow1; ++ow) {
-            const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
-            const float count = static_cast<float>(
-                count_include_pad ? s.kh * s.kw : (rows.end - rows.begin) * (cols.end - cols.begin));
-            const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.c;
-            for (int64_t c = 0; c < s.c; ++c) dxp[c] += dyp[c] / count;
-          }
+          for (int64_t ow = ow0; ow < ow1; ++ow) in[ks++] = q.data() + ((oh - oh0) * s.ow + ow) * s.c;
         }
+        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, dx_row + iw * s.c);
       }
     }
   });
