@@ -13,18 +13,21 @@
     "tf_scalar_sources": [
       "native/ukernels/gemm_f32_4x16__scalar.cc",
       "native/ukernels/conv_igemm_f32_4x16__scalar.cc",
-      "native/ukernels/dwconv_f32__scalar.cc"
+      "native/ukernels/dwconv_f32__scalar.cc",
+      "native/ukernels/maxpool_f32__scalar.cc"
     ],
     "tf_avx2_sources": [
       "native/ukernels/gemm_f32_6x16__avx2_fma.cc",
       "native/ukernels/conv_igemm_f32_6x16__avx2_fma.cc",
-      "native/ukernels/dwconv_f32__avx2_fma.cc"
+      "native/ukernels/dwconv_f32__avx2_fma.cc",
+      "native/ukernels/maxpool_f32__avx2.cc"
     ],
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
       "native/ukernels/gemm_f32_6x64__avx512f.cc",
       "native/ukernels/conv_igemm_f32__avx512f.cc",
-      "native/ukernels/dwconv_f32__avx512f.cc"
+      "native/ukernels/dwconv_f32__avx512f.cc",
+      "native/ukernels/maxpool_f32__avx512f.cc"
     ],
     "tf_neon_sources": [],
     "tf_binding_sources": [

@@ -39,24 +39,66 @@ inline Span window_span(int64_t start, int64_t kernel, int64_t size) {
 
 }  // namespace
 
-// x [N,H,W,C] -> y [N,OH,OW,C]; y = the first maximum of each window. The padding rule (pad <= kernel/2,
-// checked by the binding) guarantees every window holds at least one real element.
+// x [N,H,W,C] -> y [N,OH,OW,C]; y = the first maximum of each window (max-pool micro-kernel, SIMD across
+// channels). The padding rule (pad <= kernel/2, checked by the binding) guarantees every window holds at
+// least one real element.
 void max_pool2d(const Pool2dShape& s, const float* x, float* y) {
+  const MaxpoolUkernel& uk = kernels().maxpool;
   parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(s.kh * s.kw));
     for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / s.oh, oh = row % s.oh;
       const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
       for (int64_t ow = 0; ow < s.ow; ++ow) {
         const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
-        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
-        const float* first = x + ((n * s.h + rows.begin) * s.w + cols.begin) * s.c;
-        std::copy(first, first + s.c, yp);
+        int64_t ks = 0;
         for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
-          for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
-            const float* xp = x + ((n * s.h + ih) * s.w + iw) * s.c;
-            for (int64_t c = 0; c < s.c; ++c) yp[c] = takes_max(xp[c], yp[c]) ? xp[c] : yp[c];
+          for (int64_t iw = cols.begin; iw < cols.end; ++iw) in[ks++] = x + ((n * s.h + ih) * s.w + iw) * s.c;
+        }
+        uk.max(s.c, ks, in.data(), y + ((n * s.oh + oh) * s.ow + ow) * s.c);
+      }
+    }
+  });
+}
+
+// Non-overlapping windows (stride >= kernel on both axes, e.g. 2x2 stride 2): every dx element is in at
+// most one window, so each task owns whole dx rows (those from its window row up to the next window
+// row) and writes each of them exactly once: 0 + dy at the window's first maximum, 0 elsewhere (gaps
+// between windows included), through the max-pool route micro-kernel. No zero-fill pass, no scatter.
+static void max_pool2d_backward_disjoint(const Pool2dShape& s, float* dx, const float* dy, const float* x) {
+  // First dx row/column owned by window row/column k (k = OH/OW gives the end).
+  auto row_start = [&](int64_t k) { return k == 0 ? 0 : k == s.oh ? s.h : std::clamp<int64_t>(k * s.stride_h - s.pad_top, 0, s.h); };
+  auto col_start = [&](int64_t k) { return k == 0 ? 0 : k == s.ow ? s.w : std::clamp<int64_t>(k * s.stride_w - s.pad_left, 0, s.w); };
+  const MaxpoolUkernel& uk = kernels().maxpool;
+  parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(s.kh * s.kw));
+    std::vector<float*> out(static_cast<size_t>(s.kh * s.kw));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / s.oh, oh = task % s.oh;
+      const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+      float* dx_n = dx + n * s.h * s.w * s.c;
+      const float* x_n = x + n * s.h * s.w * s.c;
+      // Owned rows outside the window: zero.
+      for (int64_t ih = row_start(oh); ih < row_start(oh + 1); ++ih) {
+        if (ih >= rows.begin && ih < rows.end) continue;
+        std::fill(dx_n + ih * s.w * s.c, dx_n + (ih + 1) * s.w * s.c, 0.0f);
+      }
+      for (int64_t ow = 0; ow < s.ow; ++ow) {
+        const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
+        // Owned columns of the window rows outside the window: zero.
+        for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+          float* r = dx_n + ih * s.w * s.c;
+          std::fill(r + col_start(ow) * s.c, r + cols.begin * s.c, 0.0f);
+          std::fill(r + cols.end * s.c, r + col_start(ow + 1) * s.c, 0.0f);
+        }
+        int64_t ks = 0;
+        for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+          for (int64_t iw = cols.begin; iw < cols.end; ++iw, ++ks) {
+            in[ks] = x_n + (ih * s.w + iw) * s.c;
+            out[ks] = dx_n + (ih * s.w + iw) * s.c;
           }
         }
+        uk.route(s.c, ks, in.data(), dy + ((n * s.oh + oh) * s.ow + ow) * s.c, out.data());
       }
     }
   });
@@ -66,6 +108,7 @@ void max_pool2d(const Pool2dShape& s, const float* x, float* y) {
 // Tasks own (n, channel block) slices of dx and visit windows in row-major order, so overlapping
 // windows add into a dx element in the same order whatever the thread count.
 void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const float* x) {
+  if (s.stride_h >= s.kh && s.stride_w >= s.kw) return max_pool2d_backward_disjoint(s, dx, dy, x);
   const int64_t blocks = (s.c + kChannelBlock - 1) / kChannelBlock;
   const int64_t plane = s.h * s.w;
   parallel_for(s.n * blocks, grain_for({s.oh, s.ow, s.kh, s.kw, std::min(s.c, kChannelBlock)}),

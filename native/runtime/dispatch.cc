@@ -38,6 +38,22 @@ const DwconvUkernel& default_dwconv(Isa isa) {
   return dwconv_entries[0].ukernel;  // the portable pair (first in the list)
 }
 
+const struct {
+  Isa isa;
+  MaxpoolUkernel ukernel;
+} maxpool_entries[] = {
+#define TF_MAXPOOL_UKERNEL(isa, name) {Isa::isa, MaxpoolUkernel{&name##_max, &name##_route, #name}},
+#include "ukernels/pool_ukernels.inc"
+#undef TF_MAXPOOL_UKERNEL
+};
+
+const MaxpoolUkernel& default_maxpool(Isa isa) {
+  for (const auto& e : maxpool_entries) {
+    if (e.isa == isa) return e.ukernel;
+  }
+  return maxpool_entries[0].ukernel;  // the portable pair (first in the list)
+}
+
 const GemmUkernel& default_gemm(Isa isa) {
   for (const auto& e : gemm_entries) {
     if (e.isa == isa && e.is_default) return e.ukernel;
@@ -52,6 +68,7 @@ KernelTable make_table(Isa isa) {
   t.conv_igemm = default_conv_igemm(isa, 1);
   t.conv_igemm_narrow = default_conv_igemm(isa, 2);
   t.dwconv = default_dwconv(isa);
+  t.maxpool = default_maxpool(isa);
   return t;
 }
 

@@ -9,6 +9,7 @@
 #include "ukernels/conv_ukernels.h"
 #include "ukernels/dwconv_ukernels.h"
 #include "ukernels/gemm_ukernels.h"
+#include "ukernels/pool_ukernels.h"
 
 namespace tf {
 
@@ -24,6 +25,8 @@ struct KernelTable {
   ConvIgemmUkernel conv_igemm_narrow;
   // Depthwise convolution: this level's entry of dwconv_ukernels.inc (neon: the portable one).
   DwconvUkernel dwconv;
+  // Max pooling: this level's entry of pool_ukernels.inc (neon: the portable one).
+  MaxpoolUkernel maxpool;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
