@@ -171,7 +171,7 @@ void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, fl
           for (int64_t iw = cols.begin; iw < cols.end; ++iw) in[ks++] = x + ((n * s.h + ih) * s.w + iw) * s.c;
         }
         float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
-        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, yp);
+        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, yp, 1, 0);
         const float count = static_cast<float>(count_include_pad ? taps : ks);
         for (int64_t c = 0; c < s.c; ++c) yp[c] /= count;
       }
@@ -216,7 +216,7 @@ void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, float* dx
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           for (int64_t ow = ow0; ow < ow1; ++ow) in[ks++] = q.data() + ((oh - oh0) * s.ow + ow) * s.c;
         }
-        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, dx_row + iw * s.c);
+        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, dx_row + iw * s.c, 1, 0);
       }
     }
   });

@@ -56,6 +56,8 @@ std::vector<Case> cases() {
       {"grouped Cg 8, OCg 40", make(1, 6, 7, 16, 3, 3, 80, 1, 1, 1, 1, 1, 1, 1, 1, 2)},
       {"backward-filter crosses im2col tiles", make(2, 26, 22, 32, 3, 3, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
       {"C=3 first layer 7x7 stride 2", make(2, 13, 12, 3, 7, 7, 16, 2, 2, 1, 1, 3, 3, 3, 3, 1)},
+      {"depthwise C 37 dilated asym pad (interior runs)", make(2, 9, 17, 37, 3, 3, 37, 1, 1, 2, 2, 1, 2, 0, 3, 37)},
+      {"depthwise C 80 5x5 stride (2,1)", make(1, 11, 14, 80, 5, 5, 80, 2, 1, 1, 1, 2, 2, 2, 2, 80)},
   };
 }
 

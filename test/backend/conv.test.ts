@@ -138,6 +138,8 @@ const VARIANTS: [string, ConvSpec, Epilogue][] = [
   ['grouped g=2 Cg=8 OCg=40 pad=same', { n: 1, h: 6, w: 7, c: 16, kh: 3, kw: 3, oc: 80, groups: 2, padding: 'same' }, { activation: 'relu', alpha: 0 }],
   ['7x7 C=3 s=2 pad=3 (first layer)', { n: 2, h: 13, w: 12, c: 3, kh: 7, kw: 7, oc: 16, stride: 2, padding: 3 }, none],
   ['batch 1, 3x3 C=12 oc=70 pad=same', { n: 1, h: 5, w: 6, c: 12, kh: 3, kw: 3, oc: 70, padding: 'same' }, none],
+  ['depthwise C=37 dilation 2 pad=(1,2,0,3) (interior runs, SIMD tails)', { n: 2, h: 9, w: 17, c: 37, kh: 3, kw: 3, oc: 37, groups: 37, dilation: 2, padding: [1, 2, 0, 3] }, { activation: 'relu', alpha: 0 }],
+  ['depthwise C=80 5x5 s=(2,1) pad=2', { n: 1, h: 11, w: 14, c: 80, kh: 5, kw: 5, oc: 80, groups: 80, stride: [2, 1], padding: 2 }, none],
   ['backward-filter crosses im2col tiles', { n: 2, h: 26, w: 22, c: 32, kh: 3, kw: 3, oc: 10 }, none],
 ];
 
@@ -203,6 +205,7 @@ describe('conv2d native: bit-identical for 1 and 2 threads', () => {
     ['depthwise s=2', { n: 4, h: 25, w: 19, c: 72, kh: 3, kw: 3, oc: 72, groups: 72, stride: 2, padding: 'same' }],
     ['3x3 C=32 s=2 (igemm phases, im2col tiles)', { n: 3, h: 29, w: 27, c: 32, kh: 3, kw: 3, oc: 66, stride: 2, padding: 'same' }],
     ['1x1 C=40 -> 72 (pointwise gemm)', { n: 3, h: 17, w: 19, c: 40, kh: 1, kw: 1, oc: 72 }],
+    ['depthwise 3x3 C=40 pad=same (row blocks)', { n: 3, h: 21, w: 23, c: 40, kh: 3, kw: 3, oc: 40, groups: 40, padding: 'same' }],
   ];
   for (const [name, spec] of cases) {
     const a = convArgs(spec);
