@@ -81,6 +81,7 @@ void input_offsets(const Conv2dShape s, int64_t p0, int mv, int mr, int64_t* bas
 // range up front, so the copy loops carry no bounds checks.
 void gather_tile(const Conv2dShape s, const float* xg, int64_t p0, int64_t mv, int64_t mr, int64_t ld, float* rows) {
   const int64_t cg = s.c_per_group(), k = s.kh * s.kw * cg;
+  const bool contiguous = s.groups == 1 && s.dilation_w == 1;
   int64_t n = p0 / (s.oh * s.ow), oh = p0 / s.ow % s.oh, ow = p0 % s.ow;
   for (int64_t i = 0; i < mr; ++i, rows += ld) {
     std::fill(rows, rows + k, 0.0f);
@@ -95,6 +96,11 @@ void gather_tile(const Conv2dShape s, const float* xg, int64_t p0, int64_t mv, i
       if (ih < 0 || ih >= s.h) continue;
       const float* src = xg + (n * s.h + ih) * s.w * s.c;
       float* dst = rows + kh * s.kw * cg;
+      if (contiguous) {
+        // The taps kw_lo..kw_hi-1 of this row are one run of x: (kw, ci) in the same order as in the row.
+        if (kw_hi > kw_lo) std::copy_n(src + (iw0 + kw_lo) * s.c, (kw_hi - kw_lo) * cg, dst + kw_lo * cg);
+        continue;
+      }
       if (cg == 1) {
         for (int64_t kw = kw_lo; kw < kw_hi; ++kw) dst[kw] = src[(iw0 + kw * s.dilation_w) * s.c];
         continue;
@@ -364,6 +370,7 @@ void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* d
     }
   const std::vector<float> zero(static_cast<size_t>(ocg), 0.0f);
   const int64_t band = std::clamp<int64_t>(kBandFloats / (s.ow * k2), 1, s.oh);
+  const bool contiguous = s.groups == 1 && s.dilation_w == 1;
 
   const double image_work = static_cast<double>(s.oh) * s.ow * k2 * s.oc;
   parallel_for(s.n, grain_for(image_work), [&](int64_t begin, int64_t end) {
@@ -389,9 +396,20 @@ void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* d
           for (int64_t p = 0; p < pixels; ++p) {
             const int64_t oh = oh0 + p / s.ow, ow = p % s.ow;
             const float* src = dcol.data() + p * k2;
+            const int64_t iw0 = ow * s.stride_w - s.pad_left;
             for (int64_t kh = 0; kh < s.kh; ++kh) {
               const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
               if (ih < 0 || ih >= s.h) continue;
+              if (contiguous) {
+                // The inside taps of this row are one run of dx, in the order of dcol's (kw, ci).
+                int64_t kw_lo = 0, kw_hi = s.kw;
+                while (kw_lo < s.kw && iw0 + kw_lo < 0) ++kw_lo;
+                while (kw_hi > kw_lo && iw0 + kw_hi - 1 >= s.w) --kw_hi;
+                float* __restrict d = dxn + (ih * s.w + iw0 + kw_lo) * s.c;
+                const float* __restrict v = src + (kh * s.kw + kw_lo) * cg;
+                for (int64_t i = 0; i < (kw_hi - kw_lo) * cg; ++i) d[i] += v[i];
+                continue;
+              }
               for (int64_t kw = 0; kw < s.kw; ++kw) {
                 const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
                 if (iw < 0 || iw >= s.w) continue;
