@@ -452,8 +452,9 @@ void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, 
 //   col [P, K+1]: col[p, tap*Cg + ci] = x[pixel of p at tap, g*Cg + ci] (0 in the padding), col[p, K] = 1
 //   dy_tile [P, OCg]: rows of dy read in place (row stride OC).
 // Tiles of P pixels (P a multiple of the GEMM's K block, the im2col tile <= kFilterTileFloats floats)
-// are accumulated in order into one [K+1, OCg] buffer, so every dw and dbias element is summed in the
-// same order for any thread count. Pointwise layers skip im2col: x itself is colᵀ's storage, and dbias
+// are accumulated in order into one [K+1, OCg] buffer (or its transpose, when that fits the GEMM
+// micro-kernel's tile better), so every dw and dbias element is summed in the same order for any
+// thread count. Pointwise layers skip im2col: x itself is colᵀ's storage, and dbias
 // is then a column sum of dy in the same fixed order.
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
@@ -465,6 +466,14 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
   const int64_t tile = pointwise ? pixels : kc * std::max<int64_t>(1, kFilterTileFloats / (rows * kc));
   std::vector<float> col(pointwise ? 0 : static_cast<size_t>(std::min(tile, pixels) * rows));
   std::vector<float> acc(static_cast<size_t>(rows * ocg));
+  // Orientation: [rows, OCg] or its transpose, whichever wastes less of the micro-kernel's register tile
+  // on padding (e.g. LeNet's 6 output channels would fill 6 of 32 columns). Depends on the shape only.
+  const GemmUkernel& uk = kernels().gemm;
+  auto fill = [](int64_t m, int64_t n, int64_t mr, int64_t nr) {
+    return static_cast<double>(m) / static_cast<double>(ceil_div(m, mr) * mr) * static_cast<double>(n) /
+           static_cast<double>(ceil_div(n, nr) * nr);
+  };
+  const bool transposed = fill(ocg, rows, uk.mr, uk.nr) > fill(rows, ocg, uk.mr, uk.nr);
 
   for (int64_t g = 0; g < s.groups; ++g) {
     for (int64_t p0 = 0; p0 < pixels; p0 += tile) {
@@ -493,10 +502,33 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
       a.c = acc.data();
       a.ldc = ocg;
       a.accumulate = p0 > 0;
-      gemm(a);
+      if (transposed) {
+        // accᵀ [OCg, rows] = dy_tileᵀ · col: the same products, tiles that fit OCg better.
+        GemmArgs t;
+        t.m = ocg;
+        t.n = rows;
+        t.k = pt;
+        t.a = a.b;
+        t.lda = a.ldb;
+        t.trans_a = true;
+        t.b = a.a;
+        t.ldb = a.lda;
+        t.c = acc.data();
+        t.ldc = rows;
+        t.accumulate = a.accumulate;
+        gemm(t);
+      } else {
+        gemm(a);
+      }
     }
-    for (int64_t k = 0; k < k_rows; ++k) std::copy_n(acc.data() + k * ocg, ocg, dw + k * s.oc + g * ocg);
-    if (dbias != nullptr && !pointwise) std::copy_n(acc.data() + k_rows * ocg, ocg, dbias + g * ocg);
+    for (int64_t k = 0; k < rows; ++k) {
+      float* dst = k < k_rows ? dw + k * s.oc + g * ocg : dbias + g * ocg;
+      if (transposed) {
+        for (int64_t o = 0; o < ocg; ++o) dst[o] = acc[o * rows + k];
+      } else {
+        std::copy_n(acc.data() + k * ocg, ocg, dst);
+      }
+    }
   }
   if (dbias == nullptr || !pointwise) return;
   // Pointwise dbias: column sums of dy, each owned by one task and summed over pixels in order.
