@@ -4,7 +4,7 @@
 // at 1 and 2 threads, on the issue's cases. Plus the machine's FMA peak for the ">= 75% of peak" target.
 //
 //   node scripts/bench-conv.mjs [--addon path/to/tensorforge.node] [--threads 1,2] [--cases lenet1,resnet]
-//                               [--min-ms 60] [--trials 3] [--no-torch] [--json]
+//                               [--min-ms 60] [--trials 3] [--no-torch] [--json] [--peak-from harness.cc]
 //
 // The addon defaults to $TENSORFORGE_ADDON_PATH, then build-cmake/, then build/Release/. PyTorch runs
 // through /usr/bin/python3 (Debian's python3-torch) in its own process with torch.set_num_threads set
@@ -201,9 +201,10 @@ function torchResults() {
 
 // --- FMA peak (the GEMM family's harness, when this tree has it) -------------------------------------
 // scripts/bench-gemm-harness.cc (GEMM family) has a `peak` mode; it is compiled here against the CMake
-// build's kernel library. Without it, the peak is reported as unmeasured.
+// build's kernel library (--peak-from names another copy of that file). Without it, the peak is
+// reported as unmeasured.
 function fmaPeak() {
-  const harness = path.join(root, 'scripts', 'bench-gemm-harness.cc');
+  const harness = option('peak-from', path.join(root, 'scripts', 'bench-gemm-harness.cc'));
   const lib = path.join(root, 'build-cmake', 'libtf_kernels.a');
   if (!existsSync(harness) || !existsSync(lib)) return { note: 'FMA peak not measured (needs scripts/bench-gemm-harness.cc and build-cmake)' };
   const exe = path.join(mkdtempSync(path.join(tmpdir(), 'bench-conv-')), 'harness');

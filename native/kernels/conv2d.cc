@@ -243,6 +243,7 @@ void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, con
 void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
   if (depthwise(s)) return conv_detail::depthwise_backward_filter(s, dw, dbias, dy, x, kernels().dwconv);
   if (depthwise_like(s)) return backward_filter_direct(s, dw, dbias, dy, x);
+  if (s.c_per_group() >= conv_detail::kGatherChannels) return conv_detail::backward_filter_packed(s, dw, dbias, dy, x);
   conv_detail::backward_filter_gemm(s, dw, dbias, dy, x);
 }
 

@@ -7,6 +7,7 @@
 // changes how any output is summed.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <vector>
@@ -117,6 +118,23 @@ void gather_tile(const Conv2dShape s, const float* xg, int64_t p0, int64_t mv, i
         ++n;
       }
     }
+  }
+}
+
+// dst[0, n) = src[0, n) for the short runs of packing (n <= a micro-kernel's MR or NR): fixed-size
+// chunks the compiler inlines, where a std::copy of a run-time length becomes a call to memmove per run.
+inline void copy_short(const float* src, int64_t n, float* dst) {
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) std::memcpy(dst + k, src + k, 8 * sizeof(float));
+  if (k + 4 <= n) {
+    std::memcpy(dst + k, src + k, 4 * sizeof(float));
+    k += 4;
+  }
+  switch (n - k) {
+    case 3: dst[k + 2] = src[k + 2]; [[fallthrough]];
+    case 2: dst[k + 1] = src[k + 1]; [[fallthrough]];
+    case 1: dst[k] = src[k]; break;
+    default: break;
   }
 }
 
@@ -543,6 +561,109 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
       }
     }
   });
+}
+
+// Backward-filter on the GEMM micro-kernel of the dispatch table (kernels().gemm), without im2col. It
+// computes the transpose of the product above, accᵀ [OCg, K+1] = Σ_blocks dy_blockᵀ · col_block, because
+// then both packed operands are long contiguous copies: B panels (NR columns of col) are runs of x's
+// channels for one tap (zeros in the padding, ones for the dbias column), A panels (MR rows) are runs of
+// dy's channels. Each K block of kc pixels is packed once and fed straight to the micro-kernel, so the
+// input is read once per block instead of being written to an im2col tile and re-packed by tf::gemm.
+//   for each group g, each K block of kc pixels, in order:
+//     pack the B block (parallel over NR-wide panels)
+//     parallel over (A panel, range of B panels): pack the A panel, then C tile += A·B
+// Every C tile is owned by one task per block and blocks run in order: bit-identical for any thread
+// count. Workspace: the packed B block, kc x round_up(K+1, NR) floats; an A panel (kc x MR) per task;
+// the block's pointer offsets (KH*KW*kc); the [OCg, K+1] accumulator.
+void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+  constexpr int64_t kPanelsPerTask = 4;  // B panels per task
+  const GemmUkernel& uk = kernels().gemm;
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
+  const int64_t k_rows = taps * cg;
+  const int64_t cols = k_rows + (dbias != nullptr ? 1 : 0);
+  const int64_t pixels = s.n * s.oh * s.ow;
+  const int64_t kc = gemm_blocking(uk).kc;
+  const int64_t m_panels = ceil_div(ocg, mr), n_panels = ceil_div(cols, nr);
+  const int64_t n_splits = ceil_div(n_panels, kPanelsPerTask);
+  AlignedFloats packed_b(n_panels * kc * nr);
+  float* bp = packed_b.get();
+  std::vector<int64_t> base(static_cast<size_t>(taps * kc));
+  std::vector<float> acc(static_cast<size_t>(ocg * cols));
+
+  // The columns of B panel q as runs: channels ci.. of one tap, or a constant (ones: dbias; zeros: padding).
+  struct Run {
+    int64_t tap, ci, j, len;
+    float fill;
+  };
+  std::vector<std::vector<Run>> panel_runs(static_cast<size_t>(n_panels));
+  for (int64_t q = 0; q < n_panels; ++q) {
+    for (int64_t j = 0; j < nr;) {
+      const int64_t col = q * nr + j;
+      Run run{-1, 0, j, 1, 0.0f};
+      if (col < k_rows) {
+        run.tap = col / cg;
+        run.ci = col % cg;
+        run.len = std::min<int64_t>(nr - j, cg - run.ci);
+      } else {
+        run.fill = col == k_rows && dbias != nullptr ? 1.0f : 0.0f;
+      }
+      panel_runs[q].push_back(run);
+      j += run.len;
+    }
+  }
+
+  for (int64_t g = 0; g < s.groups; ++g) {
+    const float* xg = x + g * cg;
+    const float* dyg = dy + g * ocg;
+    for (int64_t p0 = 0; p0 < pixels; p0 += kc) {
+      const int64_t kb = std::min(kc, pixels - p0);
+      input_offsets(s, p0, static_cast<int>(kb), static_cast<int>(kb), base.data());  // base[t*kb + p]
+      parallel_for(n_panels, grain_for(static_cast<double>(kb * nr)), [&](int64_t begin, int64_t end) {
+        for (int64_t q = begin; q < end; ++q) {
+          for (const Run& run : panel_runs[q]) {
+            float* d = bp + q * kb * nr + run.j;
+            if (run.tap < 0) {
+              for (int64_t p = 0; p < kb; ++p) std::fill_n(d + p * nr, run.len, run.fill);
+              continue;
+            }
+            const int64_t* b = base.data() + run.tap * kb;
+            const float* src = xg + run.ci;
+            for (int64_t p = 0; p < kb; ++p) {
+              if (b[p] >= 0) {
+                copy_short(src + b[p], run.len, d + p * nr);
+              } else {
+                std::fill_n(d + p * nr, run.len, 0.0f);
+              }
+            }
+          }
+        }
+      });
+      GemmTileEpilogue ep;
+      ep.load_c = p0 > 0;
+      const double task_work = static_cast<double>(kb) * mr * nr * kPanelsPerTask;
+      parallel_for(m_panels * n_splits, grain_for(task_work), [&](int64_t begin, int64_t end) {
+        AlignedFloats a_panel(kb * mr);
+        float* ap = a_panel.get();
+        for (int64_t task = begin; task < end; ++task) {
+          const int64_t m0 = task / n_splits, split = task % n_splits;
+          const int64_t o0 = m0 * mr;
+          const int mv = static_cast<int>(std::min<int64_t>(mr, ocg - o0));
+          if (mv < mr) std::fill(ap, ap + kb * mr, 0.0f);
+          for (int64_t p = 0; p < kb; ++p) copy_short(dyg + (p0 + p) * s.oc + o0, mv, ap + p * mr);
+          for (int64_t q = split * kPanelsPerTask; q < std::min(n_panels, (split + 1) * kPanelsPerTask); ++q) {
+            const int nv = static_cast<int>(std::min<int64_t>(nr, cols - q * nr));
+            uk.fn(kb, ap, bp + q * kb * nr, acc.data() + o0 * cols + q * nr, cols, mv, nv, ep);
+          }
+        }
+      });
+    }
+    for (int64_t o = 0; o < ocg; ++o) {
+      const float* a = acc.data() + o * cols;
+      for (int64_t k = 0; k < k_rows; ++k) dw[k * s.oc + g * ocg + o] = a[k];
+      if (dbias != nullptr) dbias[g * ocg + o] = a[k_rows];
+    }
+  }
 }
 
 }  // namespace tf::conv_detail

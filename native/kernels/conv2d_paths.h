@@ -5,8 +5,9 @@
 //   backward-input   indirect GEMM over dx pixels, grouped by stride phase so that every tap of a phase
 //                    really contributes (a stride-2 conv wastes no multiply on the zeros a col2im or a
 //                    zero-stuffed transposed conv would add); 1x1 stride-1 unpadded: tf::gemm.
-//   backward-filter  tf::gemm over bounded im2col tiles, accumulated tile after tile in a fixed order,
-//                    with a column of ones appended so the same GEMM produces dbias.
+//   backward-filter  the dispatch table's GEMM micro-kernel on operands packed straight from x and dy
+//                    (no im2col), K blocks of pixels in order, a column of ones giving dbias in the same
+//                    product; few input channels: tf::gemm over bounded im2col tiles (gathered rows).
 //   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
 //                    layers (a channel multiplier > 1) keep the direct loops of conv2d.cc.
 //
@@ -16,9 +17,11 @@
 //   backward-input       packed filter G*KH*KW*OCg*round_up(Cg, NR); per task KH*KW*MR pointers.
 //                        Few channels: filter G*OCg*round_up(KH*KW*Cg, NR); per task one dcol band of
 //                        max(2^16, OW*KH*KW*Cg) floats rounded up to MR rows
-//   backward-filter      one im2col tile of P x (KH*KW*Cg + 1) floats, P = kc * max(1, 2^18 / ((KH*KW*Cg+1)*kc))
-//                        (kc: the GEMM's K block), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), plus a
-//                        (KH*KW*Cg+1) x OCg accumulator and tf::gemm's own packing buffers
+//   backward-filter      packed: one B block of kc x round_up(KH*KW*Cg + 1, NR) floats (kc: the GEMM's
+//                        K block, <= 384), a kc x MR A panel per task, KH*KW*kc offsets, the accumulator
+//                        OCg x (KH*KW*Cg + 1). Few channels: one im2col tile of P x (KH*KW*Cg + 1) floats,
+//                        P = kc * max(1, 2^18 / ((KH*KW*Cg+1)*kc)), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4
+//                        bytes), plus the accumulator and tf::gemm's own packing buffers
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
 //   pointwise (1x1)      nothing but tf::gemm's packing buffers
 //
@@ -52,6 +55,7 @@ void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* d
 void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, const float* w);
 
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
 
 // Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
 void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,

@@ -273,6 +273,45 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
   }
 }
 
+// Both backward-filter implementations (tf::gemm over im2col tiles, and the packed micro-kernel path)
+// against naive sums on every ISA, with guard pages, on shapes that cross the K blocks (384 pixels), the
+// register tiles (OC 70, K+1 = 118 or 604 columns) and groups; with and without dbias.
+TF_TEST(conv2d_every_filter_path_matches_naive) {
+  const Case shapes[] = {
+      {"3x3 pad1 C 13 oc 70, 2 K blocks", make(2, 13, 17, 13, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {"C 67 stride 2 dilated", make(1, 9, 8, 67, 3, 3, 11, 2, 2, 2, 1, 2, 0, 1, 1, 1)},
+      {"grouped 2, Cg 20 OCg 33", make(1, 5, 9, 40, 2, 3, 66, 1, 2, 1, 1, 1, 0, 1, 1, 2)},
+      {"1x1 C 9 -> 5, 430 pixels", make(2, 15, 15, 9, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+  };
+  for (const Case& c : shapes) {
+    const Conv2dShape& s = c.s;
+    Buffers b(s);
+    GuardedBuffer dw(s.w_size()), dbias(s.oc);
+    std::vector<double> dwe(static_cast<size_t>(s.w_size()), 0.0), dbe(static_cast<size_t>(s.oc), 0.0);
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { dwe[wi] += double(b.x[xi]) * b.dy[yi]; });
+    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
+    const std::vector<float> want = to_float(dwe), want_bias = to_float(dbe);
+    const float tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    for_each_isa([&](Isa isa) {
+      for_each_thread_count([&](int threads) {
+        for (int path = 0; path < 2; ++path) {
+          const std::string context = describe(c.name, s) + (path == 0 ? " im2col+gemm" : " packed") +
+                                      " isa=" + isa_name(isa) + " threads=" + std::to_string(threads);
+          auto run = [&](float* db) {
+            if (path == 0) conv_detail::backward_filter_gemm(s, dw.data(), db, b.dy.data(), b.x.data());
+            else conv_detail::backward_filter_packed(s, dw.data(), db, b.dy.data(), b.x.data());
+          };
+          run(dbias.data());
+          expect_close(dw.data(), want.data(), want.size(), tol, 1e-5f, context + " dw");
+          expect_close(dbias.data(), want_bias.data(), want_bias.size(), tol, 1e-5f, context + " dbias");
+          run(nullptr);
+          expect_close(dw.data(), want.data(), want.size(), tol, 1e-5f, context + " dw (no dbias)");
+        }
+      });
+    });
+  }
+}
+
 // relu keeps NaN (as the reference backend does) on every path: igemm micro-kernels, the pointwise GEMM
 // path (whose GEMM epilogue would map NaN to 0) and the direct depthwise loops.
 TF_TEST(conv2d_relu_keeps_nan) {
