@@ -569,14 +569,15 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
 // channels for one tap (zeros in the padding, ones for the dbias column), A panels (MR rows) are runs of
 // dy's channels. Each K block of kc pixels is packed once and fed straight to the micro-kernel, so the
 // input is read once per block instead of being written to an im2col tile and re-packed by tf::gemm.
-//   for each group g, each K block of kc pixels, in order:
-//     pack the B block (parallel over NR-wide panels)
-//     parallel over (A panel, range of B panels): pack the A panel, then C tile += A·B
-// Every C tile is owned by one task per block and blocks run in order: bit-identical for any thread
-// count. Workspace: the packed B block, kc x round_up(K+1, NR) floats; an A panel (kc x MR) per task;
-// the block's pointer offsets (KH*KW*kc); the [OCg, K+1] accumulator.
+//
+// Threading: the output is small and the reduction long, so the pixels are cut into at most
+// kFilterParts parts fixed by the shape (never by the thread count); each part accumulates its own
+// accᵀ over its K blocks in order on one thread, and the parts are added in part order at the end.
+// One parallel_for per call (a barrier per K block costs more than the block on a busy machine).
+// Workspace per part: the [OCg, K+1] accumulator, a packed B block (kc x round_up(K+1, NR)), an A panel
+// (kc x MR) and the block's pointer offsets (KH*KW*kc).
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
-  constexpr int64_t kPanelsPerTask = 4;  // B panels per task
+  constexpr int64_t kFilterParts = 16;
   const GemmUkernel& uk = kernels().gemm;
   const int mr = uk.mr, nr = uk.nr;
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
@@ -585,11 +586,11 @@ void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const
   const int64_t pixels = s.n * s.oh * s.ow;
   const int64_t kc = gemm_blocking(uk).kc;
   const int64_t m_panels = ceil_div(ocg, mr), n_panels = ceil_div(cols, nr);
-  const int64_t n_splits = ceil_div(n_panels, kPanelsPerTask);
-  AlignedFloats packed_b(n_panels * kc * nr);
-  float* bp = packed_b.get();
-  std::vector<int64_t> base(static_cast<size_t>(taps * kc));
-  std::vector<float> acc(static_cast<size_t>(ocg * cols));
+  const int64_t blocks = ceil_div(pixels, kc);
+  const int64_t blocks_per_part = ceil_div(blocks, kFilterParts);
+  const int64_t parts = ceil_div(blocks, blocks_per_part);
+  const int64_t acc_size = ocg * cols;
+  std::vector<float> acc(static_cast<size_t>(parts * acc_size));
 
   // The columns of B panel q as runs: channels ci.. of one tap, or a constant (ones: dbias; zeros: padding).
   struct Run {
@@ -616,47 +617,55 @@ void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const
   for (int64_t g = 0; g < s.groups; ++g) {
     const float* xg = x + g * cg;
     const float* dyg = dy + g * ocg;
-    for (int64_t p0 = 0; p0 < pixels; p0 += kc) {
-      const int64_t kb = std::min(kc, pixels - p0);
-      input_offsets(s, p0, static_cast<int>(kb), static_cast<int>(kb), base.data());  // base[t*kb + p]
-      parallel_for(n_panels, grain_for(static_cast<double>(kb * nr)), [&](int64_t begin, int64_t end) {
-        for (int64_t q = begin; q < end; ++q) {
-          for (const Run& run : panel_runs[q]) {
-            float* d = bp + q * kb * nr + run.j;
-            if (run.tap < 0) {
-              for (int64_t p = 0; p < kb; ++p) std::fill_n(d + p * nr, run.len, run.fill);
-              continue;
-            }
-            const int64_t* b = base.data() + run.tap * kb;
-            const float* src = xg + run.ci;
-            for (int64_t p = 0; p < kb; ++p) {
-              if (b[p] >= 0) {
-                copy_short(src + b[p], run.len, d + p * nr);
-              } else {
-                std::fill_n(d + p * nr, run.len, 0.0f);
+    parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+      AlignedFloats packed_b(n_panels * kc * nr), packed_a(kc * mr);
+      float* bp = packed_b.get();
+      float* ap = packed_a.get();
+      std::vector<int64_t> base(static_cast<size_t>(taps * kc));
+      for (int64_t part = begin; part < end; ++part) {
+        float* part_acc = acc.data() + part * acc_size;
+        const int64_t first = part * blocks_per_part * kc;
+        const int64_t last = std::min(pixels, (part + 1) * blocks_per_part * kc);
+        for (int64_t p0 = first; p0 < last; p0 += kc) {
+          const int64_t kb = std::min(kc, last - p0);
+          input_offsets(s, p0, static_cast<int>(kb), static_cast<int>(kb), base.data());  // base[t*kb + p]
+          for (int64_t q = 0; q < n_panels; ++q) {
+            for (const Run& run : panel_runs[q]) {
+              float* d = bp + q * kb * nr + run.j;
+              if (run.tap < 0) {
+                for (int64_t p = 0; p < kb; ++p) std::fill_n(d + p * nr, run.len, run.fill);
+                continue;
+              }
+              const int64_t* b = base.data() + run.tap * kb;
+              const float* src = xg + run.ci;
+              for (int64_t p = 0; p < kb; ++p) {
+                if (b[p] >= 0) {
+                  copy_short(src + b[p], run.len, d + p * nr);
+                } else {
+                  std::fill_n(d + p * nr, run.len, 0.0f);
+                }
               }
             }
           }
-        }
-      });
-      GemmTileEpilogue ep;
-      ep.load_c = p0 > 0;
-      const double task_work = static_cast<double>(kb) * mr * nr * kPanelsPerTask;
-      parallel_for(m_panels * n_splits, grain_for(task_work), [&](int64_t begin, int64_t end) {
-        AlignedFloats a_panel(kb * mr);
-        float* ap = a_panel.get();
-        for (int64_t task = begin; task < end; ++task) {
-          const int64_t m0 = task / n_splits, split = task % n_splits;
-          const int64_t o0 = m0 * mr;
-          const int mv = static_cast<int>(std::min<int64_t>(mr, ocg - o0));
-          if (mv < mr) std::fill(ap, ap + kb * mr, 0.0f);
-          for (int64_t p = 0; p < kb; ++p) copy_short(dyg + (p0 + p) * s.oc + o0, mv, ap + p * mr);
-          for (int64_t q = split * kPanelsPerTask; q < std::min(n_panels, (split + 1) * kPanelsPerTask); ++q) {
-            const int nv = static_cast<int>(std::min<int64_t>(nr, cols - q * nr));
-            uk.fn(kb, ap, bp + q * kb * nr, acc.data() + o0 * cols + q * nr, cols, mv, nv, ep);
+          GemmTileEpilogue ep;
+          ep.load_c = p0 > first;
+          for (int64_t m0 = 0; m0 < m_panels; ++m0) {
+            const int64_t o0 = m0 * mr;
+            const int mv = static_cast<int>(std::min<int64_t>(mr, ocg - o0));
+            if (mv < mr) std::fill(ap, ap + kb * mr, 0.0f);
+            for (int64_t p = 0; p < kb; ++p) copy_short(dyg + (p0 + p) * s.oc + o0, mv, ap + p * mr);
+            for (int64_t q = 0; q < n_panels; ++q) {
+              const int nv = static_cast<int>(std::min<int64_t>(nr, cols - q * nr));
+              uk.fn(kb, ap, bp + q * kb * nr, part_acc + o0 * cols + q * nr, cols, mv, nv, ep);
+            }
           }
         }
-      });
+      }
+    });
+    // Parts added in part order.
+    for (int64_t part = 1; part < parts; ++part) {
+      const float* p = acc.data() + part * acc_size;
+      for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
     }
     for (int64_t o = 0; o < ocg; ++o) {
       const float* a = acc.data() + o * cols;
