@@ -50,6 +50,24 @@ int64_t grain_for(double work_per_item) {
   return static_cast<int64_t>(kMinWorkPerRange / std::max(1.0, work_per_item));
 }
 
+// dst[0, n) = src[0, n) for the short runs of gathering and packing (a kernel row of a few channels, an
+// MR or NR run): fixed-size chunks the compiler inlines, where a std::copy of a run-time length becomes a
+// call to memmove per run.
+inline void copy_short(const float* src, int64_t n, float* dst) {
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) std::memcpy(dst + k, src + k, 8 * sizeof(float));
+  if (k + 4 <= n) {
+    std::memcpy(dst + k, src + k, 4 * sizeof(float));
+    k += 4;
+  }
+  switch (n - k) {
+    case 3: dst[k + 2] = src[k + 2]; [[fallthrough]];
+    case 2: dst[k + 1] = src[k + 1]; [[fallthrough]];
+    case 1: dst[k] = src[k]; break;
+    default: break;
+  }
+}
+
 // base[t*mr + i] = offset in x of the input pixel that output pixel p0+i reads at tap t, or -1 when
 // that tap falls into the padding or i >= mv. The shape is taken by value so its fields stay in
 // registers (through a reference, every store to base would force them to be reloaded).
@@ -99,7 +117,7 @@ void gather_tile(const Conv2dShape s, const float* xg, int64_t p0, int64_t mv, i
       float* dst = rows + kh * s.kw * cg;
       if (contiguous) {
         // The taps kw_lo..kw_hi-1 of this row are one run of x: (kw, ci) in the same order as in the row.
-        if (kw_hi > kw_lo) std::copy_n(src + (iw0 + kw_lo) * s.c, (kw_hi - kw_lo) * cg, dst + kw_lo * cg);
+        if (kw_hi > kw_lo) copy_short(src + (iw0 + kw_lo) * s.c, (kw_hi - kw_lo) * cg, dst + kw_lo * cg);
         continue;
       }
       if (cg == 1) {
@@ -118,23 +136,6 @@ void gather_tile(const Conv2dShape s, const float* xg, int64_t p0, int64_t mv, i
         ++n;
       }
     }
-  }
-}
-
-// dst[0, n) = src[0, n) for the short runs of packing (n <= a micro-kernel's MR or NR): fixed-size
-// chunks the compiler inlines, where a std::copy of a run-time length becomes a call to memmove per run.
-inline void copy_short(const float* src, int64_t n, float* dst) {
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8) std::memcpy(dst + k, src + k, 8 * sizeof(float));
-  if (k + 4 <= n) {
-    std::memcpy(dst + k, src + k, 4 * sizeof(float));
-    k += 4;
-  }
-  switch (n - k) {
-    case 3: dst[k + 2] = src[k + 2]; [[fallthrough]];
-    case 2: dst[k + 1] = src[k + 1]; [[fallthrough]];
-    case 1: dst[k] = src[k]; break;
-    default: break;
   }
 }
 
