@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   } shapes[] = {{"resnet 3x3 32x56x56x64->64", make(32, 56, 64, 3, 64, 1, 1)},
                 {"strided 3x3 s2 32x56x56x64->128", make(32, 56, 64, 3, 128, 2, 1)},
                 {"lenet2 5x5 64x14x14x6->16", make(64, 14, 6, 5, 16, 1, 0)},
+                {"lenet1 5x5 64x28x28x1->6 pad 2", make(64, 28, 1, 5, 6, 1, 2)},
                 {"1x1 32x28x28x128->256 (igemm)", make(32, 28, 128, 1, 256, 1, 0)}};
   int count = 0;
   const ConvIgemmUkernelEntry* entries = conv_igemm_ukernel_entries(&count);

@@ -593,20 +593,25 @@ void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const
   const int64_t acc_size = ocg * cols;
   std::vector<float> acc(static_cast<size_t>(parts * acc_size));
 
-  // The columns of B panel q as runs: channels ci.. of one tap, or a constant (ones: dbias; zeros: padding).
+  // The columns of B panel q as runs of x: channels ci.. of taps tap..last of one kernel row (a run spans
+  // several taps when their channels are adjacent in x: one group, no horizontal dilation), or a constant
+  // (tap < 0: ones for dbias, zeros for padding columns).
   struct Run {
-    int64_t tap, ci, j, len;
+    int64_t tap, last, ci, j, len;
     float fill;
   };
+  const bool adjacent_taps = s.groups == 1 && s.dilation_w == 1;
   std::vector<std::vector<Run>> panel_runs(static_cast<size_t>(n_panels));
   for (int64_t q = 0; q < n_panels; ++q) {
     for (int64_t j = 0; j < nr;) {
       const int64_t col = q * nr + j;
-      Run run{-1, 0, j, 1, 0.0f};
+      Run run{-1, -1, 0, j, 1, 0.0f};
       if (col < k_rows) {
         run.tap = col / cg;
         run.ci = col % cg;
-        run.len = std::min<int64_t>(nr - j, cg - run.ci);
+        const int64_t row_left = adjacent_taps ? (s.kw - run.tap % s.kw) * cg - run.ci : cg - run.ci;
+        run.len = std::min<int64_t>(nr - j, row_left);
+        run.last = (col + run.len - 1) / cg;
       } else {
         run.fill = col == k_rows && dbias != nullptr ? 1.0f : 0.0f;
       }
@@ -638,12 +643,25 @@ void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const
                 continue;
               }
               const int64_t* b = base.data() + run.tap * kb;
+              const int64_t* b_last = base.data() + run.last * kb;
               const float* src = xg + run.ci;
               for (int64_t p = 0; p < kb; ++p) {
-                if (b[p] >= 0) {
+                if (b[p] >= 0 && b_last[p] >= 0) {
+                  // First and last tap inside the row: so is every tap between, all adjacent in x.
                   copy_short(src + b[p], run.len, d + p * nr);
-                } else {
-                  std::fill_n(d + p * nr, run.len, 0.0f);
+                  continue;
+                }
+                // Some taps of the run fall into the padding: tap by tap.
+                for (int64_t u = run.tap, jj = 0; u <= run.last; ++u) {
+                  const int64_t c0 = u == run.tap ? run.ci : 0;
+                  const int64_t n = std::min(cg - c0, run.len - jj);
+                  const int64_t bu = base[u * kb + p];
+                  if (bu >= 0) {
+                    copy_short(xg + bu + c0, n, d + p * nr + jj);
+                  } else {
+                    std::fill_n(d + p * nr + jj, n, 0.0f);
+                  }
+                  jj += n;
                 }
               }
             }

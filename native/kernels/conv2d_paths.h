@@ -7,8 +7,9 @@
 //                    zero-stuffed transposed conv would add); 1x1 stride-1 unpadded: tf::gemm.
 //   backward-filter  the dispatch table's GEMM micro-kernel on operands packed straight from x and dy
 //                    (no im2col), K blocks of pixels in order within <= 16 fixed parts whose partial sums
-//                    are added in part order, a column of ones giving dbias in the same product; few
-//                    input channels: tf::gemm over bounded im2col tiles (gathered rows).
+//                    are added in part order, a column of ones giving dbias in the same product; when the
+//                    runs of adjacent x channels are shorter than 8 floats (a 5x5 filter on one channel):
+//                    tf::gemm over bounded im2col tiles (gathered rows).
 //   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
 //                    layers (a channel multiplier > 1) keep the direct loops of conv2d.cc.
 //
@@ -20,9 +21,10 @@
 //                        max(2^16, OW*KH*KW*Cg) floats rounded up to MR rows
 //   backward-filter      packed: per part (<= 16, fixed by the shape) an accumulator OCg x (KH*KW*Cg + 1);
 //                        per task one B block of kc x round_up(KH*KW*Cg + 1, NR) floats (kc: the GEMM's
-//                        K block, <= 384), a kc x MR A panel and KH*KW*kc offsets. Few channels: one im2col tile of P x (KH*KW*Cg + 1) floats,
-//                        P = kc * max(1, 2^18 / ((KH*KW*Cg+1)*kc)), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4
-//                        bytes), plus the accumulator and tf::gemm's own packing buffers
+//                        K block, <= 384), a kc x MR A panel and KH*KW*kc offsets. Short runs: one
+//                        im2col tile of P x (KH*KW*Cg + 1) floats, P = kc * max(1, 2^18 / ((KH*KW*Cg+1)*kc)),
+//                        i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), plus the accumulator and
+//                        tf::gemm's own packing buffers
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
 //   pointwise (1x1)      nothing but tf::gemm's packing buffers
 //
