@@ -24,10 +24,13 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // Output tiles (of MR pixels) per forward task: fixed, so the split never depends on the thread count.
 constexpr int64_t kTilesPerTask = 8;
+// Backward-filter reductions over pixels are cut into at most this many parts, fixed by the shape; the
+// parts run in parallel and their partial sums are added in part order.
+constexpr int64_t kFilterParts = 16;
 // Backward-filter im2col tile: at most this many floats (1 MiB), or one GEMM K block if a single pixel
 // row of the tile is wider. This is the only workspace that grows with the layer, and it never grows
 // with the batch.
-constexpr int64_t kFilterTileFloats = int64_t{1} << 20;
+constexpr int64_t kFilterTileFloats = int64_t{1} << 18;
 
 // Packed filter panels (read with aligned vector loads by the micro-kernels).
 class AlignedFloats {
@@ -470,10 +473,11 @@ void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, 
 // Per group: [dw_g ; dbias_g] [K+1, OCg] = Σ over pixel tiles of colᵀ · dy_tile, where
 //   col [P, K+1]: col[p, tap*Cg + ci] = x[pixel of p at tap, g*Cg + ci] (0 in the padding), col[p, K] = 1
 //   dy_tile [P, OCg]: rows of dy read in place (row stride OC).
-// Tiles of P pixels (P a multiple of the GEMM's K block, the im2col tile <= kFilterTileFloats floats)
-// are accumulated in order into one [K+1, OCg] buffer (or its transpose, when that fits the GEMM
-// micro-kernel's tile better), so every dw and dbias element is summed in the same order for any
-// thread count. Pointwise layers skip im2col: x itself is colᵀ's storage, and dbias
+// Tiles of P pixels (P a multiple of the GEMM's K block, the im2col tile <= kFilterTileFloats floats,
+// one per task) are accumulated in order into a [K+1, OCg] buffer (or its transpose, when that fits the
+// GEMM micro-kernel's tile better) per part of consecutive tiles; parts (<= kFilterParts, fixed by the
+// shape) run in parallel and are added in part order, so every dw and dbias element is summed in the
+// same order for any thread count. Pointwise layers skip im2col: x itself is colᵀ's storage, and dbias
 // is then a column sum of dy in the same fixed order.
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
@@ -483,8 +487,7 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
   const int64_t rows = k_rows + (dbias != nullptr && !pointwise ? 1 : 0);
   const int64_t kc = gemm_blocking(kernels().gemm).kc;
   const int64_t tile = pointwise ? pixels : kc * std::max<int64_t>(1, kFilterTileFloats / (rows * kc));
-  std::vector<float> col(pointwise ? 0 : static_cast<size_t>(std::min(tile, pixels) * rows));
-  std::vector<float> acc(static_cast<size_t>(rows * ocg));
+  std::vector<float> acc;
   // Orientation: [rows, OCg] or its transpose, whichever wastes less of the micro-kernel's register tile
   // on padding (e.g. LeNet's 6 output channels would fill 6 of 32 columns). Depends on the shape only.
   const GemmUkernel& uk = kernels().gemm;
@@ -494,51 +497,67 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
   };
   const bool transposed = fill(ocg, rows, uk.mr, uk.nr) > fill(rows, ocg, uk.mr, uk.nr);
 
+  // Tiles are grouped into <= kFilterParts parts fixed by the shape; a part accumulates its tiles in
+  // order on one thread (tf::gemm runs inline inside a pool task), parts are added in part order.
+  const int64_t tiles = ceil_div(pixels, tile);
+  const int64_t tiles_per_part = ceil_div(tiles, kFilterParts);
+  const int64_t parts = ceil_div(tiles, tiles_per_part);
+  const int64_t acc_size = rows * ocg;
+  acc.resize(static_cast<size_t>(parts * acc_size));
   for (int64_t g = 0; g < s.groups; ++g) {
-    for (int64_t p0 = 0; p0 < pixels; p0 += tile) {
-      const int64_t pt = std::min(tile, pixels - p0);
-      GemmArgs a;
-      a.m = rows;
-      a.n = ocg;
-      a.k = pt;
-      a.trans_a = true;
-      if (pointwise) {
-        a.a = x + p0 * s.c + g * cg;
-        a.lda = s.c;
-      } else {
-        // im2col of this tile, threaded over its pixels (each task writes its own rows of col).
-        parallel_for(pt, grain_for(static_cast<double>(rows)), [&](int64_t begin, int64_t end) {
-          gather_tile(s, x + g * cg, p0 + begin, end - begin, end - begin, rows, col.data() + begin * rows);
-          if (rows > k_rows) {
-            for (int64_t p = begin; p < end; ++p) col[p * rows + k_rows] = 1.0f;
+    parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> col(pointwise ? 0 : static_cast<size_t>(std::min(tile, pixels) * rows));
+      for (int64_t part = begin; part < end; ++part) {
+        float* part_acc = acc.data() + part * acc_size;
+        const int64_t first = part * tiles_per_part * tile;
+        const int64_t last = std::min(pixels, (part + 1) * tiles_per_part * tile);
+        for (int64_t p0 = first; p0 < last; p0 += tile) {
+          const int64_t pt = std::min(tile, last - p0);
+          GemmArgs a;
+          a.m = rows;
+          a.n = ocg;
+          a.k = pt;
+          a.trans_a = true;
+          if (pointwise) {
+            a.a = x + p0 * s.c + g * cg;
+            a.lda = s.c;
+          } else {
+            gather_tile(s, x + g * cg, p0, pt, pt, rows, col.data());
+            if (rows > k_rows) {
+              for (int64_t p = 0; p < pt; ++p) col[p * rows + k_rows] = 1.0f;
+            }
+            a.a = col.data();
+            a.lda = rows;
           }
-        });
-        a.a = col.data();
-        a.lda = rows;
+          a.b = dy + p0 * s.oc + g * ocg;
+          a.ldb = s.oc;
+          a.c = part_acc;
+          a.ldc = ocg;
+          a.accumulate = p0 > first;
+          if (transposed) {
+            // accᵀ [OCg, rows] = dy_tileᵀ · col: the same products, tiles that fit OCg better.
+            GemmArgs t;
+            t.m = ocg;
+            t.n = rows;
+            t.k = pt;
+            t.a = a.b;
+            t.lda = a.ldb;
+            t.trans_a = true;
+            t.b = a.a;
+            t.ldb = a.lda;
+            t.c = part_acc;
+            t.ldc = rows;
+            t.accumulate = a.accumulate;
+            gemm(t);
+          } else {
+            gemm(a);
+          }
+        }
       }
-      a.b = dy + p0 * s.oc + g * ocg;
-      a.ldb = s.oc;
-      a.c = acc.data();
-      a.ldc = ocg;
-      a.accumulate = p0 > 0;
-      if (transposed) {
-        // accᵀ [OCg, rows] = dy_tileᵀ · col: the same products, tiles that fit OCg better.
-        GemmArgs t;
-        t.m = ocg;
-        t.n = rows;
-        t.k = pt;
-        t.a = a.b;
-        t.lda = a.ldb;
-        t.trans_a = true;
-        t.b = a.a;
-        t.ldb = a.lda;
-        t.c = acc.data();
-        t.ldc = rows;
-        t.accumulate = a.accumulate;
-        gemm(t);
-      } else {
-        gemm(a);
-      }
+    });
+    for (int64_t part = 1; part < parts; ++part) {
+      const float* p = acc.data() + part * acc_size;
+      for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
     }
     for (int64_t k = 0; k < rows; ++k) {
       float* dst = k < k_rows ? dw + k * s.oc + g * ocg : dbias + g * ocg;
@@ -578,7 +597,6 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
 // Workspace per part: the [OCg, K+1] accumulator, a packed B block (kc x round_up(K+1, NR)), an A panel
 // (kc x MR) and the block's pointer offsets (KH*KW*kc).
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
-  constexpr int64_t kFilterParts = 16;
   const GemmUkernel& uk = kernels().gemm;
   const int mr = uk.mr, nr = uk.nr;
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;

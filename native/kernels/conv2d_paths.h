@@ -21,10 +21,10 @@
 //                        max(2^16, OW*KH*KW*Cg) floats rounded up to MR rows
 //   backward-filter      packed: per part (<= 16, fixed by the shape) an accumulator OCg x (KH*KW*Cg + 1);
 //                        per task one B block of kc x round_up(KH*KW*Cg + 1, NR) floats (kc: the GEMM's
-//                        K block, <= 384), a kc x MR A panel and KH*KW*kc offsets. Short runs: one
-//                        im2col tile of P x (KH*KW*Cg + 1) floats, P = kc * max(1, 2^18 / ((KH*KW*Cg+1)*kc)),
-//                        i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), plus the accumulator and
-//                        tf::gemm's own packing buffers
+//                        K block, <= 384), a kc x MR A panel and KH*KW*kc offsets. Short runs: per
+//                        task one im2col tile of P x (KH*KW*Cg + 1) floats, P = kc * max(1, 2^18 /
+//                        ((KH*KW*Cg+1)*kc)), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), per part
+//                        the accumulator, and tf::gemm's own packing buffers
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
 //   pointwise (1x1)      nothing but tf::gemm's packing buffers
 //

@@ -282,6 +282,7 @@ TF_TEST(conv2d_every_filter_path_matches_naive) {
       {"C 67 stride 2 dilated", make(1, 9, 8, 67, 3, 3, 11, 2, 2, 2, 1, 2, 0, 1, 1, 1)},
       {"grouped 2, Cg 20 OCg 33", make(1, 5, 9, 40, 2, 3, 66, 1, 2, 1, 1, 1, 0, 1, 1, 2)},
       {"1x1 C 9 -> 5, 430 pixels", make(2, 15, 15, 9, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"3x3 C 40 -> 7, 6400 pixels (17 blocks/tiles: parts of 2)", make(2, 42, 82, 40, 3, 3, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
   };
   for (const Case& c : shapes) {
     const Conv2dShape& s = c.s;
