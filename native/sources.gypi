@@ -7,6 +7,7 @@
       "native/kernels/gemm.cc",
       "native/kernels/conv2d.cc",
       "native/kernels/conv2d_gemm.cc",
+      "native/kernels/conv2d_filter.cc",
       "native/kernels/conv2d_depthwise.cc",
       "native/kernels/pool.cc"
     ],

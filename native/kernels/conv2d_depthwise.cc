@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/conv2d_paths.h"
+#include "kernels/conv2d_tiles.h"
 #include "runtime/thread_pool.h"
 
 namespace tf::conv_detail {
@@ -17,12 +18,6 @@ namespace {
 
 // Backward-filter partial sums: at most this many blocks of output rows (a property of the shape only).
 constexpr int64_t kFilterBlocks = 32;
-
-int64_t grain_for(double work_per_item) {
-  constexpr double kMinWorkPerRange = 32 * 1024;
-  if (work_per_item >= kMinWorkPerRange) return 1;
-  return static_cast<int64_t>(kMinWorkPerRange / std::max(1.0, work_per_item));
-}
 
 // The interior of an output axis: outputs o in [lo, hi) whose k taps all land inside [0, size).
 struct Interior {
