@@ -3,7 +3,8 @@
 //   node examples/fashion-mnist-cnn.mjs [--data DIR] [--epochs 5] [--limit N] [--test-limit N] [--seed 0]
 //
 // The data: `apt-get install dataset-fashion-mnist` (default --data /usr/share/datasets/fashion-mnist),
-// or any directory holding the four IDX files.
+// or any directory holding the four IDX files. With the defaults it reaches about 89% test accuracy
+// (the MLP: about 87%) in a few minutes on 2 cores; `--limit 10000 --epochs 1` is a quick look.
 //
 // A convolution slides small filters (5x5 here) over the image, so the same detector (an edge, a
 // collar, a sole) is recognised wherever it appears, with far fewer weights than a dense layer.
