@@ -17,9 +17,11 @@ const require = createRequire(import.meta.url);
 const tf = require('../dist/cjs/index.js');
 const { nn, optim } = tf;
 
-const flags = parseFlags(5);
+// Bad flags or missing files end the program with a message instead of a stack trace.
+let flags;
 let ds;
 try {
+  flags = parseFlags(5);
   ds = loadFashionMnist(flags.dir, flags);
 } catch (e) {
   console.error(e.message);

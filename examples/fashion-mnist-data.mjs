@@ -37,7 +37,8 @@ export function parseFlags(defaultEpochs) {
   const int = (name, v) => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < (name === 'seed' ? 0 : 1)) throw new RangeError(`--${name} must be a whole number >= 1, got ${JSON.stringify(v)}`);
+    const min = name === 'seed' ? 0 : 1;
+    if (!Number.isInteger(n) || n < min) throw new RangeError(`--${name} must be a whole number >= ${min}, got ${JSON.stringify(v)}`);
     return n;
   };
   return {

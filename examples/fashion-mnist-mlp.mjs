@@ -13,9 +13,11 @@ const require = createRequire(import.meta.url);
 const tf = require('../dist/cjs/index.js');
 const { nn } = tf;
 
-const flags = parseFlags(5);
+// Bad flags or missing files end the program with a message instead of a stack trace.
+let flags;
 let ds;
 try {
+  flags = parseFlags(5);
   ds = loadFashionMnist(flags.dir, flags);
 } catch (e) {
   console.error(e.message);
