@@ -10,9 +10,9 @@
 // are useful for 5-9 too. So we keep the body, FREEZE it (its weights stop changing), replace the
 // 5-way "head" (the last Linear layer) by a fresh one, and train only the head on task B. Then we
 // check that every frozen weight is bit-for-bit unchanged and that the head learned, and compare with
-// the same network trained from scratch on the same few task-B images. (With so few labels the
-// transferred model is usually a few points better while training fewer weights; with many labels,
-// training everything from scratch catches up.)
+// the same network trained from scratch on the same few task-B images. (With the defaults the
+// transferred model matched or beat the from-scratch one, by 0 to 5 points on seeds 0-3, while
+// training only the head; with many task-B labels, training everything from scratch catches up.)
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
