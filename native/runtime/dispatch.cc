@@ -33,11 +33,27 @@ const GemmUkernel& default_gemm(Isa isa) {
   return gemm_entries[0].ukernel;  // the scalar kernel (first in the list): neon, or a level without one
 }
 
+const VmathUkernelEntry vmath_entries[] = {
+#define TF_VMATH_UKERNEL(isa, op, name) {Isa::isa, #op, &VmathUkernels::op, &name, #name},
+#include "ukernels/vmath.inc"
+#undef TF_VMATH_UKERNEL
+};
+
+// The scalar entries first (vmath.inc lists them first), then this level's own replace them.
+VmathUkernels vmath_for(Isa isa) {
+  VmathUkernels v;
+  for (const auto& e : vmath_entries) {
+    if (e.isa == Isa::scalar || e.isa == isa) v.*(e.field) = e.fn;
+  }
+  return v;
+}
+
 KernelTable make_table(Isa isa) {
   KernelTable t{};
   t.isa = isa;
   t.gemm = default_gemm(isa);
   t.gemm_small_m = small_m_gemm(isa);
+  t.vmath = vmath_for(isa);
   return t;
 }
 
@@ -101,6 +117,13 @@ const GemmSmallMUkernelEntry* gemm_small_m_ukernel_entries(int* count) {
   *count = static_cast<int>(sizeof(small_m_entries) / sizeof(small_m_entries[0]));
   return small_m_entries;
 }
+
+const VmathUkernelEntry* vmath_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(vmath_entries) / sizeof(vmath_entries[0]));
+  return vmath_entries;
+}
+
+const VmathUkernels& active_vmath() { return kernels().vmath; }
 
 const KernelTable& kernels() { return *active_table().load(std::memory_order_acquire); }
 

@@ -7,6 +7,7 @@
 
 #include "runtime/cpu.h"
 #include "ukernels/gemm_ukernels.h"
+#include "ukernels/vmath_ukernels.h"
 
 namespace tf {
 
@@ -18,6 +19,9 @@ struct KernelTable {
   GemmUkernel gemm;
   // GEMM with m <= 8 and B not transposed: the level's TF_GEMM_SMALLM_UKERNEL entry (scalar for neon).
   GemmSmallMUkernel gemm_small_m;
+  // Vector math (exp, log, tanh, ...): this level's entries of vmath.inc, the scalar ones for any op
+  // it has none for (neon today).
+  VmathUkernels vmath;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
@@ -33,6 +37,15 @@ struct GemmSmallMUkernelEntry {
   GemmSmallMUkernel ukernel;
 };
 const GemmSmallMUkernelEntry* gemm_small_m_ukernel_entries(int* count);
+// Every vector-math micro-kernel compiled into this binary, from vmath.inc (tests run each of them).
+struct VmathUkernelEntry {
+  Isa isa;
+  const char* op;                // the name of `field`: "exp", "log", ...
+  VmathFn VmathUkernels::*field;  // which function of a level's table it provides
+  VmathFn fn;
+  const char* name;
+};
+const VmathUkernelEntry* vmath_ukernel_entries(int* count);
 
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();
