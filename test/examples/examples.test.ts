@@ -3,7 +3,7 @@
 // run on a tiny synthetic IDX set written to a temp dir (so their code path always runs), on the real
 // dataset when /usr/share/datasets/fashion-mnist is installed, and with a missing directory.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -34,6 +34,17 @@ function numberFrom(text: string, re: RegExp): number {
 
 beforeAll(() => {
   expect(existsSync(join(root, 'dist', 'cjs', 'index.js')), 'dist/ is missing: run `npm run build:ts` first').toBe(true);
+});
+
+test('examples/README.md lists every example, and this file runs every one', () => {
+  const readme = readFileSync(join(root, 'examples', 'README.md'), 'utf8');
+  const self = readFileSync(__filename, 'utf8');
+  const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.mjs') && f !== 'fashion-mnist-data.mjs');
+  expect(examples.length).toBeGreaterThanOrEqual(6);
+  for (const f of examples) {
+    expect(readme, `README lists ${f}`).toContain(`node examples/${f}`);
+    expect(self, `a test here runs ${f}`).toContain(`'${f}'`);
+  }
 });
 
 test('xor.mjs: the 2-2-1 network gets all four right; a single layer cannot', () => {
@@ -73,6 +84,24 @@ test('transfer-learning.mjs: frozen body bit-identical, new head learns task B f
   // a fresh head is near chance (20%); after training the head alone, far above it
   expect(numberFrom(r.stdout, /new head before training: ([0-9.]+)%/)).toBeLessThan(45);
   expect(numberFrom(r.stdout, /frozen body \+ retrained head: ([0-9.]+)%/)).toBeGreaterThan(65);
+});
+
+test('batch-inference.mjs: io.save/io.load round trip, predictAsync leaves the event loop free, same outputs as predict', () => {
+  const r = runExample('batch-inference.mjs', ['--images', '2000']);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/saved it with io\.save to /);
+  expect(r.stdout).toMatch(/loaded with io\.load from /);
+  expect(r.stdout).toContain('outputs identical: yes');
+  expect(numberFrom(r.stdout, /accuracy on these 2000 digits: ([0-9.]+)%/)).toBeGreaterThan(80);
+  // predict runs on the JS thread: the timer cannot fire until it returns. predictAsync runs on a
+  // worker: the timer keeps firing and the longest stall is a fraction of predict's.
+  const syncTicks = numberFrom(r.stdout, /model\.predict .*timer fired (\d+) times/);
+  const syncStall = numberFrom(r.stdout, /model\.predict .*blocked up to (\d+) ms/);
+  const asyncTicks = numberFrom(r.stdout, /predictAsync .*timer fired (\d+) times/);
+  const asyncStall = numberFrom(r.stdout, /predictAsync .*blocked up to (\d+) ms/);
+  expect(syncTicks).toBe(0);
+  expect(asyncTicks).toBeGreaterThanOrEqual(5);
+  expect(asyncStall).toBeLessThan(syncStall / 2);
 });
 
 /** Writes an IDX uint8 file (optionally gzipped): magic 0x00000803/0x00000801, big-endian sizes, bytes. */
