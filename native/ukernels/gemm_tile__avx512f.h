@@ -46,8 +46,9 @@ inline __m512 activate(__m512 x, GemmActivation act, float alpha) {
   const __m512 one = _mm512_set1_ps(1.0f);
   switch (act) {
     case GemmActivation::none: return x;
-    // max(x, 0) returns 0 for NaN, like the scalar `x > 0 ? x : 0`.
-    case GemmActivation::relu: return _mm512_max_ps(x, zero);
+    // max returns its second operand when either is NaN: max(0, x) keeps NaN, as the scalar
+    // `x < 0 ? 0 : x`, the reference backend and PyTorch do.
+    case GemmActivation::relu: return _mm512_max_ps(zero, x);
     case GemmActivation::leaky_relu: {
       const __mmask16 neg = _mm512_cmp_ps_mask(x, zero, _CMP_NGT_UQ);
       return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(alpha));
