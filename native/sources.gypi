@@ -48,6 +48,7 @@
       "native/addon.cc",
       "native/binding/args.cc",
       "native/binding/export.cc",
+      "native/binding/epilogue.cc",
       "native/binding/runtime.cc",
       "native/binding/matmul.cc",
       "native/binding/conv.cc",

@@ -1,13 +1,6 @@
 // AVX-512 indirect-GEMM convolution micro-kernels (contract: conv_ukernels.h), one template, two
 // tiles (see conv_ukernels.inc for the measured choice).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#else
-#include <immintrin.h>
-#endif
+#include "ukernels/x86_intrinsics.h"
 
 #include "ukernels/conv_ukernels.h"
 

@@ -1,13 +1,6 @@
 // AVX-512 depthwise micro-kernels (contract: dwconv_ukernels.h): 16 channels per zmm, the last block
 // masked (masked-off lanes never touch memory).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#else
-#include <immintrin.h>
-#endif
+#include "ukernels/x86_intrinsics.h"
 
 #include "ukernels/dwconv_ukernels.h"
 

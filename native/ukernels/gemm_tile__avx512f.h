@@ -7,16 +7,7 @@
 // (masked-off lanes never touch memory, so edge tiles cannot fault).
 #pragma once
 
-// GCC 12 warns "__Y may be used uninitialized" inside its own AVX-512 headers (_mm512_undefined_ps,
-// GCC bug 105593, fixed in 13). The warning is located in the system header, so silence it there.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#else
-#include <immintrin.h>
-#endif
+#include "ukernels/x86_intrinsics.h"
 
 #include "ukernels/gemm_ukernels.h"
 
