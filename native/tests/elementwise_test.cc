@@ -15,20 +15,6 @@ using namespace tf::testing;
 
 namespace {
 
-using Shape = std::vector<int64_t>;
-
-int64_t count(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
-std::string str(const Shape& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 // For each element of `out`, the flat index of the element of `in` it reads (right-aligned broadcast).
 std::vector<int64_t> naive_index_map(const Shape& out, const Shape& in) {
   const size_t rank = out.size(), offset = rank - in.size();
