@@ -448,8 +448,17 @@ void gemm(const GemmArgs& args) {
   if (args.m <= std::min<int64_t>(kSmallM, table.gemm_small_m.use_up_to_m) && !args.trans_b && args.k > 0) {
     gemm_small_m_with_ukernel(args, table.gemm_small_m);
   } else {
-    gemm_with_ukernel(args, table.gemm);
+    gemm_with_ukernel(args, gemm_choose_ukernel(args, table.gemm, table.gemm_alt));
   }
+}
+
+const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
+                                       const GemmUkernel& alternative) {
+  // With A transposed its packing is a plain copy whatever mr is, and 14x32 measured ahead of 6x64.
+  if (args.trans_a || alternative.fn == preferred.fn || args.m < 1) return preferred;
+  const int64_t pad_preferred = round_up(args.m, preferred.mr) - args.m;
+  const int64_t pad_alternative = round_up(args.m, alternative.mr) - args.m;
+  return (pad_preferred - pad_alternative) * 50 > args.m ? alternative : preferred;
 }
 
 bool parse_gemm_activation(const char* name, GemmActivation* out) {
