@@ -218,7 +218,8 @@ bool depthwise_like(const Conv2dShape& s) { return s.c_per_group() == 1 && s.gro
 bool depthwise(const Conv2dShape& s) { return depthwise_like(s) && s.oc_per_group() == 1; }
 // The igemm tile for a GEMM with `columns` output columns per group.
 const ConvIgemmUkernel& igemm_for(int64_t columns) {
-  return columns >= 64 ? kernels().conv_igemm : kernels().conv_igemm_narrow;
+  if (columns >= 64) return kernels().conv_igemm;
+  return columns > 16 ? kernels().conv_igemm_narrow : kernels().conv_igemm_small;
 }
 }  // namespace
 
@@ -227,6 +228,9 @@ void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const 
   if (depthwise(s)) return conv_detail::depthwise_forward(s, epilogue, x, w, bias, y, kernels().dwconv);
   if (depthwise_like(s)) return forward_direct(s, epilogue, x, w, bias, y);
   if (conv_detail::is_pointwise(s)) return conv_detail::forward_pointwise(s, epilogue, x, w, bias, y);
+  if (s.c < conv_detail::kGatherChannels && s.groups == 1 && s.dilation_w == 1) {
+    return conv_detail::forward_igemm_rows(s, epilogue, x, w, bias, y, igemm_for(s.oc));
+  }
   conv_detail::forward_igemm(s, epilogue, x, w, bias, y, igemm_for(s.oc_per_group()));
 }
 

@@ -1,7 +1,9 @@
 // The fast convolution paths behind conv2d.h, chosen per shape by conv2d.cc (internal header).
 //
 //   forward          indirect GEMM (conv_ukernels.h): output pixels x output channels, the input read in
-//                    place through a small table of row pointers; 1x1 stride-1 unpadded: tf::gemm.
+//                    place through a small table of row pointers; 1x1 stride-1 unpadded: tf::gemm; few
+//                    channels, one group, no horizontal dilation: one pointer per kernel row into a
+//                    zero-bordered copy of the task's input rows (forward_igemm_rows).
 //   backward-input   indirect GEMM over dx pixels, grouped by stride phase so that every tap of a phase
 //                    really contributes (a stride-2 conv wastes no multiply on the zeros a col2im or a
 //                    zero-stuffed transposed conv would add); 1x1 stride-1 unpadded: tf::gemm.
@@ -15,7 +17,9 @@
 //
 // Workspace, in floats unless noted; none of it grows with the batch size N (no full im2col, ever):
 //   forward igemm        packed filter G*KH*KW*Cg*round_up(OCg, NR), once per call; per task a pointer
-//                        table of KH*KW*MR pointers (+ MR*KH*KW*Cg floats when Cg < kGatherChannels)
+//                        table of KH*KW*MR pointers (+ MR*KH*KW*Cg floats when Cg < kGatherChannels);
+//                        rows variant: KH*MR pointers and (B-1)*sh + (KH-1)*dh + 1 input rows of
+//                        (pl+W+pr)*C floats, B = clamp(2^14 / ((pl+W+pr)*C*sh), 1, OH) output rows
 //   backward-input       packed filter G*KH*KW*OCg*round_up(Cg, NR); per task KH*KW*MR pointers.
 //                        Few channels: filter G*OCg*round_up(KH*KW*Cg, NR); per task one dcol band of
 //                        max(2^16, OW*KH*KW*Cg) floats rounded up to MR rows
@@ -49,6 +53,8 @@ bool is_pointwise(const Conv2dShape& s);
 
 void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
                    float* y, const ConvIgemmUkernel& uk);
+void forward_igemm_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                        const float* bias, float* y, const ConvIgemmUkernel& uk);
 void forward_pointwise(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
                        const float* bias, float* y);
 

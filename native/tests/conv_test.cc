@@ -240,6 +240,8 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
       {"C 67 stride 2 dilated", make(1, 9, 8, 67, 3, 3, 11, 2, 2, 2, 1, 2, 0, 1, 1, 1)},
       {"grouped 2, Cg 20 OCg 33", make(1, 5, 9, 40, 2, 3, 66, 1, 2, 1, 1, 1, 0, 1, 1, 2)},
       {"C 3 5x5 stride 2 pad 2 (few channels)", make(2, 11, 9, 3, 5, 5, 7, 2, 2, 1, 1, 2, 2, 2, 2, 1)},
+      {"C 1 5x5 stride 2x1 dilation 2x1 pad 2/1 2/1 oc 6", make(3, 13, 11, 1, 5, 5, 6, 2, 1, 2, 1, 2, 1, 2, 1, 1)},
+      {"C 6 3x3 pad 1 oc 17, W 700 (3 row bands)", make(1, 9, 700, 6, 3, 3, 17, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
   };
   const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
   int count = 0;
@@ -262,6 +264,12 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
         const std::string context = describe(c.name, s) + " ukernel=" + uk.name + " threads=" + std::to_string(threads);
         conv_detail::forward_igemm(s, relu, b.x.data(), b.w.data(), b.bias.data(), b.y.data(), uk);
         expect_close(b.y.data(), want_y.data(), want_y.size(), tolerance(s), 1e-5f, context + " y");
+        if (s.groups == 1 && s.dilation_w == 1) {
+          // Same products in the same order as forward_igemm: identical bits, not only close ones.
+          GuardedBuffer y_rows(s.y_size());
+          conv_detail::forward_igemm_rows(s, relu, b.x.data(), b.w.data(), b.bias.data(), y_rows.data(), uk);
+          expect_identical(y_rows.data(), b.y.data(), want_y.size(), context + " y (rows)");
+        }
         conv_detail::backward_input_igemm(s, dx.data(), b.dy.data(), b.w.data(), uk);
         expect_close(dx.data(), want_dx.data(), want_dx.size(), 1e-5f + 4e-7f * float(s.kh * s.kw * s.oc), 1e-5f,
                      context + " dx");
