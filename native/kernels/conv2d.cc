@@ -247,6 +247,11 @@ void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, con
 void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
   if (depthwise(s)) return conv_detail::depthwise_backward_filter(s, dw, dbias, dy, x, kernels().dwconv);
   if (depthwise_like(s)) return backward_filter_direct(s, dw, dbias, dy, x);
+  // Few channels, one group, stride_w 1 (the first layers of an image model): igemm over rows of taps
+  // read in place from channel planes of x (no im2col, no per-pixel gather).
+  if (s.c < conv_detail::kGatherChannels && s.groups == 1 && s.stride_w == 1) {
+    return conv_detail::backward_filter_rows(s, dw, dbias, dy, x, igemm_for(s.oc));
+  }
   // The packed path copies runs of adjacent x channels (a kernel row's taps when groups = 1 and there is
   // no horizontal dilation); with runs shorter than 8 floats (e.g. a 5x5 filter on one channel) the
   // im2col tile + tf::gemm path measured faster.

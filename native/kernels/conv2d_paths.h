@@ -10,8 +10,10 @@
 //   backward-filter  the dispatch table's GEMM micro-kernel on operands packed straight from x and dy
 //                    (no im2col), K blocks of pixels in order within <= 16 fixed parts whose partial sums
 //                    are added in part order, a column of ones giving dbias in the same product; when the
-//                    runs of adjacent x channels are shorter than 8 floats (a 5x5 filter on one channel):
-//                    tf::gemm over bounded im2col tiles (gathered rows).
+//                    runs of adjacent x channels are shorter than 8 floats: tf::gemm over bounded im2col
+//                    tiles (gathered rows). Few channels, one group, stride_w 1 (LeNet): the igemm with
+//                    rows = taps read in place from per-image channel planes of x, columns = OC
+//                    (backward_filter_rows).
 //   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
 //                    layers (a channel multiplier > 1) keep the direct loops of conv2d.cc.
 //
@@ -29,6 +31,8 @@
 //                        task one im2col tile of P x (KH*KW*Cg + 1) floats, P = kc * max(1, 2^18 /
 //                        ((KH*KW*Cg+1)*kc)), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), per part
 //                        the accumulator, and tf::gemm's own packing buffers
+//                        Rows variant: per task C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW +
+//                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
 //   pointwise (1x1)      nothing but tf::gemm's packing buffers
 //
@@ -65,6 +69,8 @@ void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, 
 
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                          const ConvIgemmUkernel& uk);
 
 // Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
 void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
