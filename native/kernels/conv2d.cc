@@ -212,7 +212,7 @@ void backward_filter_direct(const Conv2dShape& s, float* dw, float* dbias, const
 
 // Path choice. Depthwise-like layers (one input channel per group) keep the direct loops: their work is
 // a per-channel multiply-add that GEMM tiles would pad 16-32x. Few input channels per group (the first
-// layer of an image model) take the gather/col2im variants (conv2d_paths.h).
+// layer of an image model) take the rows / gather / col2im variants (conv2d_paths.h).
 namespace {
 bool depthwise_like(const Conv2dShape& s) { return s.c_per_group() == 1 && s.groups > 1; }
 bool depthwise(const Conv2dShape& s) { return depthwise_like(s) && s.oc_per_group() == 1; }
