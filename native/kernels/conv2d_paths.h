@@ -32,7 +32,8 @@
 //                        ((KH*KW*Cg+1)*kc)), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), per part
 //                        the accumulator, and tf::gemm's own packing buffers
 //                        Rows variant: per task C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW +
-//                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part
+//                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part;
+//                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (conv2d.cc)
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
 //   pointwise (1x1)      nothing but tf::gemm's packing buffers
 //
