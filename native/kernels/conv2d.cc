@@ -222,6 +222,16 @@ const ConvIgemmUkernel& igemm_for(int64_t columns) {
   if (columns >= 64) return kernels().conv_igemm;
   return columns > 16 ? kernels().conv_igemm_narrow : kernels().conv_igemm_small;
 }
+// Same, but the wide tile only when it pads the columns no more than the narrow one: for dcol's
+// KH*KW*Cg columns (LeNet conv2: 150 = 3 x 64 - 42 or 5 x 32 - 10) the 8x32 tile measured about 5 % faster
+// over the whole backward-input pass (best of 5 alternating runs, 1 thread: 0.495 vs 0.525 ms).
+const ConvIgemmUkernel& igemm_least_padding(int64_t columns) {
+  const ConvIgemmUkernel& wide = kernels().conv_igemm;
+  const ConvIgemmUkernel& narrow = kernels().conv_igemm_narrow;
+  if (columns < 64) return igemm_for(columns);
+  auto padded = [&](int nr) { return conv_detail::ceil_div(columns, nr) * nr; };
+  return padded(wide.nr) <= padded(narrow.nr) ? wide : narrow;
+}
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,
@@ -240,7 +250,7 @@ void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, con
   if (depthwise_like(s)) return backward_input_direct(s, dx, dy, w);
   if (conv_detail::is_pointwise(s)) return conv_detail::backward_input_pointwise(s, dx, dy, w);
   if (s.c_per_group() < conv_detail::kGatherChannels) {
-    return conv_detail::backward_input_few_channels(s, dx, dy, w, igemm_for(s.kh * s.kw * s.c_per_group()));
+    return conv_detail::backward_input_few_channels(s, dx, dy, w, igemm_least_padding(s.kh * s.kw * s.c_per_group()));
   }
   conv_detail::backward_input_igemm(s, dx, dy, w, igemm_for(s.c_per_group()));
 }
