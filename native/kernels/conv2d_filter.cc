@@ -269,4 +269,84 @@ void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const
   }
 }
 
+
+// dw [KH,KW,C,OC], dbias [OC] <- dy [N,OH,OW,OC], x [N,H,W,C]   (one group, stride_w 1, few channels)
+// With x copied per image into zero-bordered channel planes xt[ci][pt+H+pb][pl+W+pr], the inputs that
+// one kernel tap (kh, kw, ci) meets along an output row are OW adjacent floats of xt, so
+//   dw[k = (kh*KW + kw)*C + ci, o] = Σ_n Σ_oh Σ_ow xt[ci][oh*sh + kh*dh][ow + kw*dw] · dy[n,oh,ow,o]
+// is the convolution igemm with the roles swapped: rows = taps (a pointer per (output row, tap), kc = OW),
+// columns = output channels (dy packed once per image into [pixel][NR] panels), ks = OH; a row of ones
+// gives dbias in the same product. No im2col, no per-pixel gather (which dominated LeNet conv1).
+// Determinism: images are cut into <= kFilterParts parts fixed by N; a part sums its images' products in
+// image order on one thread; parts are added in part order.
+// Workspace per task: C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW + (K+1)*OC floats, OH*MR pointers.
+void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                          const ConvIgemmUkernel& uk) {
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t k_rows = s.kh * s.kw * s.c;
+  const int64_t rows = k_rows + (dbias != nullptr ? 1 : 0);
+  const int64_t m_tiles = ceil_div(rows, mr), panels = ceil_div(s.oc, nr);
+  const int64_t hp = s.pad_top + s.h + s.pad_bottom, wp = s.pad_left + s.w + s.pad_right;
+  const int64_t plane = hp * wp, pixels = s.oh * s.ow;
+  const int64_t images_per_part = ceil_div(s.n, kFilterParts), parts = ceil_div(s.n, images_per_part);
+  const int64_t acc_size = rows * s.oc;
+  std::vector<float> acc(static_cast<size_t>(parts * acc_size), 0.0f);
+  const std::vector<float> zero(static_cast<size_t>(s.ow), 0.0f), ones(static_cast<size_t>(s.ow), 1.0f);
+
+  parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> xt(static_cast<size_t>(s.c * plane), 0.0f);  // borders stay zero; interiors rewritten
+    AlignedFloats packed(panels * pixels * nr);
+    float* dyp = packed.get();
+    std::fill(dyp, dyp + panels * pixels * nr, 0.0f);  // padding columns stay zero; valid ones rewritten
+    std::vector<float> t(static_cast<size_t>(acc_size));
+    // ptr[m][oh][i]: the same for every image (they point into xt).
+    std::vector<const float*> ptr(static_cast<size_t>(m_tiles * s.oh * mr));
+    for (int64_t m = 0; m < m_tiles; ++m) {
+      for (int i = 0; i < mr; ++i) {
+        const int64_t k = m * mr + i;
+        const int64_t kh = k / (s.kw * s.c), kw = k / s.c % s.kw, ci = k % s.c;
+        for (int64_t oh = 0; oh < s.oh; ++oh) {
+          const float* row = k >= rows ? zero.data() : k == k_rows ? ones.data()
+                             : xt.data() + ci * plane + (oh * s.stride_h + kh * s.dilation_h) * wp + kw * s.dilation_w;
+          ptr[(m * s.oh + oh) * mr + i] = row;
+        }
+      }
+    }
+    for (int64_t part = begin; part < end; ++part) {
+      float* part_acc = acc.data() + part * acc_size;
+      for (int64_t n = part * images_per_part; n < std::min(s.n, (part + 1) * images_per_part); ++n) {
+        const float* xn = x + n * s.h * s.w * s.c;
+        for (int64_t ih = 0; ih < s.h; ++ih) {
+          for (int64_t ci = 0; ci < s.c; ++ci) {
+            float* dst = xt.data() + ci * plane + (s.pad_top + ih) * wp + s.pad_left;
+            const float* src = xn + ih * s.w * s.c + ci;
+            for (int64_t iw = 0; iw < s.w; ++iw) dst[iw] = src[iw * s.c];
+          }
+        }
+        const float* dyn = dy + n * pixels * s.oc;
+        for (int64_t q = 0; q < panels; ++q) {
+          const int64_t valid = std::min<int64_t>(nr, s.oc - q * nr);
+          float* dst = dyp + q * pixels * nr;
+          for (int64_t p = 0; p < pixels; ++p, dst += nr) copy_short(dyn + p * s.oc + q * nr, valid, dst);
+        }
+        for (int64_t m = 0; m < m_tiles; ++m) {
+          const int mv = static_cast<int>(std::min<int64_t>(mr, rows - m * mr));
+          for (int64_t q = 0; q < panels; ++q) {
+            const int nv = static_cast<int>(std::min<int64_t>(nr, s.oc - q * nr));
+            uk.fn(s.oh, s.ow, ptr.data() + m * s.oh * mr, dyp + q * pixels * nr, t.data() + m * mr * s.oc + q * nr, s.oc, mv, nv,
+                  nullptr, false);
+          }
+        }
+        for (int64_t i = 0; i < acc_size; ++i) part_acc[i] += t[i];
+      }
+    }
+  });
+  for (int64_t part = 1; part < parts; ++part) {
+    const float* p = acc.data() + part * acc_size;
+    for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
+  }
+  std::copy_n(acc.data(), k_rows * s.oc, dw);
+  if (dbias != nullptr) std::copy_n(acc.data() + k_rows * s.oc, s.oc, dbias);
+}
+
 }  // namespace tf::conv_detail

@@ -19,6 +19,8 @@ namespace {
 
 // Output tiles (of MR pixels) per forward task: fixed, so the split never depends on the thread count.
 constexpr int64_t kTilesPerTask = 8;
+// forward_rows: at most this many floats of zero-bordered input rows per task (or one band row).
+constexpr int64_t kRowBandFloats = int64_t{1} << 14;
 
 }  // namespace
 
@@ -53,15 +55,11 @@ void apply_activation(float* y, int64_t n, const Conv2dEpilogue& e) {
 
 // --- forward ------------------------------------------------------------------------------------
 
-// x [N,H,W,C], w [KH,KW,Cg,OC], bias [OC] -> y [N,OH,OW,OC]
-// C = y viewed as [N*OH*OW, OC]; per group g, tile (MR pixels) x (NR output channels):
-//   y[p, g*OCg + o] = Σ_{tap, ci} x[pixel of p at tap, g*Cg + ci] · w[tap, ci, g*OCg + o]
-// The filter is packed once into panels wp[g][q][tap][ci][NR] (q: block of NR output channels); the
-// input is read in place through ptr[tap][i] (a zero row where the tap falls into the padding).
-void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
-                   float* y, const ConvIgemmUkernel& uk) {
+// w [KH,KW,Cg,OC] -> panels [G][q][tap*Cg + ci][NR] (q: block of NR output channels, zero-padded): the
+// weight operand of the forward igemm, for any split of K = taps*Cg into (ks, kc) in that order.
+namespace {
+AlignedFloats pack_filter(const Conv2dShape& s, const float* w, int nr) {
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
-  const int mr = uk.mr, nr = uk.nr;
   const int64_t panels = ceil_div(ocg, nr);
   const int64_t panel_size = taps * cg * nr;
   AlignedFloats packed(s.groups * panels * panel_size);
@@ -78,6 +76,23 @@ void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
       }
     }
   });
+  return packed;
+}
+}  // namespace
+
+// x [N,H,W,C], w [KH,KW,Cg,OC], bias [OC] -> y [N,OH,OW,OC]
+// C = y viewed as [N*OH*OW, OC]; per group g, tile (MR pixels) x (NR output channels):
+//   y[p, g*OCg + o] = Σ_{tap, ci} x[pixel of p at tap, g*Cg + ci] · w[tap, ci, g*OCg + o]
+// The filter is packed once into panels wp[g][q][tap][ci][NR] (q: block of NR output channels); the
+// input is read in place through ptr[tap][i] (a zero row where the tap falls into the padding).
+void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
+                   float* y, const ConvIgemmUkernel& uk) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t panels = ceil_div(ocg, nr);
+  const int64_t panel_size = taps * cg * nr;
+  const AlignedFloats packed = pack_filter(s, w, nr);
+  const float* wp = packed.get();
   const std::vector<float> zero(static_cast<size_t>(cg), 0.0f);
   const bool relu = e.activation == GemmActivation::relu;
   const bool activate_after = e.activation != GemmActivation::none && !relu;
@@ -116,6 +131,69 @@ void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
         }
       }
       if (activate_after) apply_activation(y + p0 * s.oc, mv * s.oc, e);
+    }
+  });
+}
+
+// Few input channels, one group, no horizontal dilation (the first layer of an image model, C = 1 or 3):
+// the KW*C inputs one output pixel reads in one kernel row are adjacent in x, so the igemm reads them in
+// place, one pointer per (kernel row, pixel): ks = KH, kc = KW*C, the same (tap, ci) order as the packed
+// filter. Padding: each task first copies the input rows of its band of output rows into a zero-bordered
+// buffer (<= kRowBandFloats floats, or one band row), so no pointer needs a bounds check and no pixel's
+// taps are gathered one by one (the gather of forward_igemm dominated LeNet conv1). Tasks own (image,
+// band of output rows); every output is one micro-kernel call, summed in the order of forward_igemm.
+void forward_igemm_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                        const float* bias, float* y, const ConvIgemmUkernel& uk) {
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t panels = ceil_div(s.oc, nr);
+  const int64_t panel_size = s.kh * s.kw * s.c * nr;
+  const AlignedFloats packed = pack_filter(s, w, nr);
+  const float* wp = packed.get();
+  const std::vector<float> zero(static_cast<size_t>(s.kw * s.c), 0.0f);
+  const bool relu = e.activation == GemmActivation::relu;
+  const bool activate_after = e.activation != GemmActivation::none && !relu;
+
+  const int64_t row_floats = (s.pad_left + s.w + s.pad_right) * s.c;  // one zero-bordered input row
+  const int64_t band = std::clamp<int64_t>(kRowBandFloats / (row_floats * s.stride_h), 1, s.oh);
+  const int64_t bands = ceil_div(s.oh, band);
+  const int64_t band_rows = (band - 1) * s.stride_h + (s.kh - 1) * s.dilation_h + 1;
+  const double task_work = static_cast<double>(band) * s.ow * s.kh * s.kw * s.c * s.oc;
+  parallel_for(s.n * bands, grain_for(task_work), [&](int64_t begin, int64_t end) {
+    std::vector<float> rows(static_cast<size_t>(band_rows * row_floats));
+    std::vector<const float*> ptr(static_cast<size_t>(s.kh * mr));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / bands, oh0 = task % bands * band, oh1 = std::min(s.oh, oh0 + band);
+      // rows[r] = input row oh0*sh - pt + r with pl and pr zero columns around it (all zero outside x).
+      const int64_t ih0 = oh0 * s.stride_h - s.pad_top;
+      const int64_t used = (oh1 - 1 - oh0) * s.stride_h + (s.kh - 1) * s.dilation_h + 1;
+      for (int64_t r = 0; r < used; ++r) {
+        float* dst = rows.data() + r * row_floats;
+        const int64_t ih = ih0 + r;
+        if (ih < 0 || ih >= s.h) {
+          std::fill(dst, dst + row_floats, 0.0f);
+          continue;
+        }
+        std::fill(dst, dst + s.pad_left * s.c, 0.0f);
+        std::copy_n(x + (n * s.h + ih) * s.w * s.c, s.w * s.c, dst + s.pad_left * s.c);
+        std::fill(dst + (s.pad_left + s.w) * s.c, dst + row_floats, 0.0f);
+      }
+      const int64_t pixels = (oh1 - oh0) * s.ow;
+      float* y_band = y + (n * s.oh + oh0) * s.ow * s.oc;
+      for (int64_t p0 = 0; p0 < pixels; p0 += mr) {
+        const int mv = static_cast<int>(std::min<int64_t>(mr, pixels - p0));
+        for (int i = 0; i < mr; ++i) {
+          const int64_t p = p0 + i, r = p / s.ow * s.stride_h, col = p % s.ow * s.stride_w * s.c;
+          for (int64_t kh = 0; kh < s.kh; ++kh) {
+            ptr[kh * mr + i] = i < mv ? rows.data() + (r + kh * s.dilation_h) * row_floats + col : zero.data();
+          }
+        }
+        for (int64_t q = 0; q < panels; ++q) {
+          const int nv = static_cast<int>(std::min<int64_t>(nr, s.oc - q * nr));
+          uk.fn(s.kh, s.kw * s.c, ptr.data(), wp + q * panel_size, y_band + p0 * s.oc + q * nr, s.oc, mv, nv,
+                bias != nullptr ? bias + q * nr : nullptr, relu);
+        }
+        if (activate_after) apply_activation(y_band + p0 * s.oc, mv * s.oc, e);
+      }
     }
   });
 }

@@ -1,21 +1,27 @@
 // The fast convolution paths behind conv2d.h, chosen per shape by conv2d.cc (internal header).
 //
 //   forward          indirect GEMM (conv_ukernels.h): output pixels x output channels, the input read in
-//                    place through a small table of row pointers; 1x1 stride-1 unpadded: tf::gemm.
+//                    place through a small table of row pointers; 1x1 stride-1 unpadded: tf::gemm; few
+//                    channels, one group, no horizontal dilation: one pointer per kernel row into a
+//                    zero-bordered copy of the task's input rows (forward_igemm_rows).
 //   backward-input   indirect GEMM over dx pixels, grouped by stride phase so that every tap of a phase
 //                    really contributes (a stride-2 conv wastes no multiply on the zeros a col2im or a
 //                    zero-stuffed transposed conv would add); 1x1 stride-1 unpadded: tf::gemm.
 //   backward-filter  the dispatch table's GEMM micro-kernel on operands packed straight from x and dy
 //                    (no im2col), K blocks of pixels in order within <= 16 fixed parts whose partial sums
 //                    are added in part order, a column of ones giving dbias in the same product; when the
-//                    runs of adjacent x channels are shorter than 8 floats (a 5x5 filter on one channel):
-//                    tf::gemm over bounded im2col tiles (gathered rows).
+//                    runs of adjacent x channels are shorter than 8 floats: tf::gemm over bounded im2col
+//                    tiles (gathered rows). Few channels, one group, stride_w 1 (LeNet): the igemm with
+//                    rows = taps read in place from per-image channel planes of x, columns = OC
+//                    (backward_filter_rows).
 //   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
 //                    layers (a channel multiplier > 1) keep the direct loops of conv2d.cc.
 //
 // Workspace, in floats unless noted; none of it grows with the batch size N (no full im2col, ever):
 //   forward igemm        packed filter G*KH*KW*Cg*round_up(OCg, NR), once per call; per task a pointer
-//                        table of KH*KW*MR pointers (+ MR*KH*KW*Cg floats when Cg < kGatherChannels)
+//                        table of KH*KW*MR pointers (+ MR*KH*KW*Cg floats when Cg < kGatherChannels);
+//                        rows variant: KH*MR pointers and (B-1)*sh + (KH-1)*dh + 1 input rows of
+//                        (pl+W+pr)*C floats, B = clamp(2^14 / ((pl+W+pr)*C*sh), 1, OH) output rows
 //   backward-input       packed filter G*KH*KW*OCg*round_up(Cg, NR); per task KH*KW*MR pointers.
 //                        Few channels: filter G*OCg*round_up(KH*KW*Cg, NR); per task one dcol band of
 //                        max(2^16, OW*KH*KW*Cg) floats rounded up to MR rows
@@ -25,6 +31,9 @@
 //                        task one im2col tile of P x (KH*KW*Cg + 1) floats, P = kc * max(1, 2^18 /
 //                        ((KH*KW*Cg+1)*kc)), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), per part
 //                        the accumulator, and tf::gemm's own packing buffers
+//                        Rows variant: per task C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW +
+//                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part;
+//                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (conv2d.cc)
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
 //   pointwise (1x1)      nothing but tf::gemm's packing buffers
 //
@@ -49,6 +58,8 @@ bool is_pointwise(const Conv2dShape& s);
 
 void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
                    float* y, const ConvIgemmUkernel& uk);
+void forward_igemm_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                        const float* bias, float* y, const ConvIgemmUkernel& uk);
 void forward_pointwise(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
                        const float* bias, float* y);
 
@@ -59,6 +70,8 @@ void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, 
 
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                          const ConvIgemmUkernel& uk);
 
 // Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
 void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,

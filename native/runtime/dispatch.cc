@@ -107,6 +107,7 @@ KernelTable make_table(Isa isa) {
   t.vmath = vmath_for(isa);
   t.conv_igemm = default_conv_igemm(isa, 1);
   t.conv_igemm_narrow = default_conv_igemm(isa, 2);
+  t.conv_igemm_small = default_conv_igemm(isa, 4);
   t.dwconv = default_dwconv(isa);
   t.maxpool = default_maxpool(isa);
   return t;

@@ -29,9 +29,11 @@ struct KernelTable {
   // it has none for (neon today).
   VmathUkernels vmath;
   // Convolution: the entries of conv_ukernels.inc with that role at this level (neon: the portable
-  // kernel). `conv_igemm` for groups with >= 64 output columns, `conv_igemm_narrow` for fewer.
+  // kernel). `conv_igemm` for groups with >= 64 output columns, `conv_igemm_narrow` for fewer,
+  // `conv_igemm_small` for <= 16 (LeNet's 6 or 16 output channels would fill 6 or 16 of 32 columns).
   ConvIgemmUkernel conv_igemm;
   ConvIgemmUkernel conv_igemm_narrow;
+  ConvIgemmUkernel conv_igemm_small;
   // Depthwise convolution: this level's entry of dwconv_ukernels.inc (neon: the portable one).
   DwconvUkernel dwconv;
   // Max pooling: this level's entry of pool_ukernels.inc (neon: the portable one).
@@ -65,7 +67,7 @@ const VmathUkernelEntry* vmath_ukernel_entries(int* count);
 struct ConvIgemmUkernelEntry {
   Isa isa;
   ConvIgemmUkernel ukernel;
-  int role;  // bit 0: conv_igemm, bit 1: conv_igemm_narrow
+  int role;  // bit 0: conv_igemm, bit 1: conv_igemm_narrow, bit 2: conv_igemm_small
 };
 const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count);
 

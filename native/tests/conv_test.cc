@@ -202,7 +202,9 @@ TF_TEST(conv2d_backward_filter_matches_naive) {
 TF_TEST(conv2d_bit_identical_across_thread_counts) {
   // Big enough that every pass splits into several ranges.
   const Case big[] = {{"3x3 pad1", make(3, 17, 15, 8, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
-                      {"depthwise", make(2, 19, 13, 72, 3, 3, 72, 2, 1, 1, 1, 1, 1, 1, 1, 72)}};
+                      {"depthwise", make(2, 19, 13, 72, 3, 3, 72, 2, 1, 1, 1, 1, 1, 1, 1, 72)},
+                      {"LeNet-like C 1 5x5 pad 2 oc 6, 37 images", make(37, 12, 11, 1, 5, 5, 6, 1, 1, 1, 1, 2, 2, 2, 2, 1)},
+                      {"C 5 5x5 oc 16, 21 images", make(21, 9, 10, 5, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)}};
   for (const Case& c : big) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
@@ -232,14 +234,17 @@ TF_TEST(conv2d_bit_identical_across_thread_counts) {
   }
 }
 
-// Every registered igemm micro-kernel (not only the ones the dispatch table picks) through the forward
-// and backward-input drivers, with guard pages, on shapes whose rows and columns cross the tiles.
+// Every registered igemm micro-kernel (not only the ones the dispatch table picks) through the forward,
+// backward-input and (rows variant) backward-filter drivers, with guard pages, on shapes whose rows and columns cross the tiles.
 TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
   const Case shapes[] = {
       {"3x3 pad1 oc 70", make(2, 7, 6, 5, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
       {"C 67 stride 2 dilated", make(1, 9, 8, 67, 3, 3, 11, 2, 2, 2, 1, 2, 0, 1, 1, 1)},
       {"grouped 2, Cg 20 OCg 33", make(1, 5, 9, 40, 2, 3, 66, 1, 2, 1, 1, 1, 0, 1, 1, 2)},
       {"C 3 5x5 stride 2 pad 2 (few channels)", make(2, 11, 9, 3, 5, 5, 7, 2, 2, 1, 1, 2, 2, 2, 2, 1)},
+      {"C 1 5x5 stride 2x1 dilation 2x1 pad 2/1 2/1 oc 6", make(3, 13, 11, 1, 5, 5, 6, 2, 1, 2, 1, 2, 1, 2, 1, 1)},
+      {"C 6 3x3 pad 1 oc 17, W 700 (3 row bands)", make(1, 9, 700, 6, 3, 3, 17, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {"C 2 3x2 pad 0/1 1/0 oc 5, 37 images (13 parts)", make(37, 6, 5, 2, 3, 2, 5, 1, 1, 1, 1, 0, 1, 1, 0, 1)},
   };
   const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
   int count = 0;
@@ -248,13 +253,19 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
     GuardedBuffer dx(s.x_size());
+    GuardedBuffer dw(s.w_size()), dbias(s.oc);
     std::vector<double> y(static_cast<size_t>(s.y_size()), 0.0), dxe(static_cast<size_t>(s.x_size()), 0.0);
+    std::vector<double> dwe(static_cast<size_t>(s.w_size()), 0.0), dbe(static_cast<size_t>(s.oc), 0.0);
     for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
       y[yi] += double(b.x[xi]) * b.w[wi];
       dxe[xi] += double(b.dy[yi]) * b.w[wi];
+      dwe[wi] += double(b.x[xi]) * b.dy[yi];
     });
+    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
     for (size_t i = 0; i < y.size(); ++i) y[i] = activate(y[i] + b.bias[i % s.oc], relu);
     const std::vector<float> want_y = to_float(y), want_dx = to_float(dxe);
+    const std::vector<float> want_dw = to_float(dwe), want_bias = to_float(dbe);
+    const float dw_tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
     for (int e = 0; e < count; ++e) {
       if (kernel_table_for(entries[e].isa) == nullptr) continue;
       const ConvIgemmUkernel& uk = entries[e].ukernel;
@@ -262,6 +273,19 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
         const std::string context = describe(c.name, s) + " ukernel=" + uk.name + " threads=" + std::to_string(threads);
         conv_detail::forward_igemm(s, relu, b.x.data(), b.w.data(), b.bias.data(), b.y.data(), uk);
         expect_close(b.y.data(), want_y.data(), want_y.size(), tolerance(s), 1e-5f, context + " y");
+        if (s.groups == 1 && s.dilation_w == 1) {
+          // Same products in the same order as forward_igemm: identical bits, not only close ones.
+          GuardedBuffer y_rows(s.y_size());
+          conv_detail::forward_igemm_rows(s, relu, b.x.data(), b.w.data(), b.bias.data(), y_rows.data(), uk);
+          expect_identical(y_rows.data(), b.y.data(), want_y.size(), context + " y (rows)");
+        }
+        if (s.groups == 1 && s.stride_w == 1) {
+          conv_detail::backward_filter_rows(s, dw.data(), dbias.data(), b.dy.data(), b.x.data(), uk);
+          expect_close(dw.data(), want_dw.data(), want_dw.size(), dw_tol, 1e-5f, context + " dw (rows)");
+          expect_close(dbias.data(), want_bias.data(), want_bias.size(), dw_tol, 1e-5f, context + " dbias (rows)");
+          conv_detail::backward_filter_rows(s, dw.data(), nullptr, b.dy.data(), b.x.data(), uk);
+          expect_close(dw.data(), want_dw.data(), want_dw.size(), dw_tol, 1e-5f, context + " dw (rows, no dbias)");
+        }
         conv_detail::backward_input_igemm(s, dx.data(), b.dy.data(), b.w.data(), uk);
         expect_close(dx.data(), want_dx.data(), want_dx.size(), 1e-5f + 4e-7f * float(s.kh * s.kw * s.oc), 1e-5f,
                      context + " dx");

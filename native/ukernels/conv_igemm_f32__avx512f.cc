@@ -1,4 +1,4 @@
-// AVX-512 indirect-GEMM convolution micro-kernels (contract: conv_ukernels.h), one template, two
+// AVX-512 indirect-GEMM convolution micro-kernels (contract: conv_ukernels.h), one template, three
 // tiles (see conv_ukernels.inc for the measured choice).
 #include "ukernels/x86_intrinsics.h"
 
@@ -59,6 +59,11 @@ inline void igemm_tile(int64_t ks, int64_t kc, const float* const* a, const floa
 void conv_igemm_f32_8x32__avx512f(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c,
                                   int64_t ldc, int mr_valid, int nr_valid, const float* bias, bool relu) {
   igemm_tile<8, 2>(ks, kc, a, w, c, ldc, mr_valid, nr_valid, bias, relu);
+}
+
+void conv_igemm_f32_16x16__avx512f(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c,
+                                   int64_t ldc, int mr_valid, int nr_valid, const float* bias, bool relu) {
+  igemm_tile<16, 1>(ks, kc, a, w, c, ldc, mr_valid, nr_valid, bias, relu);
 }
 
 void conv_igemm_f32_6x64__avx512f(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c,
