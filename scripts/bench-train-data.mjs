@@ -41,13 +41,13 @@ function readSplit(readIdx, dir, images, labels, limit) {
 }
 
 /**
- * { train: {x, y, n}, test: {x, y, n} }. --limit N keeps the first N training samples and the first
- * min(N, 10000) test samples, in both this script and the PyTorch one.
+ * { train: {x, y, n}, test: {x, y, n} }: the first trainLimit training and testLimit test samples
+ * (0 = all), in both this script and the PyTorch one.
  */
-export function loadFashionMnist(readIdx, dir, limit) {
+export function loadFashionMnist(readIdx, dir, trainLimit, testLimit) {
   return {
-    train: readSplit(readIdx, dir, FILES.trainImages, FILES.trainLabels, limit),
-    test: readSplit(readIdx, dir, FILES.testImages, FILES.testLabels, limit > 0 ? Math.min(limit, 10000) : 0),
+    train: readSplit(readIdx, dir, FILES.trainImages, FILES.trainLabels, trainLimit),
+    test: readSplit(readIdx, dir, FILES.testImages, FILES.testLabels, testLimit),
   };
 }
 

@@ -44,14 +44,13 @@ def find(directory, stem):
     raise FileNotFoundError(f'{stem}[.gz] not found in {directory}')
 
 
-def load(directory, limit):
+def load(directory, limit, test_limit):
     def part(images, labels, n):
         x = read_idx(find(directory, images))[:n].astype(np.float32) / 255.0
         y = read_idx(find(directory, labels))[:n].astype(np.int64)
         return torch.from_numpy(x).reshape(-1, 1, 28, 28), torch.from_numpy(y)
-    test_limit = min(limit, 10000) if limit else None
     return part('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', limit or None), \
-        part('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', test_limit)
+        part('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', test_limit or None)
 
 
 def synthetic(n_train, n_test, seed):
@@ -92,7 +91,8 @@ def main():
     p.add_argument('--model', choices=['mlp', 'lenet'], required=True)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--epochs', type=int, default=5)
-    p.add_argument('--limit', type=int, default=0)
+    p.add_argument('--limit', type=int, default=0, help='first N training samples (0 = all)')
+    p.add_argument('--test-limit', type=int, default=0, help='first N test samples (0 = all)')
     p.add_argument('--data', default='/usr/share/datasets/fashion-mnist')
     p.add_argument('--synthetic', action='store_true')
     p.add_argument('--seed', type=int, default=2026)
@@ -106,10 +106,9 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     if a.synthetic:
-        n = a.limit or 2048
-        (x_train, y_train), (x_test, y_test) = synthetic(n, min(n, 10000), a.seed)
+        (x_train, y_train), (x_test, y_test) = synthetic(a.limit or 2048, a.test_limit or 2048, a.seed)
     else:
-        (x_train, y_train), (x_test, y_test) = load(a.data, a.limit)
+        (x_train, y_train), (x_test, y_test) = load(a.data, a.limit, a.test_limit)
     model = mlp() if a.model == 'mlp' else lenet5()
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
 

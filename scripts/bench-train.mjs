@@ -6,7 +6,8 @@
 // skipped with a note. Prints a table with ratios (ours / peer) and the issue's targets.
 //
 //   scripts/bench-train [--epochs 5] [--threads 1,2] [--models mlp,lenet] [--limit N] [--repeats 1]
-//                       [--peers pytorch,tfjs-cpu,tfjs-wasm,onnxruntime | all | none] [--tfjs-limit N]
+//                       [--peers pytorch,tfjs-cpu,tfjs-wasm,onnxruntime | all | none]
+//                       [--peer-limit tfjs-cpu=640,tfjs-wasm=6400]
 //                       [--data DIR] [--synthetic] [--peer-modules DIR] [--python /usr/bin/python3]
 //                       [--json out.json]
 //
@@ -14,7 +15,8 @@
 // thread count set explicitly: ours setNumThreads(T) + TENSORFORGE_NUM_THREADS=T, PyTorch
 // torch.set_num_threads(T) + OMP_NUM_THREADS=T, onnxruntime intraOpNumThreads=T. The order is
 // interleaved (repeat > model > threads > framework) so each peer runs close in time to ours; on a shared
-// host use --repeats R: rates are the best of R runs, accuracy the mean.
+// host use --repeats R: rates are the best of R runs, accuracy the mean. --peer-limit trains a slow peer
+// (tfjs-cpu: ~20 LeNet samples/s) on fewer samples; the table's "train n" column shows it.
 // Peers are resolved from this package, then from --peer-modules DIR (or BENCH_TRAIN_PEER_MODULES),
 // a folder where e.g. `npm i --prefix DIR @tensorflow/tfjs @tensorflow/tfjs-backend-wasm` installed them.
 import { spawnSync } from 'node:child_process';
@@ -31,6 +33,17 @@ const require = createRequire(import.meta.url);
 // --- options ------------------------------------------------------------------------------------
 const ALL_PEERS = ['pytorch', 'tfjs-cpu', 'tfjs-wasm', 'onnxruntime'];
 const SINGLE_THREADED = new Set(['tfjs-cpu', 'tfjs-wasm']);
+
+/** --peer-limit tfjs-cpu=640,tfjs-wasm=6400 -> Map(peer -> training samples). */
+function parsePeerLimits(text) {
+  const limits = new Map();
+  for (const part of text.split(',').filter(Boolean)) {
+    const [peer, n] = part.split('=');
+    if (!ALL_PEERS.includes(peer) || !/^\d+$/.test(n ?? '')) throw new RangeError(`bench-train: --peer-limit wants peer=N pairs, got ${part}`);
+    limits.set(peer, Number(n));
+  }
+  return limits;
+}
 
 function parseOptions(argv) {
   const value = (name, fallback) => {
@@ -64,7 +77,9 @@ function parseOptions(argv) {
     models,
     peers,
     limit,
-    tfjsLimit: count('tfjs-limit', limit, 0),
+    peerLimits: parsePeerLimits(value('peer-limit', '')),
+    // The test set is the same for every framework: the first min(limit, 10000) samples (0 = all).
+    testLimit: count('test-limit', limit > 0 ? Math.min(limit, 10000) : 0, 0),
     repeats: count('repeats', 1, 1),
     synthetic: argv.includes('--synthetic'),
     data: value('data', DEFAULT_DATA_DIR),
@@ -99,13 +114,11 @@ function peerRequire(peerModules) {
   };
 }
 
+/** Training set: the first `limit` samples (0 = all); test set: the first --test-limit (0 = all). */
 function loadData(o, limit) {
-  if (o.synthetic) {
-    const n = limit > 0 ? limit : 2048;
-    return syntheticData(n, Math.min(n, 10000), o.seed);
-  }
+  if (o.synthetic) return syntheticData(limit > 0 ? limit : 2048, o.testLimit > 0 ? o.testLimit : 2048, o.seed);
   const tf = require('../dist/cjs/index.js');
-  return loadFashionMnist(tf.data.readIdx, o.data, limit);
+  return loadFashionMnist(tf.data.readIdx, o.data, limit, o.testLimit);
 }
 
 // --- children: one measurement each, one JSON line on stdout ---------------------------------------
@@ -259,14 +272,14 @@ function spawnJson(command, args, threads) {
 }
 
 function commonArgs(o, model, threads, limit) {
-  const args = ['--model', model, '--epochs', String(o.epochs), '--limit', String(limit)];
+  const args = ['--model', model, '--epochs', String(o.epochs), '--limit', String(limit), '--test-limit', String(o.testLimit)];
   if (o.synthetic) args.push('--synthetic');
   else args.push('--data', o.data);
   return { args, threadArg: String(threads) };
 }
 
 function measure(o, framework, model, threads, onnxDir, onnxPaths) {
-  const limit = framework.startsWith('tfjs') ? o.tfjsLimit : o.limit;
+  const limit = limitOf(o, framework);
   const { args, threadArg } = commonArgs(o, model, threads, limit);
   if (framework === 'pytorch') {
     const py = [join(here, 'bench-train-torch.py'), ...args, '--threads', threadArg, '--seed', String(o.seed)];
@@ -284,6 +297,9 @@ function measure(o, framework, model, threads, onnxDir, onnxPaths) {
   return spawnJson(process.execPath, node, threads);
 }
 
+/** Training samples for a framework: its --peer-limit, else --limit (0 = all). */
+const limitOf = (o, framework) => o.peerLimits.get(framework) ?? o.limit;
+
 /** Training rate of one run: the median over epochs 2..E (epoch 1 alone when E = 1). */
 const runRate = (r) => (r.epochRates?.length ? median(r.epochRates.length > 1 ? r.epochRates.slice(1) : r.epochRates) : null);
 
@@ -293,7 +309,8 @@ function summarize(runs) {
   return {
     train: rates.length ? Math.max(...rates) : null,
     trainRange: rates.length ? [Math.min(...rates), Math.max(...rates)] : null,
-    accuracy: runs.reduce((s, r) => s + r.accuracy, 0) / runs.length,
+    accuracy: runs.some((r) => r.accuracy === null) ? null : runs.reduce((s, r) => s + r.accuracy, 0) / runs.length,
+    trainError: runs.find((r) => r.trainError)?.trainError ?? null,
     inference: best('inferenceRate'),
     inferenceAsync: best('inferenceAsyncRate'),
     version: runs[0].version,
@@ -316,11 +333,11 @@ function table(o, results, frameworks) {
         const s = results.get(`${fw}|${model}|${t}`);
         if (!s) continue;
         const isOurs = fw === 'ours';
-        const n = fw.startsWith('tfjs') ? o.tfjsLimit : o.limit;
+        const n = limitOf(o, fw);
         const cells = [
           model, t, isOurs ? 'tensorforge' : fw, n > 0 ? n : 'all',
-          fmtRate(s.train), isOurs ? '' : fmtRatio(ours?.train, s.train),
-          (100 * s.accuracy).toFixed(2),
+          s.trainError ? 'cannot train' : fmtRate(s.train), isOurs ? '' : fmtRatio(ours?.train, s.train),
+          s.accuracy === null ? '—' : (100 * s.accuracy).toFixed(2),
           fmtRate(s.inference) + (isOurs && s.inferenceAsync ? ` (async ${fmtRate(s.inferenceAsync)})` : ''),
           isOurs ? '' : fmtRatio(ours?.inference, s.inference),
         ];
@@ -399,8 +416,10 @@ async function runParent(o) {
               if (!runs.has(key)) runs.set(key, []);
               runs.get(key).push(r);
               const rate = runRate(r);
+              if (r.trainError && rep === 0) notes.push(`${key}: ${r.trainError}; inference timed on the untrained model`);
+              const acc = r.accuracy === null ? '—' : `${(100 * r.accuracy).toFixed(2)}%`;
               console.log(`  [${rep + 1}/${o.repeats}] ${model} ${t}T ${fw}: ${rate === null ? '' : `train ${fmtRate(rate)}/s, `}`
-                + `acc ${(100 * r.accuracy).toFixed(2)}%, infer ${fmtRate(r.inferenceRate)}/s (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+                + `acc ${acc}, infer ${fmtRate(r.inferenceRate)}/s (${((performance.now() - started) / 1000).toFixed(1)} s)`);
             } catch (e) {
               notes.push(`${key}: ${e.message}`);
               console.log(`  ${key}: FAILED ${e.message}`);
