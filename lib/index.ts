@@ -26,3 +26,7 @@ export type {
   FitOptions, FitData, LossFn, LossName, OptimizerName, Scheduler, EvaluateOptions, PredictOptions, Logs, BatchLog,
   Callback, FitContext, EarlyStoppingOptions, ModelCheckpointOptions, SaveFn, ProgressStream,
 } from './train/index.js';
+// Save/load and batch inference off the JS thread (issue 6).
+export * as io from './io/index.js';
+export { predictAsync, PredictPool } from './infer/index.js';
+export type { PredictAsyncOptions, PredictPoolOptions, PredictOptions as PoolPredictOptions } from './infer/index.js';

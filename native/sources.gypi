@@ -13,26 +13,42 @@
       "native/kernels/softmax.cc",
       "native/kernels/norm.cc",
       "native/kernels/dropout.cc",
-      "native/kernels/optim.cc"
+      "native/kernels/optim.cc",
+      "native/kernels/conv2d_gemm.cc",
+      "native/kernels/conv2d_filter.cc",
+      "native/kernels/conv2d_depthwise.cc"
     ],
     "tf_scalar_sources": [
       "native/ukernels/gemm_f32_4x16__scalar.cc",
-      "native/ukernels/gemm_smallm_f32_4xn__scalar.cc"
+      "native/ukernels/gemm_smallm_f32_4xn__scalar.cc",
+      "native/ukernels/vmath_f32__scalar.cc",
+      "native/ukernels/conv_igemm_f32_4x16__scalar.cc",
+      "native/ukernels/dwconv_f32__scalar.cc",
+      "native/ukernels/maxpool_f32__scalar.cc"
     ],
     "tf_avx2_sources": [
       "native/ukernels/gemm_f32_6x16__avx2_fma.cc",
-      "native/ukernels/gemm_smallm_f32_4xn__avx2_fma.cc"
+      "native/ukernels/gemm_smallm_f32_4xn__avx2_fma.cc",
+      "native/ukernels/vmath_f32__avx2_fma.cc",
+      "native/ukernels/conv_igemm_f32_6x16__avx2_fma.cc",
+      "native/ukernels/dwconv_f32__avx2_fma.cc",
+      "native/ukernels/maxpool_f32__avx2.cc"
     ],
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
       "native/ukernels/gemm_f32_6x64__avx512f.cc",
-      "native/ukernels/gemm_smallm_f32_8xn__avx512f.cc"
+      "native/ukernels/gemm_smallm_f32_8xn__avx512f.cc",
+      "native/ukernels/vmath_f32__avx512f.cc",
+      "native/ukernels/conv_igemm_f32__avx512f.cc",
+      "native/ukernels/dwconv_f32__avx512f.cc",
+      "native/ukernels/maxpool_f32__avx512f.cc"
     ],
     "tf_neon_sources": [],
     "tf_binding_sources": [
       "native/addon.cc",
       "native/binding/args.cc",
       "native/binding/export.cc",
+      "native/binding/epilogue.cc",
       "native/binding/runtime.cc",
       "native/binding/matmul.cc",
       "native/binding/conv.cc",
@@ -56,10 +72,13 @@
       "native/tests/softmax_test.cc",
       "native/tests/norm_test.cc",
       "native/tests/dropout_test.cc",
-      "native/tests/optim_test.cc"
+      "native/tests/optim_test.cc",
+      "native/tests/vmath_test.cc"
     ],
     "tf_bench_sources": [
-      "native/bench/gemm_bench.cc"
+      "native/bench/gemm_bench.cc",
+      "native/bench/vmath_bench.cc",
+      "native/bench/conv_bench.cc"
     ]
   }
 }

@@ -31,7 +31,7 @@ export class Conv2d extends Module {
 
   constructor(
     readonly inChannels: number, readonly outChannels: number, kernelSize: number | [number, number],
-    private readonly options: Conv2dLayerOptions = {},
+    readonly options: Conv2dLayerOptions = {},
   ) {
     super();
     checkPositiveInt('Conv2d', 'inChannels', inChannels);
@@ -81,7 +81,7 @@ export interface PoolLayerOptions {
 }
 
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: number | [number, number], private readonly options: PoolLayerOptions = {}) {
+  constructor(readonly kernelSize: number | [number, number], readonly options: PoolLayerOptions = {}) {
     super();
     pair('MaxPool2d', 'kernelSize', kernelSize);
   }
@@ -98,7 +98,7 @@ export class MaxPool2d extends Module {
 export class AvgPool2d extends Module {
   constructor(
     readonly kernelSize: number | [number, number],
-    private readonly options: PoolLayerOptions & { countIncludePad?: boolean } = {},
+    readonly options: PoolLayerOptions & { countIncludePad?: boolean } = {},
   ) {
     super();
     pair('AvgPool2d', 'kernelSize', kernelSize);

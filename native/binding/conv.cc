@@ -5,12 +5,11 @@
 //   conv2dBackwardFilter(args, dw, dbias, dy, x)
 #include <napi.h>
 
-#include <cfloat>
-#include <cmath>
 #include <string>
 
 #include "binding/args.h"
 #include "binding/conv_args.h"
+#include "binding/epilogue.h"
 #include "binding/export.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
@@ -18,23 +17,9 @@
 namespace tf::binding {
 namespace {
 
-Conv2dEpilogue read_epilogue(const Args& args, size_t i) {
-  const Napi::Object o = args.object(i, "epilogue");
-  const std::string name = args.string_prop(o, "activation");
-  Conv2dEpilogue e;
-  if (!parse_gemm_activation(name.c_str(), &e.activation)) {
-    args.range_error("unknown activation '" + name + "' (expected none, relu, leakyRelu, elu, sigmoid or tanh)");
-  }
-  const double alpha = args.number_prop(o, "alpha");
-  if (std::fabs(alpha) > FLT_MAX) args.range_error("alpha " + std::to_string(alpha) + " does not fit a float32");
-  if (e.activation == GemmActivation::leaky_relu && alpha < 0) {
-    args.range_error("leakyRelu alpha must be >= 0, got " + std::to_string(alpha));
-  }
-  if (e.activation == GemmActivation::elu && !(alpha > 0)) {
-    args.range_error("elu alpha must be > 0, got " + std::to_string(alpha));
-  }
-  e.alpha = static_cast<float>(alpha);
-  return e;
+Conv2dEpilogue read_conv_epilogue(const Args& args, size_t i) {
+  const EpilogueArg e = read_epilogue(args, args.object(i, "epilogue"));
+  return Conv2dEpilogue{e.activation, e.alpha};
 }
 
 std::string x_how(const Conv2dShape& s) { return size_how({{"n", s.n}, {"h", s.h}, {"w", s.w}, {"c", s.c}}); }
@@ -48,7 +33,7 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
   Args args(info, "conv2d");
   args.expect_count(6);
   const Conv2dShape s = read_conv2d_shape(args, 0);
-  const Conv2dEpilogue epilogue = read_epilogue(args, 1);
+  const Conv2dEpilogue epilogue = read_conv_epilogue(args, 1);
   const F32Arg x = args.f32(2, "x", s.x_size(), x_how(s));
   const F32Arg w = args.f32(3, "w", s.w_size(), w_how(s));
   const F32Arg bias = args.f32_or_null(4, "bias", s.oc, bias_how(s));

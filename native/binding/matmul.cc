@@ -3,10 +3,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "binding/args.h"
+#include "binding/epilogue.h"
 #include "binding/export.h"
 #include "kernels/gemm.h"
 
@@ -33,17 +33,7 @@ Napi::Value matmul(const Napi::CallbackInfo& info) {
   const bool trans_a = in.bool_prop(o, "transA");
   const bool trans_b = in.bool_prop(o, "transB");
   const bool accumulate = in.bool_prop(o, "accumulate");
-  const std::string activation = in.string_prop(o, "activation");
-  const double alpha = in.number_prop(o, "alpha");
-  GemmActivation act;
-  if (!parse_gemm_activation(activation.c_str(), &act)) {
-    in.range_error("unknown activation '" + activation + "' (expected none, relu, leakyRelu, elu, sigmoid or tanh)");
-  }
-  if (!gemm_alpha_valid(act, alpha)) {
-    std::ostringstream s;
-    s << "alpha must be " << (act == GemmActivation::elu ? "> 0" : ">= 0") << " for " << activation << ", got " << alpha;
-    in.range_error(s.str());
-  }
+  const EpilogueArg epilogue = read_epilogue(in, o);
 
   const std::string mk = "(m=" + std::to_string(m) + ", k=" + std::to_string(k) + ")";
   const std::string kn = "(k=" + std::to_string(k) + ", n=" + std::to_string(n) + ")";
@@ -59,8 +49,8 @@ Napi::Value matmul(const Napi::CallbackInfo& info) {
   GemmArgs g = gemm_dense_args(m, n, k, a.data, trans_a, b.data, trans_b, c.data);
   g.bias = bias.data;
   g.accumulate = accumulate;
-  g.activation = act;
-  g.alpha = static_cast<float>(alpha);
+  g.activation = epilogue.activation;
+  g.alpha = epilogue.alpha;
   gemm(g);
   return info.Env().Undefined();
 }
@@ -117,17 +107,7 @@ Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
   const int64_t k = in.dim_prop(o, "k");
   const bool trans_a = in.bool_prop(o, "transA");
   const bool accumulate = in.bool_prop(o, "accumulate");
-  const std::string activation = in.string_prop(o, "activation");
-  const double alpha = in.number_prop(o, "alpha");
-  GemmActivation act;
-  if (!parse_gemm_activation(activation.c_str(), &act)) {
-    in.range_error("unknown activation '" + activation + "' (expected none, relu, leakyRelu, elu, sigmoid or tanh)");
-  }
-  if (!gemm_alpha_valid(act, alpha)) {
-    std::ostringstream s;
-    s << "alpha must be " << (act == GemmActivation::elu ? "> 0" : ">= 0") << " for " << activation << ", got " << alpha;
-    in.range_error(s.str());
-  }
+  const EpilogueArg epilogue = read_epilogue(in, o);
 
   const Napi::Value handle = in.at(2);
   if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPackedBTag)) {
@@ -153,8 +133,8 @@ Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
   GemmArgs g = gemm_dense_args(m, n, k, a.data, trans_a, nullptr, false, c.data);
   g.bias = bias.data;
   g.accumulate = accumulate;
-  g.activation = act;
-  g.alpha = static_cast<float>(alpha);
+  g.activation = epilogue.activation;
+  g.alpha = epilogue.alpha;
   gemm_packed(g, packed);
   return info.Env().Undefined();
 }

@@ -5,6 +5,8 @@
 #include <initializer_list>
 #include <vector>
 
+#include "kernels/conv2d_paths.h"
+#include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 
 namespace tf {
@@ -34,27 +36,7 @@ void apply_epilogue(float* y, int64_t n, const float* bias, const Conv2dEpilogue
   if (bias != nullptr) {
     for (int64_t i = 0; i < n; ++i) y[i] += bias[i];
   }
-  const float alpha = e.alpha;
-  switch (e.activation) {
-    case GemmActivation::none:
-      break;
-    case GemmActivation::relu:
-      // `v < 0 ? 0 : v` keeps NaN (as the reference backend does).
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? 0.0f : y[i];
-      break;
-    case GemmActivation::leaky_relu:
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? alpha * y[i] : y[i];
-      break;
-    case GemmActivation::elu:
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < 0.0f ? alpha * std::expm1(y[i]) : y[i];
-      break;
-    case GemmActivation::sigmoid:
-      for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-y[i]));
-      break;
-    case GemmActivation::tanh:
-      for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(y[i]);
-      break;
-  }
+  conv_detail::apply_activation(y, n, e);
 }
 
 // acc[i] += a * b[i]: the one inner loop every general path below reduces to.
@@ -67,12 +49,10 @@ inline void mul_add(float* __restrict acc, const float* __restrict a, const floa
   for (int64_t i = 0; i < n; ++i) acc[i] += a[i] * b[i];
 }
 
-}  // namespace
-
 // x [N,H,W,C], w [KH,KW,C/G,OC], bias [OC] -> y [N,OH,OW,OC]
 // y[n,oh,ow,oc] = act(bias[oc] + Σ_{kh,kw,ci} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, g*Cg+ci] · w[kh,kw,ci,oc])
 // Each task owns whole output rows (n, oh); y[n,oh,ow,:] is accumulated in place over (kh, kw, ci).
-void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,
+void forward_direct(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,
                     const float* bias, float* y) {
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
   const bool depthwise = cg == 1 && ocg == 1;
@@ -113,7 +93,7 @@ void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const 
 //                       Σ_{o in group g} dy[n,oh,ow,o] · w[kh,kw,ci,o]
 // Gather formulation: each task owns whole dx rows (n, ih), so no two tasks write the same element.
 // The filter is first transposed to [KH,KW,OC,Cg] so the inner loop runs over contiguous input channels.
-void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
+void backward_input_direct(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
   const bool depthwise = cg == 1 && ocg == 1;
   // With one input channel per group the HWIO layout already is [KH,KW,OC,1].
@@ -177,7 +157,7 @@ void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, con
 // dw[kh,kw,ci,o] = Σ_{n,oh,ow} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, g(o)*Cg+ci] · dy[n,oh,ow,o]
 // dbias[o]       = Σ_{n,oh,ow} dy[n,oh,ow,o]
 // Tasks own (tap, output-channel block) pieces of dw and reduce over (n, oh, ow) in that fixed order.
-void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+void backward_filter_direct(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
   const bool depthwise = cg == 1 && ocg == 1;
   const int64_t oc_blocks = (s.oc + kFilterOcBlock - 1) / kFilterOcBlock;
@@ -226,6 +206,49 @@ void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const
       }
     }
   });
+}
+
+}  // namespace
+
+// Path choice. Depthwise-like layers (one input channel per group) keep the direct loops: their work is
+// a per-channel multiply-add that GEMM tiles would pad 16-32x. Few input channels per group (the first
+// layer of an image model) take the gather/col2im variants (conv2d_paths.h).
+namespace {
+bool depthwise_like(const Conv2dShape& s) { return s.c_per_group() == 1 && s.groups > 1; }
+bool depthwise(const Conv2dShape& s) { return depthwise_like(s) && s.oc_per_group() == 1; }
+// The igemm tile for a GEMM with `columns` output columns per group.
+const ConvIgemmUkernel& igemm_for(int64_t columns) {
+  return columns >= 64 ? kernels().conv_igemm : kernels().conv_igemm_narrow;
+}
+}  // namespace
+
+void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const float* x, const float* w,
+                    const float* bias, float* y) {
+  if (depthwise(s)) return conv_detail::depthwise_forward(s, epilogue, x, w, bias, y, kernels().dwconv);
+  if (depthwise_like(s)) return forward_direct(s, epilogue, x, w, bias, y);
+  if (conv_detail::is_pointwise(s)) return conv_detail::forward_pointwise(s, epilogue, x, w, bias, y);
+  conv_detail::forward_igemm(s, epilogue, x, w, bias, y, igemm_for(s.oc_per_group()));
+}
+
+void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
+  if (depthwise(s)) return conv_detail::depthwise_backward_input(s, dx, dy, w, kernels().dwconv);
+  if (depthwise_like(s)) return backward_input_direct(s, dx, dy, w);
+  if (conv_detail::is_pointwise(s)) return conv_detail::backward_input_pointwise(s, dx, dy, w);
+  if (s.c_per_group() < conv_detail::kGatherChannels) {
+    return conv_detail::backward_input_few_channels(s, dx, dy, w, igemm_for(s.kh * s.kw * s.c_per_group()));
+  }
+  conv_detail::backward_input_igemm(s, dx, dy, w, igemm_for(s.c_per_group()));
+}
+
+void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+  if (depthwise(s)) return conv_detail::depthwise_backward_filter(s, dw, dbias, dy, x, kernels().dwconv);
+  if (depthwise_like(s)) return backward_filter_direct(s, dw, dbias, dy, x);
+  // The packed path copies runs of adjacent x channels (a kernel row's taps when groups = 1 and there is
+  // no horizontal dilation); with runs shorter than 8 floats (e.g. a 5x5 filter on one channel) the
+  // im2col tile + tf::gemm path measured faster.
+  const int64_t run = s.groups == 1 && s.dilation_w == 1 ? s.kw * s.c_per_group() : s.c_per_group();
+  if (run >= 8) return conv_detail::backward_filter_packed(s, dw, dbias, dy, x);
+  conv_detail::backward_filter_gemm(s, dw, dbias, dy, x);
 }
 
 }  // namespace tf

@@ -1,9 +1,10 @@
 // 2-D convolution in NHWC with HWIO filters: forward (with a fused bias + activation epilogue),
-// backward-input and backward-filter (+ bias gradient). Direct loops whose innermost loop runs over
-// contiguous channels so the compiler vectorizes it; threaded over output rows (forward), input rows
-// (backward-input) and filter taps x output-channel blocks (backward-filter). Every output element is
-// computed start to finish by one task in a fixed order, so results are bit-identical for any thread
-// count. Issue 4 replaces the general paths with GEMM-based ones; these stay as the portable baseline.
+// backward-input and backward-filter (+ bias gradient). Each entry point picks a path per shape
+// (conv2d.cc): pointwise layers go to tf::gemm, general layers to indirect-GEMM micro-kernels,
+// backward-filter to the GEMM micro-kernel on operands packed from x and dy, depthwise layers to SIMD
+// kernels across channels, and a few shapes (a channel multiplier > 1 on one input channel per group)
+// keep direct loops (conv2d_paths.h describes each path and its bounded workspace). Every path is
+// threaded on the shared pool and bit-identical for any thread count.
 #pragma once
 
 #include <cstdint>

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "kernels/broadcast.h"
 #include "kernels/reduce.h"
 #include "runtime/thread_pool.h"
+#include "ukernels/vmath_ukernels.h"
 
 namespace tf::kernels {
 
@@ -28,11 +31,40 @@ void map2(int64_t n, const float* u, const float* v, float* y, F f) {
   });
 }
 
-// sigmoid without overflow: for x < 0 use e^x / (1 + e^x).
-inline float stable_sigmoid(float x) {
-  if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
-  const float e = std::exp(x);
-  return e / (1.0f + e);
+// y = f(x) with a vector-math micro-kernel of the active ISA (exp, log, tanh, ...). Every element's
+// bits are independent of where a chunk starts (vmath_ukernels.h), so threads do not change them.
+void map_vmath(VmathFn f, int64_t n, const float* x, float* y) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) { f(e - b, x + b, y + b); });
+}
+
+// m ? a : b through a bit mask. GCC will not turn a float `?:` into vector code while
+// -ftrapping-math (the default) is on; this form it vectorizes. Same result, NaNs included.
+inline float select_bits(bool m, float a, float b) {
+  uint32_t ua, ub;
+  std::memcpy(&ua, &a, sizeof ua);
+  std::memcpy(&ub, &b, sizeof ub);
+  const uint32_t k = 0u - static_cast<uint32_t>(m);
+  const uint32_t r = (ua & k) | (ub & ~k);
+  float out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+}
+
+// Elements per block of a vector-math result kept on the stack.
+constexpr int64_t kVmathBlock = 256;
+
+// body(i, len, t) with t[0..len) = f(x[i..i+len)), block by block: the caller combines t with other
+// inputs, and the output may alias any input (t is a separate buffer).
+template <class Body>
+void for_vmath_blocks(VmathFn f, int64_t n, const float* x, Body body) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
+    float t[kVmathBlock];
+    for (int64_t i = b; i < e; i += kVmathBlock) {
+      const int64_t len = std::min(kVmathBlock, e - i);
+      f(len, x + i, t);
+      body(i, len, t);
+    }
+  });
 }
 
 // NaN propagates from either side (PyTorch); a tie keeps a.
@@ -113,14 +145,16 @@ void unary(UnaryOp op, float alpha, const float* x, float* y, int64_t n) {
   switch (op) {
     case UnaryOp::relu: return map1(n, x, y, [](float v) { return v < 0.0f ? 0.0f : v; });
     case UnaryOp::leaky_relu: return map1(n, x, y, [alpha](float v) { return v > 0.0f ? v : alpha * v; });
-    case UnaryOp::elu: return map1(n, x, y, [alpha](float v) { return v > 0.0f ? v : alpha * std::expm1(v); });
-    case UnaryOp::sigmoid: return map1(n, x, y, stable_sigmoid);
-    case UnaryOp::tanh: return map1(n, x, y, [](float v) { return std::tanh(v); });
-    case UnaryOp::softplus:
-      // log1p(e^x) never overflows below the threshold; above it the result is x in float.
-      return map1(n, x, y, [](float v) { return v > kSoftplusThreshold ? v : std::log1p(std::exp(v)); });
-    case UnaryOp::exp: return map1(n, x, y, [](float v) { return std::exp(v); });
-    case UnaryOp::log: return map1(n, x, y, [](float v) { return std::log(v); });
+    case UnaryOp::elu:
+      return for_vmath_blocks(active_vmath().expm1, n, x, [&](int64_t i, int64_t len, const float* em1) {
+        for (int64_t j = 0; j < len; ++j) y[i + j] = select_bits(x[i + j] > 0.0f, x[i + j], alpha * em1[j]);
+      });
+    case UnaryOp::sigmoid: return map_vmath(active_vmath().sigmoid, n, x, y);
+    case UnaryOp::tanh: return map_vmath(active_vmath().tanh, n, x, y);
+    // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): never overflows, and is exactly x above the threshold.
+    case UnaryOp::softplus: return map_vmath(active_vmath().softplus, n, x, y);
+    case UnaryOp::exp: return map_vmath(active_vmath().exp, n, x, y);
+    case UnaryOp::log: return map_vmath(active_vmath().log, n, x, y);
     case UnaryOp::sqrt: return map1(n, x, y, [](float v) { return std::sqrt(v); });
     case UnaryOp::square: return map1(n, x, y, [](float v) { return v * v; });
     case UnaryOp::abs: return map1(n, x, y, [](float v) { return std::fabs(v); });
@@ -142,8 +176,12 @@ void unary_backward(UnaryOp op, float alpha, float* dx, const float* dy, const f
     case UnaryOp::exp: return map2(n, dy, y, dx, [](float g, float v) { return g * v; });
     case UnaryOp::sqrt: return map2(n, dy, y, dx, [](float g, float v) { return g / (2.0f * v); });
     // From x.
-    case UnaryOp::softplus:
-      return map2(n, dy, x, dx, [](float g, float v) { return v > kSoftplusThreshold ? g : g * stable_sigmoid(v); });
+    case UnaryOp::softplus:  // d/dx log(1 + e^x) = sigmoid(x)
+      return for_vmath_blocks(active_vmath().sigmoid, n, x, [&](int64_t i, int64_t len, const float* s) {
+        for (int64_t j = 0; j < len; ++j) {
+          dx[i + j] = select_bits(x[i + j] > kSoftplusThreshold, dy[i + j], dy[i + j] * s[j]);
+        }
+      });
     case UnaryOp::log: return map2(n, dy, x, dx, [](float g, float v) { return g / v; });
     case UnaryOp::square: return map2(n, dy, x, dx, [](float g, float v) { return 2.0f * v * g; });
     case UnaryOp::abs:

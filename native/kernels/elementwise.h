@@ -1,6 +1,8 @@
 // Elementwise kernels: unary activations and math, binary ops with NumPy broadcasting, and their
 // backward passes. Portable C++ (contiguous inner loops that auto-vectorize), threaded over output
-// elements, so every result is independent of the thread count.
+// elements, so every result is independent of the thread count. The transcendental functions (exp,
+// log, tanh, sigmoid, elu's expm1, softplus and its sigmoid) run through the active ISA's vector-math
+// micro-kernels (ukernels/vmath_ukernels.h), within a few ulps of libm.
 //
 // Preconditions (checked by the binding): sizes >= 1, buffers hold exactly the elements their shapes
 // imply, shapes broadcast, leakyRelu alpha >= 0 and elu alpha > 0.

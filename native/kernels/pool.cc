@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 
+#include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 
 namespace tf {
@@ -37,24 +39,66 @@ inline Span window_span(int64_t start, int64_t kernel, int64_t size) {
 
 }  // namespace
 
-// x [N,H,W,C] -> y [N,OH,OW,C]; y = the first maximum of each window. The padding rule (pad <= kernel/2,
-// checked by the binding) guarantees every window holds at least one real element.
+// x [N,H,W,C] -> y [N,OH,OW,C]; y = the first maximum of each window (max-pool micro-kernel, SIMD across
+// channels). The padding rule (pad <= kernel/2, checked by the binding) guarantees every window holds at
+// least one real element.
 void max_pool2d(const Pool2dShape& s, const float* x, float* y) {
+  const MaxpoolUkernel& uk = kernels().maxpool;
   parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(s.kh * s.kw));
     for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / s.oh, oh = row % s.oh;
       const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
       for (int64_t ow = 0; ow < s.ow; ++ow) {
         const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
-        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
-        const float* first = x + ((n * s.h + rows.begin) * s.w + cols.begin) * s.c;
-        std::copy(first, first + s.c, yp);
+        int64_t ks = 0;
         for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
-          for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
-            const float* xp = x + ((n * s.h + ih) * s.w + iw) * s.c;
-            for (int64_t c = 0; c < s.c; ++c) yp[c] = takes_max(xp[c], yp[c]) ? xp[c] : yp[c];
+          for (int64_t iw = cols.begin; iw < cols.end; ++iw) in[ks++] = x + ((n * s.h + ih) * s.w + iw) * s.c;
+        }
+        uk.max(s.c, ks, in.data(), y + ((n * s.oh + oh) * s.ow + ow) * s.c);
+      }
+    }
+  });
+}
+
+// Non-overlapping windows (stride >= kernel on both axes, e.g. 2x2 stride 2): every dx element is in at
+// most one window, so each task owns whole dx rows (those from its window row up to the next window
+// row) and writes each of them exactly once: 0 + dy at the window's first maximum, 0 elsewhere (gaps
+// between windows included), through the max-pool route micro-kernel. No zero-fill pass, no scatter.
+static void max_pool2d_backward_disjoint(const Pool2dShape& s, float* dx, const float* dy, const float* x) {
+  // First dx row/column owned by window row/column k (k = OH/OW gives the end).
+  auto row_start = [&](int64_t k) { return k == 0 ? 0 : k == s.oh ? s.h : std::clamp<int64_t>(k * s.stride_h - s.pad_top, 0, s.h); };
+  auto col_start = [&](int64_t k) { return k == 0 ? 0 : k == s.ow ? s.w : std::clamp<int64_t>(k * s.stride_w - s.pad_left, 0, s.w); };
+  const MaxpoolUkernel& uk = kernels().maxpool;
+  parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(s.kh * s.kw));
+    std::vector<float*> out(static_cast<size_t>(s.kh * s.kw));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / s.oh, oh = task % s.oh;
+      const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+      float* dx_n = dx + n * s.h * s.w * s.c;
+      const float* x_n = x + n * s.h * s.w * s.c;
+      // Owned rows outside the window: zero.
+      for (int64_t ih = row_start(oh); ih < row_start(oh + 1); ++ih) {
+        if (ih >= rows.begin && ih < rows.end) continue;
+        std::fill(dx_n + ih * s.w * s.c, dx_n + (ih + 1) * s.w * s.c, 0.0f);
+      }
+      for (int64_t ow = 0; ow < s.ow; ++ow) {
+        const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
+        // Owned columns of the window rows outside the window: zero.
+        for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+          float* r = dx_n + ih * s.w * s.c;
+          std::fill(r + col_start(ow) * s.c, r + cols.begin * s.c, 0.0f);
+          std::fill(r + cols.end * s.c, r + col_start(ow + 1) * s.c, 0.0f);
+        }
+        int64_t ks = 0;
+        for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
+          for (int64_t iw = cols.begin; iw < cols.end; ++iw, ++ks) {
+            in[ks] = x_n + (ih * s.w + iw) * s.c;
+            out[ks] = dx_n + (ih * s.w + iw) * s.c;
           }
         }
+        uk.route(s.c, ks, in.data(), dy + ((n * s.oh + oh) * s.ow + ow) * s.c, out.data());
       }
     }
   });
@@ -64,6 +108,7 @@ void max_pool2d(const Pool2dShape& s, const float* x, float* y) {
 // Tasks own (n, channel block) slices of dx and visit windows in row-major order, so overlapping
 // windows add into a dx element in the same order whatever the thread count.
 void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const float* x) {
+  if (s.stride_h >= s.kh && s.stride_w >= s.kw) return max_pool2d_backward_disjoint(s, dx, dy, x);
   const int64_t blocks = (s.c + kChannelBlock - 1) / kChannelBlock;
   const int64_t plane = s.h * s.w;
   parallel_for(s.n * blocks, grain_for({s.oh, s.ow, s.kh, s.kw, std::min(s.c, kChannelBlock)}),
@@ -107,23 +152,27 @@ void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const
 }
 
 // x [N,H,W,C] -> y [N,OH,OW,C]; y = Σ window / (KH*KW or the count of real elements).
+// The window sum runs on the depthwise micro-kernel (SIMD across channels) with a row of ones as the
+// filter: fma(x, 1, acc) rounds exactly like acc + x, so the sum is the plain one, in window order.
 void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, float* y) {
+  const DwconvUkernel& uk = kernels().dwconv;
+  const std::vector<float> ones(static_cast<size_t>(s.c), 1.0f);
+  const int64_t taps = s.kh * s.kw;
   parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(taps));
+    const std::vector<const float*> w(static_cast<size_t>(taps), ones.data());
     for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / s.oh, oh = row % s.oh;
       const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
       for (int64_t ow = 0; ow < s.ow; ++ow) {
         const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
-        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
-        std::fill(yp, yp + s.c, 0.0f);
+        int64_t ks = 0;
         for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
-          for (int64_t iw = cols.begin; iw < cols.end; ++iw) {
-            const float* xp = x + ((n * s.h + ih) * s.w + iw) * s.c;
-            for (int64_t c = 0; c < s.c; ++c) yp[c] += xp[c];
-          }
+          for (int64_t iw = cols.begin; iw < cols.end; ++iw) in[ks++] = x + ((n * s.h + ih) * s.w + iw) * s.c;
         }
-        const float count = static_cast<float>(
-            count_include_pad ? s.kh * s.kw : (rows.end - rows.begin) * (cols.end - cols.begin));
+        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
+        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, yp, 1, 0);
+        const float count = static_cast<float>(count_include_pad ? taps : ks);
         for (int64_t c = 0; c < s.c; ++c) yp[c] /= count;
       }
     }
@@ -131,30 +180,43 @@ void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, fl
 }
 
 // dx [N,H,W,C] <- dy [N,OH,OW,C]: dx[n,ih,iw,c] = Σ over windows (oh,ow) covering (ih,iw) of
-// dy[n,oh,ow,c] / count(oh,ow). Gather formulation: each task owns whole dx rows (n, ih).
+// dy[n,oh,ow,c] / count(oh,ow). Gather formulation: each task owns whole dx rows (n, ih). The quotients
+// of the dy rows covering ih are computed once per dx row (not once per dx element and window), then
+// summed in (oh, ow) order by the depthwise micro-kernel with a row of ones (fma(q, 1, acc) = acc + q).
 void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, float* dx, const float* dy) {
+  const DwconvUkernel& uk = kernels().dwconv;
+  const std::vector<float> ones(static_cast<size_t>(s.c), 1.0f);
+  const int64_t max_rows = (s.kh + s.stride_h - 1) / s.stride_h;  // windows covering one input row
+  const int64_t max_taps = max_rows * ((s.kw + s.stride_w - 1) / s.stride_w);
   parallel_for(s.n * s.h, grain_for({s.w, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
+    std::vector<float> q(static_cast<size_t>(max_rows * s.ow * s.c));
+    std::vector<const float*> in(static_cast<size_t>(max_taps));
+    const std::vector<const float*> w(static_cast<size_t>(max_taps), ones.data());
     for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / s.h, ih = row % s.h;
-      float* dx_row = dx + (n * s.h + ih) * s.w * s.c;
-      std::fill(dx_row, dx_row + s.w * s.c, 0.0f);
       // Windows oh with oh*sh - pt <= ih < oh*sh - pt + KH.
       const int64_t oh0 = std::max<int64_t>(0, floor_div(ih + s.pad_top - s.kh, s.stride_h) + 1);
       const int64_t oh1 = std::min(s.oh, (ih + s.pad_top) / s.stride_h + 1);
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+          const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
+          const float count = static_cast<float>(
+              count_include_pad ? s.kh * s.kw : (rows.end - rows.begin) * (cols.end - cols.begin));
+          const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.c;
+          float* qp = q.data() + ((oh - oh0) * s.ow + ow) * s.c;
+          for (int64_t c = 0; c < s.c; ++c) qp[c] = dyp[c] / count;
+        }
+      }
+      float* dx_row = dx + (n * s.h + ih) * s.w * s.c;
       for (int64_t iw = 0; iw < s.w; ++iw) {
-        float* dxp = dx_row + iw * s.c;
         const int64_t ow0 = std::max<int64_t>(0, floor_div(iw + s.pad_left - s.kw, s.stride_w) + 1);
         const int64_t ow1 = std::min(s.ow, (iw + s.pad_left) / s.stride_w + 1);
+        int64_t ks = 0;
         for (int64_t oh = oh0; oh < oh1; ++oh) {
-          const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
-          for (int64_t ow = ow0; ow < ow1; ++ow) {
-            const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
-            const float count = static_cast<float>(
-                count_include_pad ? s.kh * s.kw : (rows.end - rows.begin) * (cols.end - cols.begin));
-            const float* dyp = dy + ((n * s.oh + oh) * s.ow + ow) * s.c;
-            for (int64_t c = 0; c < s.c; ++c) dxp[c] += dyp[c] / count;
-          }
+          for (int64_t ow = ow0; ow < ow1; ++ow) in[ks++] = q.data() + ((oh - oh0) * s.ow + ow) * s.c;
         }
+        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, dx_row + iw * s.c, 1, 0);
       }
     }
   });

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <vector>
 
 #include "kernels/broadcast.h"
@@ -41,16 +43,26 @@ inline float sum_contiguous(const float* p, int64_t n) {
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
+// Max of p[0..n), n >= 1; NaN if any element is NaN. Compared as integers: flipping the magnitude bits
+// of negative floats makes their bit patterns order like the values (-0 just below +0), and integer
+// max is a reduction compilers vectorize, where the float compare-and-select of max_nan stays a
+// branch per element. Max is exact, so the result does not depend on the order.
 inline float max_contiguous(const float* p, int64_t n) {
-  float lane[8];
-  for (int j = 0; j < 8; ++j) lane[j] = p[0];
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) lane[j] = max_nan(lane[j], p[i + j]);
+  int32_t m = INT32_MIN;
+  uint32_t nan = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, p + i, sizeof b);
+    const int32_t key = static_cast<int32_t>(b ^ ((0u - (b >> 31)) & 0x7fffffffu));
+    m = key > m ? key : m;
+    nan |= static_cast<uint32_t>((b & 0x7fffffffu) > 0x7f800000u);
   }
-  for (int j = 0; i + j < n; ++j) lane[j] = max_nan(lane[j], p[i + j]);
-  return max_nan(max_nan(max_nan(lane[0], lane[1]), max_nan(lane[2], lane[3])),
-                 max_nan(max_nan(lane[4], lane[5]), max_nan(lane[6], lane[7])));
+  if (nan != 0) return std::numeric_limits<float>::quiet_NaN();
+  uint32_t b = static_cast<uint32_t>(m);
+  b ^= (0u - (b >> 31)) & 0x7fffffffu;
+  float v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
 }
 
 // The collapsed description of one reduction.

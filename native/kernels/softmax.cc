@@ -5,6 +5,7 @@
 
 #include "kernels/reduce.h"
 #include "runtime/thread_pool.h"
+#include "ukernels/vmath_ukernels.h"
 
 namespace tf::kernels {
 
@@ -13,15 +14,37 @@ namespace {
 // Widest strip of the inner axis handled at once (its per-column state lives on the stack).
 constexpr int64_t kStrip = 64;
 
-// Σ exp(p[d] - m) in 8 fixed lanes (deterministic, like sum_contiguous).
-float sum_exp_shifted(const float* p, int64_t n, float m) {
+// Elements per block of exponentials kept on the stack (a multiple of the 8 summation lanes).
+constexpr int64_t kExpBlock = 256;
+
+// Σ exp(p[d] - m) in 8 fixed lanes (deterministic, like sum_contiguous): the exponentials of a block
+// come from the vector-math kernel `vexp`, then are added lane by lane in index order.
+float sum_exp_shifted(VmathFn vexp, const float* p, int64_t n, float m) {
   float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    for (int j = 0; j < 8; ++j) lane[j] += std::exp(p[i + j] - m);
+  float t[kExpBlock];
+  for (int64_t i0 = 0; i0 < n; i0 += kExpBlock) {
+    const int64_t len = std::min(kExpBlock, n - i0);
+    for (int64_t j = 0; j < len; ++j) t[j] = p[i0 + j] - m;
+    vexp(len, t, t);
+    int64_t j = 0;
+    for (; j + 8 <= len; j += 8) {
+      for (int k = 0; k < 8; ++k) lane[k] += t[j + k];
+    }
+    for (int k = 0; j + k < len; ++k) lane[k] += t[j + k];
   }
-  for (int j = 0; i + j < n; ++j) lane[j] += std::exp(p[i + j] - m);
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+// Σ (p[j] - m) in double, in 4 fixed lanes: one long chain of dependent double adds would cost more
+// than the whole softmax of the row.
+double sum_shifted_double(const float* p, int64_t n, float m) {
+  double lane[4] = {0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int j = 0; j < 4; ++j) lane[j] += static_cast<double>(p[i + j]) - m;
+  }
+  for (int j = 0; i + j < n; ++j) lane[j] += static_cast<double>(p[i + j]) - m;
+  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
 }
 
 float dot_contiguous(const float* p, const float* q, int64_t n) {
@@ -68,13 +91,15 @@ void strip_max(const float* p, int64_t dim, int64_t inner, int64_t width, float*
 
 // x [outer,dim,inner] -> y
 void softmax(int64_t outer, int64_t dim, int64_t inner, const float* x, float* y) {
+  const VmathFn vexp = active_vmath().exp;
   for_each_softmax_row(
       outer, dim, inner,
       [&](int64_t at) {
         const float* xr = x + at;
         float* yr = y + at;
         const float m = max_contiguous(xr, dim);
-        for (int64_t d = 0; d < dim; ++d) yr[d] = std::exp(xr[d] - m);
+        for (int64_t d = 0; d < dim; ++d) yr[d] = xr[d] - m;
+        vexp(dim, yr, yr);
         const float inv = 1.0f / sum_contiguous(yr, dim);
         for (int64_t d = 0; d < dim; ++d) yr[d] *= inv;
       },
@@ -85,10 +110,9 @@ void softmax(int64_t outer, int64_t dim, int64_t inner, const float* x, float* y
         for (int64_t d = 0; d < dim; ++d) {
           const float* xr = x + at + d * inner;
           float* yr = y + at + d * inner;
-          for (int64_t i = 0; i < width; ++i) {
-            yr[i] = std::exp(xr[i] - m[i]);
-            s[i] += yr[i];
-          }
+          for (int64_t i = 0; i < width; ++i) yr[i] = xr[i] - m[i];
+          vexp(width, yr, yr);
+          for (int64_t i = 0; i < width; ++i) s[i] += yr[i];
         }
         for (int64_t i = 0; i < width; ++i) s[i] = 1.0f / s[i];
         for (int64_t d = 0; d < dim; ++d) {
@@ -122,20 +146,23 @@ void softmax_backward(int64_t outer, int64_t dim, int64_t inner, float* dx, cons
 
 // x -> y = x - max - log Σ exp(x - max)  (reads all of a row before writing it: y may alias x)
 void log_softmax(int64_t outer, int64_t dim, int64_t inner, const float* x, float* y) {
+  const VmathFn vexp = active_vmath().exp;
   for_each_softmax_row(
       outer, dim, inner,
       [&](int64_t at) {
         const float m = max_contiguous(x + at, dim);
-        const float shift = m + std::log(sum_exp_shifted(x + at, dim, m));
+        const float shift = m + std::log(sum_exp_shifted(vexp, x + at, dim, m));
         for (int64_t d = 0; d < dim; ++d) y[at + d] = x[at + d] - shift;
       },
       [&](int64_t at, int64_t width) {
-        float m[kStrip], s[kStrip];
+        float m[kStrip], s[kStrip], t[kStrip];
         strip_max(x + at, dim, inner, width, m);
         std::fill(s, s + width, 0.0f);
         for (int64_t d = 0; d < dim; ++d) {
           const float* xr = x + at + d * inner;
-          for (int64_t i = 0; i < width; ++i) s[i] += std::exp(xr[i] - m[i]);
+          for (int64_t i = 0; i < width; ++i) t[i] = xr[i] - m[i];
+          vexp(width, t, t);
+          for (int64_t i = 0; i < width; ++i) s[i] += t[i];
         }
         for (int64_t i = 0; i < width; ++i) s[i] = m[i] + std::log(s[i]);
         for (int64_t d = 0; d < dim; ++d) {
@@ -147,11 +174,17 @@ void log_softmax(int64_t outer, int64_t dim, int64_t inner, const float* x, floa
 
 // dy, y -> dx = dy - exp(y)·Σ dy
 void log_softmax_backward(int64_t outer, int64_t dim, int64_t inner, float* dx, const float* dy, const float* y) {
+  const VmathFn vexp = active_vmath().exp;
   for_each_softmax_row(
       outer, dim, inner,
       [&](int64_t at) {
         const float sum = sum_contiguous(dy + at, dim);
-        for (int64_t d = 0; d < dim; ++d) dx[at + d] = dy[at + d] - std::exp(y[at + d]) * sum;
+        float t[kExpBlock];
+        for (int64_t d0 = 0; d0 < dim; d0 += kExpBlock) {
+          const int64_t len = std::min(kExpBlock, dim - d0);
+          vexp(len, y + at + d0, t);
+          for (int64_t j = 0; j < len; ++j) dx[at + d0 + j] = dy[at + d0 + j] - t[j] * sum;
+        }
       },
       [&](int64_t at, int64_t width) {
         float sum[kStrip];
@@ -160,9 +193,11 @@ void log_softmax_backward(int64_t outer, int64_t dim, int64_t inner, float* dx, 
           const float* g = dy + at + d * inner;
           for (int64_t i = 0; i < width; ++i) sum[i] += g[i];
         }
+        float t[kStrip];
         for (int64_t d = 0; d < dim; ++d) {
           const int64_t r = at + d * inner;
-          for (int64_t i = 0; i < width; ++i) dx[r + i] = dy[r + i] - std::exp(y[r + i]) * sum[i];
+          vexp(width, y + r, t);
+          for (int64_t i = 0; i < width; ++i) dx[r + i] = dy[r + i] - t[i] * sum[i];
         }
       });
 }
@@ -172,12 +207,14 @@ void softmax_cross_entropy(int64_t n, int64_t c, float label_smoothing, const fl
                            CrossEntropyTarget target, float* loss, float* probs) {
   const double s = label_smoothing;
   const double uniform = s / static_cast<double>(c);
+  const VmathFn vexp = active_vmath().exp;
   parallel_for(n, std::max<int64_t>(1, kParallelWork / c), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float* x = logits + r * c;
       float* p = probs + r * c;
       const float m = max_contiguous(x, c);
-      for (int64_t j = 0; j < c; ++j) p[j] = std::exp(x[j] - m);
+      for (int64_t j = 0; j < c; ++j) p[j] = x[j] - m;
+      vexp(c, p, p);
       const float sum = sum_contiguous(p, c);
       const float inv = 1.0f / sum;
       for (int64_t j = 0; j < c; ++j) p[j] *= inv;
@@ -188,8 +225,7 @@ void softmax_cross_entropy(int64_t n, int64_t c, float label_smoothing, const fl
         const int32_t t = target.index[r];
         double sum_logp = 0.0;
         if (s != 0.0) {
-          for (int64_t j = 0; j < c; ++j) sum_logp += static_cast<double>(x[j]) - m;
-          sum_logp -= static_cast<double>(c) * log_sum;
+          sum_logp = sum_shifted_double(x, c, m) - static_cast<double>(c) * log_sum;
         }
         const double logp_t = static_cast<double>(x[t]) - m - log_sum;
         total = -((1.0 - s) * logp_t + uniform * sum_logp);

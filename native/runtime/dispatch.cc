@@ -26,6 +26,48 @@ const GemmSmallMUkernel& small_m_gemm(Isa isa) {
   return small_m_entries[0].ukernel;  // the scalar kernel (first in the list)
 }
 
+const ConvIgemmUkernelEntry conv_igemm_entries[] = {
+#define TF_CONV_IGEMM_UKERNEL(isa, name, mr, nr, role) {Isa::isa, ConvIgemmUkernel{&name, mr, nr, #name}, role},
+#include "ukernels/conv_ukernels.inc"
+#undef TF_CONV_IGEMM_UKERNEL
+};
+
+const ConvIgemmUkernel& default_conv_igemm(Isa isa, int role) {
+  for (const auto& e : conv_igemm_entries) {
+    if (e.isa == isa && (e.role & role) != 0) return e.ukernel;
+  }
+  return conv_igemm_entries[0].ukernel;  // the portable kernel (first in the list)
+}
+
+const DwconvUkernelEntry dwconv_entries[] = {
+#define TF_DWCONV_UKERNEL(isa, name) {Isa::isa, DwconvUkernel{&name##_fwd, &name##_grad, #name}},
+#include "ukernels/dwconv_ukernels.inc"
+#undef TF_DWCONV_UKERNEL
+};
+
+const DwconvUkernel& default_dwconv(Isa isa) {
+  for (const auto& e : dwconv_entries) {
+    if (e.isa == isa) return e.ukernel;
+  }
+  return dwconv_entries[0].ukernel;  // the portable pair (first in the list)
+}
+
+const struct {
+  Isa isa;
+  MaxpoolUkernel ukernel;
+} maxpool_entries[] = {
+#define TF_MAXPOOL_UKERNEL(isa, name) {Isa::isa, MaxpoolUkernel{&name##_max, &name##_route, #name}},
+#include "ukernels/pool_ukernels.inc"
+#undef TF_MAXPOOL_UKERNEL
+};
+
+const MaxpoolUkernel& default_maxpool(Isa isa) {
+  for (const auto& e : maxpool_entries) {
+    if (e.isa == isa) return e.ukernel;
+  }
+  return maxpool_entries[0].ukernel;  // the portable pair (first in the list)
+}
+
 const GemmUkernel& default_gemm(Isa isa) {
   for (const auto& e : gemm_entries) {
     if (e.isa == isa && e.is_default) return e.ukernel;
@@ -33,11 +75,31 @@ const GemmUkernel& default_gemm(Isa isa) {
   return gemm_entries[0].ukernel;  // the scalar kernel (first in the list): neon, or a level without one
 }
 
+const VmathUkernelEntry vmath_entries[] = {
+#define TF_VMATH_UKERNEL(isa, op, name) {Isa::isa, #op, &VmathUkernels::op, &name, #name},
+#include "ukernels/vmath.inc"
+#undef TF_VMATH_UKERNEL
+};
+
+// The scalar entries first (vmath.inc lists them first), then this level's own replace them.
+VmathUkernels vmath_for(Isa isa) {
+  VmathUkernels v;
+  for (const auto& e : vmath_entries) {
+    if (e.isa == Isa::scalar || e.isa == isa) v.*(e.field) = e.fn;
+  }
+  return v;
+}
+
 KernelTable make_table(Isa isa) {
   KernelTable t{};
   t.isa = isa;
   t.gemm = default_gemm(isa);
   t.gemm_small_m = small_m_gemm(isa);
+  t.vmath = vmath_for(isa);
+  t.conv_igemm = default_conv_igemm(isa, 1);
+  t.conv_igemm_narrow = default_conv_igemm(isa, 2);
+  t.dwconv = default_dwconv(isa);
+  t.maxpool = default_maxpool(isa);
   return t;
 }
 
@@ -100,6 +162,23 @@ const GemmUkernelEntry* gemm_ukernel_entries(int* count) {
 const GemmSmallMUkernelEntry* gemm_small_m_ukernel_entries(int* count) {
   *count = static_cast<int>(sizeof(small_m_entries) / sizeof(small_m_entries[0]));
   return small_m_entries;
+}
+
+const VmathUkernelEntry* vmath_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(vmath_entries) / sizeof(vmath_entries[0]));
+  return vmath_entries;
+}
+
+const VmathUkernels& active_vmath() { return kernels().vmath; }
+
+const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(conv_igemm_entries) / sizeof(conv_igemm_entries[0]));
+  return conv_igemm_entries;
+}
+
+const DwconvUkernelEntry* dwconv_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(dwconv_entries) / sizeof(dwconv_entries[0]));
+  return dwconv_entries;
 }
 
 const KernelTable& kernels() { return *active_table().load(std::memory_order_acquire); }

@@ -6,7 +6,11 @@
 #pragma once
 
 #include "runtime/cpu.h"
+#include "ukernels/conv_ukernels.h"
+#include "ukernels/dwconv_ukernels.h"
 #include "ukernels/gemm_ukernels.h"
+#include "ukernels/vmath_ukernels.h"
+#include "ukernels/pool_ukernels.h"
 
 namespace tf {
 
@@ -18,6 +22,17 @@ struct KernelTable {
   GemmUkernel gemm;
   // GEMM with m <= 8 and B not transposed: the level's TF_GEMM_SMALLM_UKERNEL entry (scalar for neon).
   GemmSmallMUkernel gemm_small_m;
+  // Vector math (exp, log, tanh, ...): this level's entries of vmath.inc, the scalar ones for any op
+  // it has none for (neon today).
+  VmathUkernels vmath;
+  // Convolution: the entries of conv_ukernels.inc with that role at this level (neon: the portable
+  // kernel). `conv_igemm` for groups with >= 64 output columns, `conv_igemm_narrow` for fewer.
+  ConvIgemmUkernel conv_igemm;
+  ConvIgemmUkernel conv_igemm_narrow;
+  // Depthwise convolution: this level's entry of dwconv_ukernels.inc (neon: the portable one).
+  DwconvUkernel dwconv;
+  // Max pooling: this level's entry of pool_ukernels.inc (neon: the portable one).
+  MaxpoolUkernel maxpool;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
@@ -33,6 +48,29 @@ struct GemmSmallMUkernelEntry {
   GemmSmallMUkernel ukernel;
 };
 const GemmSmallMUkernelEntry* gemm_small_m_ukernel_entries(int* count);
+// Every vector-math micro-kernel compiled into this binary, from vmath.inc (tests run each of them).
+struct VmathUkernelEntry {
+  Isa isa;
+  const char* op;                // the name of `field`: "exp", "log", ...
+  VmathFn VmathUkernels::*field;  // which function of a level's table it provides
+  VmathFn fn;
+  const char* name;
+};
+const VmathUkernelEntry* vmath_ukernel_entries(int* count);
+// Every convolution micro-kernel compiled into this binary, from conv_ukernels.inc.
+struct ConvIgemmUkernelEntry {
+  Isa isa;
+  ConvIgemmUkernel ukernel;
+  int role;  // bit 0: conv_igemm, bit 1: conv_igemm_narrow
+};
+const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count);
+
+// Every depthwise micro-kernel pair compiled into this binary, from dwconv_ukernels.inc.
+struct DwconvUkernelEntry {
+  Isa isa;
+  DwconvUkernel ukernel;
+};
+const DwconvUkernelEntry* dwconv_ukernel_entries(int* count);
 
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();

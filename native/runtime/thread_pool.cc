@@ -45,7 +45,13 @@ class ThreadPool {
     stop_workers();
     const int extra = std::max(threads, 1) - 1;
     stopping_ = false;
-    for (int i = 0; i < extra; ++i) workers_.emplace_back([this] { worker_loop(); });
+    // A new worker joins from the NEXT job on. No job is in flight (we hold run_lock_), so the
+    // current generation is finished; a worker starting at 0 would run a stale round and be counted
+    // twice in the next job (the submitter could then wait forever).
+    const uint64_t start_generation = generation_;
+    for (int i = 0; i < extra; ++i) {
+      workers_.emplace_back([this, start_generation] { worker_loop(start_generation); });
+    }
   }
 
   // Returns false without running anything when another caller holds the pool.
@@ -86,8 +92,7 @@ class ThreadPool {
     tls_inside_pool_task = false;
   }
 
-  void worker_loop() {
-    uint64_t seen = 0;
+  void worker_loop(uint64_t seen) {
     for (;;) {
       {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -97,7 +102,9 @@ class ThreadPool {
       }
       work();
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_workers_ == 0) done_.notify_one();
+      // Each worker reports once per generation it woke for, so the count can neither skip zero nor
+      // go below it.
+      if (seen == generation_ && --pending_workers_ == 0) done_.notify_one();
     }
   }
 

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
+#include "kernels/conv2d_paths.h"
+#include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 #include "tests/testing.h"
 
@@ -44,6 +46,18 @@ std::vector<Case> cases() {
       {"wide oc > block", make(1, 4, 5, 3, 2, 2, 130, 1, 1, 1, 1, 0, 1, 1, 0, 1)},
       {"depthwise C > block", make(1, 5, 4, 70, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 70)},
       {"kernel bigger than input + pad", make(1, 2, 3, 2, 3, 4, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      // Paths added for issue 4 (see kernels/conv2d_paths.h).
+      {"1x1 grouped (pointwise gemm per group)", make(2, 3, 5, 8, 1, 1, 6, 1, 1, 1, 1, 0, 0, 0, 0, 2)},
+      {"1x1 stride 2 (not a plain gemm)", make(2, 7, 6, 9, 1, 1, 13, 2, 2, 1, 1, 0, 0, 0, 0, 1)},
+      {"1x1 padded (not a plain gemm)", make(1, 4, 5, 6, 1, 1, 7, 1, 1, 1, 1, 1, 0, 0, 1, 1)},
+      {"batch 1, oc 70 (crosses 32/64-column panels)", make(1, 5, 6, 12, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {"Cg 37 stride 2 dilation 2 (backward phases)", make(2, 9, 11, 37, 3, 3, 9, 2, 2, 2, 2, 2, 1, 2, 1, 1)},
+      {"stride 3 x 2 Cg 5 (some phases without taps)", make(1, 10, 9, 5, 2, 3, 6, 3, 2, 1, 1, 0, 1, 1, 0, 1)},
+      {"grouped Cg 8, OCg 40", make(1, 6, 7, 16, 3, 3, 80, 1, 1, 1, 1, 1, 1, 1, 1, 2)},
+      {"backward-filter crosses im2col tiles", make(2, 26, 22, 32, 3, 3, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"C=3 first layer 7x7 stride 2", make(2, 13, 12, 3, 7, 7, 16, 2, 2, 1, 1, 3, 3, 3, 3, 1)},
+      {"depthwise C 37 dilated asym pad (interior runs)", make(2, 9, 17, 37, 3, 3, 37, 1, 1, 2, 2, 1, 2, 0, 3, 37)},
+      {"depthwise C 80 5x5 stride (2,1)", make(1, 11, 14, 80, 5, 5, 80, 2, 1, 1, 1, 2, 2, 2, 2, 80)},
   };
 }
 
@@ -215,5 +229,103 @@ TF_TEST(conv2d_bit_identical_across_thread_counts) {
       expect_identical(db.data(), db1.data(), db1.size(), context + " dbias");
     }
     set_num_threads(saved);
+  }
+}
+
+// Every registered igemm micro-kernel (not only the ones the dispatch table picks) through the forward
+// and backward-input drivers, with guard pages, on shapes whose rows and columns cross the tiles.
+TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
+  const Case shapes[] = {
+      {"3x3 pad1 oc 70", make(2, 7, 6, 5, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {"C 67 stride 2 dilated", make(1, 9, 8, 67, 3, 3, 11, 2, 2, 2, 1, 2, 0, 1, 1, 1)},
+      {"grouped 2, Cg 20 OCg 33", make(1, 5, 9, 40, 2, 3, 66, 1, 2, 1, 1, 1, 0, 1, 1, 2)},
+      {"C 3 5x5 stride 2 pad 2 (few channels)", make(2, 11, 9, 3, 5, 5, 7, 2, 2, 1, 1, 2, 2, 2, 2, 1)},
+  };
+  const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
+  int count = 0;
+  const ConvIgemmUkernelEntry* entries = conv_igemm_ukernel_entries(&count);
+  for (const Case& c : shapes) {
+    const Conv2dShape& s = c.s;
+    Buffers b(s);
+    GuardedBuffer dx(s.x_size());
+    std::vector<double> y(static_cast<size_t>(s.y_size()), 0.0), dxe(static_cast<size_t>(s.x_size()), 0.0);
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
+      y[yi] += double(b.x[xi]) * b.w[wi];
+      dxe[xi] += double(b.dy[yi]) * b.w[wi];
+    });
+    for (size_t i = 0; i < y.size(); ++i) y[i] = activate(y[i] + b.bias[i % s.oc], relu);
+    const std::vector<float> want_y = to_float(y), want_dx = to_float(dxe);
+    for (int e = 0; e < count; ++e) {
+      if (kernel_table_for(entries[e].isa) == nullptr) continue;
+      const ConvIgemmUkernel& uk = entries[e].ukernel;
+      for_each_thread_count([&](int threads) {
+        const std::string context = describe(c.name, s) + " ukernel=" + uk.name + " threads=" + std::to_string(threads);
+        conv_detail::forward_igemm(s, relu, b.x.data(), b.w.data(), b.bias.data(), b.y.data(), uk);
+        expect_close(b.y.data(), want_y.data(), want_y.size(), tolerance(s), 1e-5f, context + " y");
+        conv_detail::backward_input_igemm(s, dx.data(), b.dy.data(), b.w.data(), uk);
+        expect_close(dx.data(), want_dx.data(), want_dx.size(), 1e-5f + 4e-7f * float(s.kh * s.kw * s.oc), 1e-5f,
+                     context + " dx");
+        conv_detail::backward_input_few_channels(s, dx.data(), b.dy.data(), b.w.data(), uk);
+        expect_close(dx.data(), want_dx.data(), want_dx.size(), 1e-5f + 4e-7f * float(s.kh * s.kw * s.oc), 1e-5f,
+                     context + " dx (dcol + col2im)");
+      });
+    }
+  }
+}
+
+// Both backward-filter implementations (tf::gemm over im2col tiles, and the packed micro-kernel path)
+// against naive sums on every ISA, with guard pages, on shapes that cross the K blocks (384 pixels), the
+// register tiles (OC 70, K+1 = 118 or 604 columns) and groups; with and without dbias.
+TF_TEST(conv2d_every_filter_path_matches_naive) {
+  const Case shapes[] = {
+      {"3x3 pad1 C 13 oc 70, 2 K blocks", make(2, 13, 17, 13, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {"C 67 stride 2 dilated", make(1, 9, 8, 67, 3, 3, 11, 2, 2, 2, 1, 2, 0, 1, 1, 1)},
+      {"grouped 2, Cg 20 OCg 33", make(1, 5, 9, 40, 2, 3, 66, 1, 2, 1, 1, 1, 0, 1, 1, 2)},
+      {"1x1 C 9 -> 5, 430 pixels", make(2, 15, 15, 9, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"3x3 C 40 -> 7, 6400 pixels (17 blocks/tiles: parts of 2)", make(2, 42, 82, 40, 3, 3, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+  };
+  for (const Case& c : shapes) {
+    const Conv2dShape& s = c.s;
+    Buffers b(s);
+    GuardedBuffer dw(s.w_size()), dbias(s.oc);
+    std::vector<double> dwe(static_cast<size_t>(s.w_size()), 0.0), dbe(static_cast<size_t>(s.oc), 0.0);
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { dwe[wi] += double(b.x[xi]) * b.dy[yi]; });
+    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
+    const std::vector<float> want = to_float(dwe), want_bias = to_float(dbe);
+    const float tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    for_each_isa([&](Isa isa) {
+      for_each_thread_count([&](int threads) {
+        for (int path = 0; path < 2; ++path) {
+          const std::string context = describe(c.name, s) + (path == 0 ? " im2col+gemm" : " packed") +
+                                      " isa=" + isa_name(isa) + " threads=" + std::to_string(threads);
+          auto run = [&](float* db) {
+            if (path == 0) conv_detail::backward_filter_gemm(s, dw.data(), db, b.dy.data(), b.x.data());
+            else conv_detail::backward_filter_packed(s, dw.data(), db, b.dy.data(), b.x.data());
+          };
+          run(dbias.data());
+          expect_close(dw.data(), want.data(), want.size(), tol, 1e-5f, context + " dw");
+          expect_close(dbias.data(), want_bias.data(), want_bias.size(), tol, 1e-5f, context + " dbias");
+          run(nullptr);
+          expect_close(dw.data(), want.data(), want.size(), tol, 1e-5f, context + " dw (no dbias)");
+        }
+      });
+    });
+  }
+}
+
+// relu keeps NaN (as the reference backend does) on every path: igemm micro-kernels, the pointwise GEMM
+// path (whose GEMM epilogue would map NaN to 0) and the direct depthwise loops.
+TF_TEST(conv2d_relu_keeps_nan) {
+  const Case shapes[] = {{"3x3", make(1, 4, 4, 3, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+                         {"1x1", make(1, 4, 4, 3, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+                         {"depthwise", make(1, 4, 4, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3)}};
+  const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
+  for (const Case& c : shapes) {
+    Buffers b(c.s);
+    b.x[0] = std::nanf("");
+    for_each_isa([&](Isa isa) {
+      conv2d_forward(c.s, relu, b.x.data(), b.w.data(), b.bias.data(), b.y.data());
+      TF_CHECK(std::isnan(b.y[0]), describe(c.name, c.s) + " isa=" + isa_name(isa) + ": relu(NaN) must stay NaN");
+    });
   }
 }

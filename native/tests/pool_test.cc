@@ -37,6 +37,10 @@ std::vector<Case> cases() {
       {"1x1 s3", make(1, 7, 5, 2, 1, 1, 3, 3, 0, 0, 0, 0)},
       {"C > channel block", make(2, 5, 5, 70, 3, 3, 2, 2, 1, 1, 1, 1)},
       {"window = input", make(3, 4, 5, 6, 4, 5, 1, 1, 0, 0, 0, 0)},
+      // Disjoint windows (max backward writes each dx once) with gaps, padding, odd sizes, SIMD tails.
+      {"2x2 s3 gaps C 17", make(2, 8, 10, 17, 2, 2, 3, 3, 0, 0, 0, 0)},
+      {"3x3 s3 pad1 odd C 33", make(1, 10, 11, 33, 3, 3, 3, 3, 1, 1, 1, 0)},
+      {"2x2 s2 C 64 + 16", make(1, 5, 6, 80, 2, 2, 2, 2, 0, 0, 0, 0)},
   };
 }
 

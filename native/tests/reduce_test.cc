@@ -14,20 +14,6 @@ using namespace tf::testing;
 
 namespace {
 
-using Shape = std::vector<int64_t>;
-
-int64_t count(const Shape& s) {
-  int64_t n = 1;
-  for (int64_t d : s) n *= d;
-  return n;
-}
-
-std::string str(const Shape& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 // Output index of every input element (row-major walk, so group members arrive in reduced order).
 std::vector<int64_t> naive_out_index(const Shape& shape, const Shape& axes, int64_t* out_count) {
   const size_t rank = shape.size();

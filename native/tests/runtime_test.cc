@@ -1,5 +1,11 @@
 // Tests for the runtime: ISA selection and the thread pool's coverage and determinism contract.
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
 #include <stdexcept>
 #include <vector>
 
@@ -76,4 +82,53 @@ TF_TEST(parallel_for_nested_runs_inline) {
 TF_TEST(guarded_buffer_starts_as_nan) {
   GuardedBuffer b(13);
   TF_CHECK(b.size() == 13 && b[12] != b[12], "guarded buffer not NaN-filled");
+}
+
+// Stress for resizing between jobs (what the parity tests do for every configuration). A worker
+// created by set_num_threads once started at generation 0, ran a stale round and was counted twice
+// in the next job, so the submitter could wait forever. That needed one exact interleaving (the new
+// worker preempted between waking and reporting while the next job is published): it hung a loaded
+// test run but this stress does not reproduce it reliably on an idle machine, so the fix is by
+// construction (see ThreadPool::resize and worker_loop). A watchdog turns any hang into a failure.
+TF_TEST(resize_between_jobs_never_deadlocks) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock<std::mutex> lock(m);
+    if (!cv.wait_for(lock, std::chrono::seconds(60), [&] { return finished; })) {
+      std::fprintf(stderr, "    FAIL resize_between_jobs_never_deadlocks: parallel_for hung after a resize\n");
+      std::_Exit(1);
+    }
+  });
+  // Busy threads compete for the cores, so pool threads get preempted at awkward moments (the hang
+  // needs a new worker to be descheduled between waking and reporting).
+  std::atomic<bool> stop_noise{false};
+  std::vector<std::thread> noise;
+  for (int i = 0; i < 2; ++i) {
+    noise.emplace_back([&] {
+      volatile uint64_t x = 0;
+      while (!stop_noise.load(std::memory_order_relaxed)) x = x + 1;
+    });
+  }
+  const int saved = num_threads();
+  std::atomic<int64_t> total{0};
+  int64_t expected = 0;
+  for (int iter = 0; iter < 5000; ++iter) {
+    set_num_threads(1 + iter % 3);
+    for (int job = 0; job < 2; ++job) {
+      parallel_for(64, 1, [&](int64_t b, int64_t e) { total += e - b; });
+      expected += 64;
+    }
+  }
+  set_num_threads(saved);
+  stop_noise = true;
+  for (auto& t : noise) t.join();
+  {
+    std::lock_guard<std::mutex> lock(m);
+    finished = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+  TF_CHECK(total == expected, "covered " + std::to_string(total.load()) + " of " + std::to_string(expected));
 }

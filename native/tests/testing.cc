@@ -111,6 +111,18 @@ bool expect_identical(const float* a, const float* b, size_t n, const std::strin
   return true;
 }
 
+int64_t count(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
 void for_each_isa(const std::function<void(Isa)>& fn) {
   const Isa saved = active_isa();
   for (Isa isa : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512}) {

@@ -71,6 +71,11 @@ bool expect_close(const float* actual, const float* expected, size_t n, float at
 // Bit-for-bit equality (thread-count independence).
 bool expect_identical(const float* a, const float* b, size_t n, const std::string& context);
 
+// Shapes in test cases: element count and "[2,3,4]" for failure messages.
+using Shape = std::vector<int64_t>;
+int64_t count(const Shape& s);
+std::string str(const Shape& s);
+
 // Runs fn once per ISA level this machine can run (scalar always), with that level active.
 void for_each_isa(const std::function<void(Isa)>& fn);
 // Runs fn with 1 and with 2 pool threads.

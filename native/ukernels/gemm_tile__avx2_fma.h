@@ -32,8 +32,9 @@ inline __m256 activate(__m256 x, GemmActivation act, float alpha) {
   const __m256 one = _mm256_set1_ps(1.0f);
   switch (act) {
     case GemmActivation::none: return x;
-    // max(x, 0) returns 0 for NaN, like the scalar `x > 0 ? x : 0`.
-    case GemmActivation::relu: return _mm256_max_ps(x, zero);
+    // max returns its second operand when either is NaN: max(0, x) keeps NaN, as the scalar
+    // `x < 0 ? 0 : x`, the reference backend and PyTorch do.
+    case GemmActivation::relu: return _mm256_max_ps(zero, x);
     case GemmActivation::leaky_relu: {
       const __m256 pos = _mm256_cmp_ps(x, zero, _CMP_GT_OQ);
       return _mm256_blendv_ps(_mm256_mul_ps(x, _mm256_set1_ps(alpha)), x, pos);

@@ -7,16 +7,7 @@
 // (masked-off lanes never touch memory, so edge tiles cannot fault).
 #pragma once
 
-// GCC 12 warns "__Y may be used uninitialized" inside its own AVX-512 headers (_mm512_undefined_ps,
-// GCC bug 105593, fixed in 13). The warning is located in the system header, so silence it there.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-#else
-#include <immintrin.h>
-#endif
+#include "ukernels/x86_intrinsics.h"
 
 #include "ukernels/gemm_ukernels.h"
 
@@ -46,8 +37,9 @@ inline __m512 activate(__m512 x, GemmActivation act, float alpha) {
   const __m512 one = _mm512_set1_ps(1.0f);
   switch (act) {
     case GemmActivation::none: return x;
-    // max(x, 0) returns 0 for NaN, like the scalar `x > 0 ? x : 0`.
-    case GemmActivation::relu: return _mm512_max_ps(x, zero);
+    // max returns its second operand when either is NaN: max(0, x) keeps NaN, as the scalar
+    // `x < 0 ? 0 : x`, the reference backend and PyTorch do.
+    case GemmActivation::relu: return _mm512_max_ps(zero, x);
     case GemmActivation::leaky_relu: {
       const __mmask16 neg = _mm512_cmp_ps_mask(x, zero, _CMP_NGT_UQ);
       return _mm512_mask_mul_ps(x, neg, x, _mm512_set1_ps(alpha));

@@ -66,7 +66,7 @@ struct GemmSmallMUkernel {
 inline float gemm_activate(GemmActivation act, float alpha, float x) {
   switch (act) {
     case GemmActivation::none: return x;
-    case GemmActivation::relu: return x > 0.0f ? x : 0.0f;
+    case GemmActivation::relu: return x < 0.0f ? 0.0f : x;  // keeps NaN (PyTorch, reference backend)
     case GemmActivation::leaky_relu: return x > 0.0f ? x : alpha * x;
     case GemmActivation::elu: return x > 0.0f ? x : alpha * std::expm1(x);
     case GemmActivation::sigmoid: return 1.0f / (1.0f + std::exp(-x));

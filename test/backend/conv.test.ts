@@ -128,6 +128,19 @@ const VARIANTS: [string, ConvSpec, Epilogue][] = [
   ['odd 13x11 k=(3,5) s=3', { n: 1, h: 13, w: 11, c: 5, kh: 3, kw: 5, oc: 9, stride: 3 }, none],
   ['batch 1, oc > 64 block', { n: 1, h: 5, w: 6, c: 3, kh: 2, kw: 2, oc: 67, padding: [0, 1, 1, 0] }, none],
   ['kernel larger than input (pad)', { n: 2, h: 2, w: 3, c: 2, kh: 3, kw: 4, oc: 3, padding: 1 }, none],
+  // The GEMM-shaped paths (native/kernels/conv2d_paths.h) and their tile edges.
+  ['1x1 relu (pointwise gemm, bias fused)', { n: 2, h: 5, w: 7, c: 9, kh: 1, kw: 1, oc: 70 }, { activation: 'relu', alpha: 0 }],
+  ['1x1 grouped g=2', { n: 1, h: 3, w: 5, c: 8, kh: 1, kw: 1, oc: 6, groups: 2 }, { activation: 'elu', alpha: 1 }],
+  ['1x1 s=2 (not a plain gemm)', { n: 2, h: 7, w: 6, c: 9, kh: 1, kw: 1, oc: 13, stride: 2 }, none],
+  ['1x1 pad=1 (not a plain gemm)', { n: 1, h: 4, w: 5, c: 6, kh: 1, kw: 1, oc: 7, padding: 1 }, none],
+  ['3x3 C=37 s=2 dilation 2 pad=same (backward phases)', { n: 2, h: 9, w: 11, c: 37, kh: 3, kw: 3, oc: 9, stride: 2, dilation: 2, padding: 'same' }, none],
+  ['k=(2,3) s=(3,2) C=5 (phases without taps)', { n: 1, h: 10, w: 9, c: 5, kh: 2, kw: 3, oc: 6, stride: [3, 2], padding: [0, 1, 1, 0] }, none],
+  ['grouped g=2 Cg=8 OCg=40 pad=same', { n: 1, h: 6, w: 7, c: 16, kh: 3, kw: 3, oc: 80, groups: 2, padding: 'same' }, { activation: 'relu', alpha: 0 }],
+  ['7x7 C=3 s=2 pad=3 (first layer)', { n: 2, h: 13, w: 12, c: 3, kh: 7, kw: 7, oc: 16, stride: 2, padding: 3 }, none],
+  ['batch 1, 3x3 C=12 oc=70 pad=same', { n: 1, h: 5, w: 6, c: 12, kh: 3, kw: 3, oc: 70, padding: 'same' }, none],
+  ['depthwise C=37 dilation 2 pad=(1,2,0,3) (interior runs, SIMD tails)', { n: 2, h: 9, w: 17, c: 37, kh: 3, kw: 3, oc: 37, groups: 37, dilation: 2, padding: [1, 2, 0, 3] }, { activation: 'relu', alpha: 0 }],
+  ['depthwise C=80 5x5 s=(2,1) pad=2', { n: 1, h: 11, w: 14, c: 80, kh: 5, kw: 5, oc: 80, groups: 80, stride: [2, 1], padding: 2 }, none],
+  ['backward-filter crosses im2col tiles', { n: 2, h: 26, w: 22, c: 32, kh: 3, kw: 3, oc: 10 }, none],
 ];
 
 interface ConvData { x: F32; w: F32; bias: F32; dy: F32 }
@@ -190,6 +203,9 @@ describe('conv2d native: bit-identical for 1 and 2 threads', () => {
   const cases: [string, ConvSpec][] = [
     ['3x3 pad=same', { n: 4, h: 23, w: 21, c: 8, kh: 3, kw: 3, oc: 70, padding: 'same' }],
     ['depthwise s=2', { n: 4, h: 25, w: 19, c: 72, kh: 3, kw: 3, oc: 72, groups: 72, stride: 2, padding: 'same' }],
+    ['3x3 C=32 s=2 (igemm phases, im2col tiles)', { n: 3, h: 29, w: 27, c: 32, kh: 3, kw: 3, oc: 66, stride: 2, padding: 'same' }],
+    ['1x1 C=40 -> 72 (pointwise gemm)', { n: 3, h: 17, w: 19, c: 40, kh: 1, kw: 1, oc: 72 }],
+    ['depthwise 3x3 C=40 pad=same (row blocks)', { n: 3, h: 21, w: 23, c: 40, kh: 3, kw: 3, oc: 40, groups: 40, padding: 'same' }],
   ];
   for (const [name, spec] of cases) {
     const a = convArgs(spec);
@@ -239,6 +255,51 @@ describe('conv2d reference: finite differences', () => {
       ref.conv2dBackwardInput(a, dx, r, w);
       ref.conv2dBackwardFilter(a, dw, db, r, x);
       const tol = { atol: 2e-3, rtol: 2e-3 };
+      expectClose(dx, Array.from(x, (_, i) => numeric(x, i)), tol, `${name} dx`);
+      expectClose(dw, Array.from(w, (_, i) => numeric(w, i)), tol, `${name} dw`);
+      expectClose(db, Array.from(bias, (_, i) => numeric(bias, i)), tol, `${name} dbias`);
+    });
+  }
+});
+
+describe('conv2d native: finite differences of the backward passes', () => {
+  // Same identity as above, on the native kernels of the default configuration. The loss is summed in
+  // float64 over a float32 y, so the step is large (conv is linear: no truncation error) and the
+  // tolerance covers y's rounding.
+  const cases: [string, ConvSpec][] = [
+    ['3x3 C=5 s=2 pad=same (igemm, phases)', { n: 2, h: 6, w: 5, c: 5, kh: 3, kw: 3, oc: 4, stride: 2, padding: 'same' }],
+    ['1x1 C=4 (pointwise gemm)', { n: 1, h: 3, w: 4, c: 4, kh: 1, kw: 1, oc: 3 }],
+    ['depthwise 3x3 multiplier 2', { n: 1, h: 4, w: 5, c: 2, kh: 3, kw: 3, oc: 4, groups: 2, padding: 'same' }],
+  ];
+  for (const [name, spec] of cases) {
+    const a = convArgs(spec);
+    it(`${name}: ${label(a)}`, () => {
+      const native = nativeBackend();
+      const { x, w, bias, dy: r } = makeData(a, 12);
+      const loss = () => {
+        const y = new Float32Array(sizes(a).y);
+        native.conv2d(a, none, x, w, bias, y);
+        let l = 0;
+        for (let i = 0; i < y.length; i++) l += y[i] * r[i];
+        return l;
+      };
+      const numeric = (buf: F32, i: number) => {
+        const saved = buf[i];
+        buf[i] = saved + 0.25;
+        const up = buf[i];
+        const lUp = loss();
+        buf[i] = saved - 0.25;
+        const down = buf[i];
+        const lDown = loss();
+        buf[i] = saved;
+        return (lUp - lDown) / (up - down);
+      };
+      const dx = new Float32Array(x.length);
+      const dw = new Float32Array(w.length);
+      const db = new Float32Array(a.oc);
+      native.conv2dBackwardInput(a, dx, r, w);
+      native.conv2dBackwardFilter(a, dw, db, r, x);
+      const tol = { atol: 2e-4, rtol: 2e-4 };
       expectClose(dx, Array.from(x, (_, i) => numeric(x, i)), tol, `${name} dx`);
       expectClose(dw, Array.from(w, (_, i) => numeric(w, i)), tol, `${name} dw`);
       expectClose(db, Array.from(bias, (_, i) => numeric(bias, i)), tol, `${name} dbias`);

@@ -359,3 +359,29 @@ describe('matmul with prepacked B (native addon)', () => {
     });
   });
 });
+
+describe('matmul epilogue and NaN', () => {
+  // relu keeps NaN on every backend and ISA (as PyTorch does); both backends must agree exactly.
+  for (const backendName of ['reference', 'native'] as const) {
+    it(`${backendName}: relu(NaN) stays NaN, relu of negatives is 0, on every native config`, () => {
+      const configs = backendName === 'native' ? nativeConfigs() : [null];
+      for (const cfg of configs) {
+        const run = () => {
+          const b = backendName === 'native' ? nativeBackend() : referenceBackend;
+          // A [3,2] with a NaN in row 1; B [2,17] (odd N: the masked tail of every tile width).
+          const a = Float32Array.from([1, 2, NaN, 1, -1, -2]);
+          const bm = new Float32Array(2 * 17).fill(1);
+          const c = new Float32Array(3 * 17);
+          b.matmul({ m: 3, n: 17, k: 2, transA: false, transB: false, accumulate: false, activation: 'relu', alpha: 0 }, a, bm, null, c);
+          for (let j = 0; j < 17; j++) {
+            expect(c[j], `row 0 col ${j} ${cfg?.label ?? ''}`).toBe(3);
+            expect(Number.isNaN(c[17 + j]), `row 1 col ${j} ${cfg?.label ?? ''}`).toBe(true);
+            expect(c[34 + j], `row 2 col ${j} ${cfg?.label ?? ''}`).toBe(0);
+          }
+        };
+        if (cfg) withNativeConfig(cfg, run);
+        else run();
+      }
+    });
+  }
+});

@@ -106,6 +106,9 @@ const VARIANTS: [string, PoolSpec][] = [
   ['1x1 s=3', { n: 1, h: 7, w: 5, c: 2, kh: 1, kw: 1, stride: 3 }],
   ['5x5 s=2 pad=2, C=70 > channel block', { n: 2, h: 11, w: 10, c: 70, kh: 5, kw: 5, stride: 2, padding: 2 }],
   ['window = input', { n: 3, h: 4, w: 5, c: 6, kh: 4, kw: 5 }],
+  ['2x2 s=3 (disjoint windows with gaps) C=17', { n: 2, h: 8, w: 10, c: 17, kh: 2, kw: 2, stride: 3 }],
+  ['3x3 s=3 pad=(1,1,1,0) odd C=33', { n: 1, h: 10, w: 11, c: 33, kh: 3, kw: 3, stride: 3, padding: [1, 1, 1, 0] }],
+  ['2x2 s=2 C=80 (SIMD blocks + tail)', { n: 1, h: 5, w: 6, c: 80, kh: 2, kw: 2 }],
 ];
 
 interface PoolResults { maxY: F32; maxDx: F32; avgY: F32[]; avgDx: F32[] }

@@ -1,0 +1,91 @@
+// Convolution micro-kernel benchmark: GFLOP/s of every registered conv igemm micro-kernel this CPU can
+// run, through the forward and backward-input drivers, on the issue-4 shapes (the end-to-end comparison
+// with PyTorch is scripts/bench-conv.mjs).
+//
+//   ./build-cmake/conv_bench [--threads N]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels/conv2d_paths.h"
+#include "runtime/dispatch.h"
+#include "runtime/thread_pool.h"
+
+using namespace tf;
+
+namespace {
+
+Conv2dShape make(int64_t n, int64_t hw, int64_t c, int64_t k, int64_t oc, int64_t stride, int64_t pad) {
+  Conv2dShape s{n, hw, hw, c, k, k, oc, stride, stride, 1, 1, pad, pad, pad, pad, 1, 0, 0};
+  s.oh = conv_output_size(hw, k, stride, 1, pad, pad);
+  s.ow = s.oh;
+  return s;
+}
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+// Best of 3 trials of >= 50 ms each, after a warm-up call; GFLOP/s.
+template <typename F>
+double rate(double flop, F f) {
+  f();
+  double best = 1e30;
+  for (int t = 0; t < 3; ++t) {
+    int reps = 0;
+    const double start = now();
+    do {
+      f();
+      ++reps;
+    } while (now() - start < 0.05);
+    best = std::min(best, (now() - start) / reps);
+  }
+  return flop / best / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
+  set_num_threads(threads);
+  const struct {
+    const char* name;
+    Conv2dShape s;
+  } shapes[] = {{"resnet 3x3 32x56x56x64->64", make(32, 56, 64, 3, 64, 1, 1)},
+                {"strided 3x3 s2 32x56x56x64->128", make(32, 56, 64, 3, 128, 2, 1)},
+                {"lenet2 5x5 64x14x14x6->16", make(64, 14, 6, 5, 16, 1, 0)},
+                {"lenet1 5x5 64x28x28x1->6 pad 2", make(64, 28, 1, 5, 6, 1, 2)},
+                {"1x1 32x28x28x128->256 (igemm)", make(32, 28, 128, 1, 256, 1, 0)}};
+  int count = 0;
+  const ConvIgemmUkernelEntry* entries = conv_igemm_ukernel_entries(&count);
+  std::printf("threads %d\n%-34s %-34s %9s %9s\n", threads, "shape", "ukernel", "fwd", "bwd-in");
+  for (const auto& sh : shapes) {
+    const Conv2dShape& s = sh.s;
+    std::vector<float> x(s.x_size(), 0.5f), w(s.w_size(), 0.25f), y(s.y_size()), dx(s.x_size());
+    const double flop = 2.0 * s.n * s.oh * s.ow * s.oc * s.kh * s.kw * s.c;
+    for (int e = 0; e < count; ++e) {
+      if (kernel_table_for(entries[e].isa) == nullptr) continue;
+      const ConvIgemmUkernel& uk = entries[e].ukernel;
+      const double fwd = rate(flop, [&] {
+        conv_detail::forward_igemm(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data(), uk);
+      });
+      const double bwd = rate(flop, [&] { conv_detail::backward_input_igemm(s, dx.data(), y.data(), w.data(), uk); });
+      std::printf("%-34s %-34s %9.1f %9.1f\n", sh.name, uk.name, fwd, bwd);
+    }
+  }
+  // Backward-filter (tf::gemm over im2col tiles).
+  std::printf("\n%-34s %9s\n", "shape", "bwd-filter");
+  for (const auto& sh : shapes) {
+    const Conv2dShape& s = sh.s;
+    std::vector<float> x(s.x_size(), 0.5f), dw(s.w_size()), db(s.oc), dy(s.y_size(), 0.25f);
+    const double flop = 2.0 * s.n * s.oh * s.ow * s.oc * s.kh * s.kw * s.c;
+    std::printf("%-34s %9.1f  (tf::gemm over im2col tiles)\n", sh.name,
+                rate(flop, [&] { conv_detail::backward_filter_gemm(s, dw.data(), db.data(), dy.data(), x.data()); }));
+    std::printf("%-34s %9.1f  (gemm micro-kernel, packed from x)\n", sh.name,
+                rate(flop, [&] { conv_detail::backward_filter_packed(s, dw.data(), db.data(), dy.data(), x.data()); }));
+  }
+  return 0;
+}

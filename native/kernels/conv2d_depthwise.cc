@@ -1,0 +1,167 @@
+// Depthwise convolution (groups = C, one output channel per group): forward, backward-input and
+// backward-filter side by side, SIMD across the contiguous channels of a pixel through the dwconv
+// micro-kernels (dwconv_ukernels.h). A call gathers pointers to the input rows of its taps: one call per
+// interior run of a row (every tap inside), one per edge pixel, whose padding taps are left out.
+//
+// Determinism: forward and backward-input tasks own whole output rows. Backward-filter reduces over all
+// pixels into a few outputs, so it cuts the output rows into kFilterBlocks blocks fixed by the shape,
+// sums each block in parallel, then adds the block partials in block order on one thread.
+#include <algorithm>
+#include <vector>
+
+#include "kernels/conv2d_paths.h"
+#include "kernels/conv2d_tiles.h"
+#include "runtime/thread_pool.h"
+
+namespace tf::conv_detail {
+namespace {
+
+// Backward-filter partial sums: at most this many blocks of output rows (a property of the shape only).
+constexpr int64_t kFilterBlocks = 32;
+
+// The interior of an output axis: outputs o in [lo, hi) whose k taps all land inside [0, size).
+struct Interior {
+  int64_t lo, hi;
+};
+Interior interior(int64_t size, int64_t k, int64_t stride, int64_t dilation, int64_t pad, int64_t outputs) {
+  const int64_t lo = std::min(outputs, (pad + stride - 1) / stride);
+  const int64_t last = size - 1 - (k - 1) * dilation + pad;  // o*stride <= last
+  const int64_t hi = last < 0 ? 0 : std::min(outputs, last / stride + 1);
+  return {lo, std::max(lo, hi)};
+}
+
+}  // namespace
+
+// x [N,H,W,C], w [KH,KW,1,C], bias [C] -> y [N,OH,OW,C]
+// y[n,oh,ow,c] = act(bias[c] + Σ_{taps inside} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, c] · w[kh,kw,0,c])
+// Per output row: one micro-kernel call for the interior run of columns (all KW taps inside), one per
+// edge pixel (its taps inside only).
+void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                       const float* bias, float* y, const DwconvUkernel& uk) {
+  const int64_t taps = s.kh * s.kw;
+  const Interior cols = interior(s.w, s.kw, s.stride_w, s.dilation_w, s.pad_left, s.ow);
+  parallel_for(s.n * s.oh, grain_for(static_cast<double>(s.ow * taps * s.c)), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(taps)), wk(static_cast<size_t>(taps));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      float* y_row = y + row * s.ow * s.c;
+      // Taps at column ow (all of them when `all`), as pointer lists; returns how many.
+      auto gather = [&](int64_t ow, bool all) {
+        int64_t ks = 0;
+        for (int64_t kh = 0; kh < s.kh; ++kh) {
+          const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+          if (ih < 0 || ih >= s.h) continue;
+          for (int64_t kw = 0; kw < s.kw; ++kw) {
+            const int64_t iw = ow * s.stride_w - s.pad_left + kw * s.dilation_w;
+            if (!all && (iw < 0 || iw >= s.w)) continue;
+            in[ks] = x + ((n * s.h + ih) * s.w + iw) * s.c;
+            wk[ks++] = w + (kh * s.kw + kw) * s.c;
+          }
+        }
+        return ks;
+      };
+      auto run = [&](int64_t ow0, int64_t count, bool interior_run) {
+        const int64_t ks = gather(ow0, interior_run);
+        uk.fwd(s.c, ks, in.data(), wk.data(), bias, y_row + ow0 * s.c, count, s.stride_w * s.c);
+        apply_activation(y_row + ow0 * s.c, count * s.c, e);
+      };
+      for (int64_t ow = 0; ow < cols.lo; ++ow) run(ow, 1, false);
+      if (cols.hi > cols.lo) run(cols.lo, cols.hi - cols.lo, true);
+      for (int64_t ow = cols.hi; ow < s.ow; ++ow) run(ow, 1, false);
+    }
+  });
+}
+
+// dx [N,H,W,C] <- dy [N,OH,OW,C], w [KH,KW,1,C]
+// dx[n,ih,iw,c] = Σ_{taps with oh = (ih+pt-kh*dh)/sh, ow = (iw+pl-kw*dw)/sw exact and in range} dy[n,oh,ow,c] · w[kh,kw,0,c]
+// The forward micro-kernel with dy rows as inputs; tasks own whole dx rows. With stride 1 the interior
+// columns (every kw tap lands on an output) form one run.
+void depthwise_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w,
+                              const DwconvUkernel& uk) {
+  const int64_t taps = s.kh * s.kw;
+  const bool unit_stride = s.stride_h == 1 && s.stride_w == 1;
+  // iw in [lo, hi): iw + pl - kw*dw in [0, OW) for every kw.
+  const int64_t lo = unit_stride ? std::min(s.w, std::max<int64_t>(0, (s.kw - 1) * s.dilation_w - s.pad_left)) : s.w;
+  const int64_t hi = unit_stride ? std::max(lo, std::min(s.w, s.ow - s.pad_left)) : s.w;
+  const double row_work = static_cast<double>(s.w * taps * s.c) / static_cast<double>(s.stride_h * s.stride_w);
+  parallel_for(s.n * s.h, grain_for(row_work), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(taps)), wk(static_cast<size_t>(taps));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.h, ih = row % s.h;
+      float* dx_row = dx + row * s.w * s.c;
+      auto gather = [&](int64_t iw, bool all) {
+        int64_t ks = 0;
+        for (int64_t kh = 0; kh < s.kh; ++kh) {
+          const int64_t th = ih + s.pad_top - kh * s.dilation_h;
+          if (th < 0 || th % s.stride_h != 0 || th / s.stride_h >= s.oh) continue;
+          for (int64_t kw = 0; kw < s.kw; ++kw) {
+            const int64_t tw = iw + s.pad_left - kw * s.dilation_w;
+            if (!all && (tw < 0 || tw % s.stride_w != 0 || tw / s.stride_w >= s.ow)) continue;
+            in[ks] = dy + ((n * s.oh + th / s.stride_h) * s.ow + tw / s.stride_w) * s.c;
+            wk[ks++] = w + (kh * s.kw + kw) * s.c;
+          }
+        }
+        return ks;
+      };
+      for (int64_t iw = 0; iw < lo; ++iw) uk.fwd(s.c, gather(iw, false), in.data(), wk.data(), nullptr, dx_row + iw * s.c, 1, 0);
+      if (hi > lo) uk.fwd(s.c, gather(lo, true), in.data(), wk.data(), nullptr, dx_row + lo * s.c, hi - lo, s.c);
+      for (int64_t iw = hi; iw < s.w; ++iw) uk.fwd(s.c, gather(iw, false), in.data(), wk.data(), nullptr, dx_row + iw * s.c, 1, 0);
+    }
+  });
+}
+
+// dw [KH,KW,1,C], dbias [C] <- dy [N,OH,OW,C], x [N,H,W,C]
+// dw[kh,kw,0,c] = Σ_{n,oh,ow} x[n, oh*sh-pt+kh*dh, ow*sw-pl+kw*dw, c] · dy[n,oh,ow,c];  dbias[c] = Σ dy[n,oh,ow,c]
+// Block b of output rows accumulates partial[b] = [taps + 1][C] (the last row is dbias) over its pixels
+// in order (per row: the left edge pixels, the interior run, the right edge pixels); the partials are
+// then added in block order.
+void depthwise_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                               const DwconvUkernel& uk) {
+  const int64_t taps = s.kh * s.kw;
+  const int64_t rows = s.n * s.oh;
+  const int64_t rows_per_block = (rows + kFilterBlocks - 1) / kFilterBlocks;
+  const int64_t blocks = (rows + rows_per_block - 1) / rows_per_block;
+  const int64_t partial_size = (taps + 1) * s.c;
+  const Interior cols = interior(s.w, s.kw, s.stride_w, s.dilation_w, s.pad_left, s.ow);
+  std::vector<float> partial(static_cast<size_t>(blocks * partial_size), 0.0f);
+  parallel_for(blocks, grain_for(static_cast<double>(rows_per_block * s.ow * taps * s.c)), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(taps));
+    std::vector<float*> acc(static_cast<size_t>(taps));
+    for (int64_t b = begin; b < end; ++b) {
+      float* part = partial.data() + b * partial_size;
+      float* part_bias = dbias != nullptr ? part + taps * s.c : nullptr;
+      for (int64_t row = b * rows_per_block; row < std::min(rows, (b + 1) * rows_per_block); ++row) {
+        const int64_t n = row / s.oh, oh = row % s.oh;
+        const float* dy_row = dy + row * s.ow * s.c;
+        auto run = [&](int64_t ow0, int64_t count, bool all) {
+          int64_t ks = 0;
+          for (int64_t kh = 0; kh < s.kh; ++kh) {
+            const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+            if (ih < 0 || ih >= s.h) continue;
+            for (int64_t kw = 0; kw < s.kw; ++kw) {
+              const int64_t iw = ow0 * s.stride_w - s.pad_left + kw * s.dilation_w;
+              if (!all && (iw < 0 || iw >= s.w)) continue;
+              in[ks] = x + ((n * s.h + ih) * s.w + iw) * s.c;
+              acc[ks++] = part + (kh * s.kw + kw) * s.c;
+            }
+          }
+          uk.grad(s.c, ks, in.data(), dy_row + ow0 * s.c, acc.data(), part_bias, count, s.stride_w * s.c);
+        };
+        for (int64_t ow = 0; ow < cols.lo; ++ow) run(ow, 1, false);
+        if (cols.hi > cols.lo) run(cols.lo, cols.hi - cols.lo, true);
+        for (int64_t ow = cols.hi; ow < s.ow; ++ow) run(ow, 1, false);
+      }
+    }
+  });
+  std::copy_n(partial.data(), taps * s.c, dw);
+  if (dbias != nullptr) std::copy_n(partial.data() + taps * s.c, s.c, dbias);
+  for (int64_t b = 1; b < blocks; ++b) {
+    const float* p = partial.data() + b * partial_size;
+    for (int64_t i = 0; i < taps * s.c; ++i) dw[i] += p[i];
+    if (dbias != nullptr) {
+      for (int64_t i = 0; i < s.c; ++i) dbias[i] += p[taps * s.c + i];
+    }
+  }
+}
+
+}  // namespace tf::conv_detail

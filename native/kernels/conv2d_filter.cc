@@ -1,0 +1,272 @@
+// Convolution backward-filter (see conv2d_paths.h): the GEMM micro-kernel of the dispatch table on
+// operands packed straight from x and dy, or, for filters whose rows are short runs of x, tf::gemm over
+// bounded im2col tiles. Both reduce over pixels in parts fixed by the shape, added in part order, so
+// results are bit-identical for any thread count.
+#include <algorithm>
+#include <vector>
+
+#include "kernels/conv2d_paths.h"
+#include "kernels/conv2d_tiles.h"
+#include "kernels/gemm.h"
+#include "runtime/dispatch.h"
+#include "runtime/thread_pool.h"
+
+namespace tf::conv_detail {
+namespace {
+
+// Backward-filter reductions over pixels are cut into at most this many parts, fixed by the shape; the
+// parts run in parallel and their partial sums are added in part order.
+constexpr int64_t kFilterParts = 16;
+// Backward-filter im2col tile: at most this many floats (1 MiB), or one GEMM K block if a single pixel
+// row of the tile is wider. This is the only workspace that grows with the layer, and it never grows
+// with the batch.
+constexpr int64_t kFilterTileFloats = int64_t{1} << 18;
+
+}  // namespace
+
+// --- backward-filter ------------------------------------------------------------------------------
+
+// dw [KH,KW,Cg,OC], dbias [OC] <- dy [N,OH,OW,OC], x [N,H,W,C]
+// Per group: [dw_g ; dbias_g] [K+1, OCg] = Σ over pixel tiles of colᵀ · dy_tile, where
+//   col [P, K+1]: col[p, tap*Cg + ci] = x[pixel of p at tap, g*Cg + ci] (0 in the padding), col[p, K] = 1
+//   dy_tile [P, OCg]: rows of dy read in place (row stride OC).
+// Tiles of P pixels (P a multiple of the GEMM's K block, the im2col tile <= kFilterTileFloats floats,
+// one per task) are accumulated in order into a [K+1, OCg] buffer (or its transpose, when that fits the
+// GEMM micro-kernel's tile better) per part of consecutive tiles; parts (<= kFilterParts, fixed by the
+// shape) run in parallel and are added in part order, so every dw and dbias element is summed in the
+// same order for any thread count. Pointwise layers skip im2col: x itself is colᵀ's storage, and dbias
+// is then a column sum of dy in the same fixed order.
+void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
+  const int64_t k_rows = taps * cg;
+  const int64_t pixels = s.n * s.oh * s.ow;
+  const bool pointwise = is_pointwise(s);
+  const int64_t rows = k_rows + (dbias != nullptr && !pointwise ? 1 : 0);
+  const int64_t kc = gemm_blocking(kernels().gemm).kc;
+  const int64_t tile = pointwise ? pixels : kc * std::max<int64_t>(1, kFilterTileFloats / (rows * kc));
+  std::vector<float> acc;
+  // Orientation: [rows, OCg] or its transpose, whichever wastes less of the micro-kernel's register tile
+  // on padding (e.g. LeNet's 6 output channels would fill 6 of 32 columns). Depends on the shape only.
+  const GemmUkernel& uk = kernels().gemm;
+  auto fill = [](int64_t m, int64_t n, int64_t mr, int64_t nr) {
+    return static_cast<double>(m) / static_cast<double>(ceil_div(m, mr) * mr) * static_cast<double>(n) /
+           static_cast<double>(ceil_div(n, nr) * nr);
+  };
+  const bool transposed = fill(ocg, rows, uk.mr, uk.nr) > fill(rows, ocg, uk.mr, uk.nr);
+
+  // Tiles are grouped into <= kFilterParts parts fixed by the shape; a part accumulates its tiles in
+  // order on one thread (tf::gemm runs inline inside a pool task), parts are added in part order.
+  const int64_t tiles = ceil_div(pixels, tile);
+  const int64_t tiles_per_part = ceil_div(tiles, kFilterParts);
+  const int64_t parts = ceil_div(tiles, tiles_per_part);
+  const int64_t acc_size = rows * ocg;
+  acc.resize(static_cast<size_t>(parts * acc_size));
+  for (int64_t g = 0; g < s.groups; ++g) {
+    parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+      std::vector<float> col(pointwise ? 0 : static_cast<size_t>(std::min(tile, pixels) * rows));
+      for (int64_t part = begin; part < end; ++part) {
+        float* part_acc = acc.data() + part * acc_size;
+        const int64_t first = part * tiles_per_part * tile;
+        const int64_t last = std::min(pixels, (part + 1) * tiles_per_part * tile);
+        for (int64_t p0 = first; p0 < last; p0 += tile) {
+          const int64_t pt = std::min(tile, last - p0);
+          GemmArgs a;
+          a.m = rows;
+          a.n = ocg;
+          a.k = pt;
+          a.trans_a = true;
+          if (pointwise) {
+            a.a = x + p0 * s.c + g * cg;
+            a.lda = s.c;
+          } else {
+            gather_tile(s, x + g * cg, p0, pt, pt, rows, col.data());
+            if (rows > k_rows) {
+              for (int64_t p = 0; p < pt; ++p) col[p * rows + k_rows] = 1.0f;
+            }
+            a.a = col.data();
+            a.lda = rows;
+          }
+          a.b = dy + p0 * s.oc + g * ocg;
+          a.ldb = s.oc;
+          a.c = part_acc;
+          a.ldc = ocg;
+          a.accumulate = p0 > first;
+          if (transposed) {
+            // accᵀ [OCg, rows] = dy_tileᵀ · col: the same products, tiles that fit OCg better.
+            GemmArgs t;
+            t.m = ocg;
+            t.n = rows;
+            t.k = pt;
+            t.a = a.b;
+            t.lda = a.ldb;
+            t.trans_a = true;
+            t.b = a.a;
+            t.ldb = a.lda;
+            t.c = part_acc;
+            t.ldc = rows;
+            t.accumulate = a.accumulate;
+            gemm(t);
+          } else {
+            gemm(a);
+          }
+        }
+      }
+    });
+    for (int64_t part = 1; part < parts; ++part) {
+      const float* p = acc.data() + part * acc_size;
+      for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
+    }
+    for (int64_t k = 0; k < rows; ++k) {
+      float* dst = k < k_rows ? dw + k * s.oc + g * ocg : dbias + g * ocg;
+      if (transposed) {
+        for (int64_t o = 0; o < ocg; ++o) dst[o] = acc[o * rows + k];
+      } else {
+        std::copy_n(acc.data() + k * ocg, ocg, dst);
+      }
+    }
+  }
+  if (dbias == nullptr || !pointwise) return;
+  // Pointwise dbias: column sums of dy, each owned by one task and summed over pixels in order.
+  constexpr int64_t kBlock = 16;
+  parallel_for(ceil_div(s.oc, kBlock), grain_for(static_cast<double>(pixels) * kBlock), [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t o0 = b * kBlock, o1 = std::min(s.oc, o0 + kBlock);
+      std::fill(dbias + o0, dbias + o1, 0.0f);
+      for (int64_t p = 0; p < pixels; ++p) {
+        const float* dyp = dy + p * s.oc;
+        for (int64_t o = o0; o < o1; ++o) dbias[o] += dyp[o];
+      }
+    }
+  });
+}
+
+// Backward-filter on the GEMM micro-kernel of the dispatch table (kernels().gemm), without im2col. It
+// computes the transpose of the product above, accᵀ [OCg, K+1] = Σ_blocks dy_blockᵀ · col_block, because
+// then both packed operands are long contiguous copies: B panels (NR columns of col) are runs of x's
+// channels for one tap (zeros in the padding, ones for the dbias column), A panels (MR rows) are runs of
+// dy's channels. Each K block of kc pixels is packed once and fed straight to the micro-kernel, so the
+// input is read once per block instead of being written to an im2col tile and re-packed by tf::gemm.
+//
+// Threading: the output is small and the reduction long, so the pixels are cut into at most
+// kFilterParts parts fixed by the shape (never by the thread count); each part accumulates its own
+// accᵀ over its K blocks in order on one thread, and the parts are added in part order at the end.
+// One parallel_for per call (a barrier per K block costs more than the block on a busy machine).
+// Workspace per part: the [OCg, K+1] accumulator, a packed B block (kc x round_up(K+1, NR)), an A panel
+// (kc x MR) and the block's pointer offsets (KH*KW*kc).
+void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+  const GemmUkernel& uk = kernels().gemm;
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group(), taps = s.kh * s.kw;
+  const int64_t k_rows = taps * cg;
+  const int64_t cols = k_rows + (dbias != nullptr ? 1 : 0);
+  const int64_t pixels = s.n * s.oh * s.ow;
+  const int64_t kc = gemm_blocking(uk).kc;
+  const int64_t m_panels = ceil_div(ocg, mr), n_panels = ceil_div(cols, nr);
+  const int64_t blocks = ceil_div(pixels, kc);
+  const int64_t blocks_per_part = ceil_div(blocks, kFilterParts);
+  const int64_t parts = ceil_div(blocks, blocks_per_part);
+  const int64_t acc_size = ocg * cols;
+  std::vector<float> acc(static_cast<size_t>(parts * acc_size));
+
+  // The columns of B panel q as runs of x: channels ci.. of taps tap..last of one kernel row (a run spans
+  // several taps when their channels are adjacent in x: one group, no horizontal dilation), or a constant
+  // (tap < 0: ones for dbias, zeros for padding columns).
+  struct Run {
+    int64_t tap, last, ci, j, len;
+    float fill;
+  };
+  const bool adjacent_taps = s.groups == 1 && s.dilation_w == 1;
+  std::vector<std::vector<Run>> panel_runs(static_cast<size_t>(n_panels));
+  for (int64_t q = 0; q < n_panels; ++q) {
+    for (int64_t j = 0; j < nr;) {
+      const int64_t col = q * nr + j;
+      Run run{-1, -1, 0, j, 1, 0.0f};
+      if (col < k_rows) {
+        run.tap = col / cg;
+        run.ci = col % cg;
+        const int64_t row_left = adjacent_taps ? (s.kw - run.tap % s.kw) * cg - run.ci : cg - run.ci;
+        run.len = std::min<int64_t>(nr - j, row_left);
+        run.last = (col + run.len - 1) / cg;
+      } else {
+        run.fill = col == k_rows && dbias != nullptr ? 1.0f : 0.0f;
+      }
+      panel_runs[q].push_back(run);
+      j += run.len;
+    }
+  }
+
+  for (int64_t g = 0; g < s.groups; ++g) {
+    const float* xg = x + g * cg;
+    const float* dyg = dy + g * ocg;
+    parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+      AlignedFloats packed_b(n_panels * kc * nr), packed_a(kc * mr);
+      float* bp = packed_b.get();
+      float* ap = packed_a.get();
+      std::vector<int64_t> base(static_cast<size_t>(taps * kc));
+      for (int64_t part = begin; part < end; ++part) {
+        float* part_acc = acc.data() + part * acc_size;
+        const int64_t first = part * blocks_per_part * kc;
+        const int64_t last = std::min(pixels, (part + 1) * blocks_per_part * kc);
+        for (int64_t p0 = first; p0 < last; p0 += kc) {
+          const int64_t kb = std::min(kc, last - p0);
+          input_offsets(s, p0, static_cast<int>(kb), static_cast<int>(kb), base.data());  // base[t*kb + p]
+          for (int64_t q = 0; q < n_panels; ++q) {
+            for (const Run& run : panel_runs[q]) {
+              float* d = bp + q * kb * nr + run.j;
+              if (run.tap < 0) {
+                for (int64_t p = 0; p < kb; ++p) std::fill_n(d + p * nr, run.len, run.fill);
+                continue;
+              }
+              const int64_t* b = base.data() + run.tap * kb;
+              const int64_t* b_last = base.data() + run.last * kb;
+              const float* src = xg + run.ci;
+              for (int64_t p = 0; p < kb; ++p) {
+                if (b[p] >= 0 && b_last[p] >= 0) {
+                  // First and last tap inside the row: so is every tap between, all adjacent in x.
+                  copy_short(src + b[p], run.len, d + p * nr);
+                  continue;
+                }
+                // Some taps of the run fall into the padding: tap by tap.
+                for (int64_t u = run.tap, jj = 0; u <= run.last; ++u) {
+                  const int64_t c0 = u == run.tap ? run.ci : 0;
+                  const int64_t n = std::min(cg - c0, run.len - jj);
+                  const int64_t bu = base[u * kb + p];
+                  if (bu >= 0) {
+                    copy_short(xg + bu + c0, n, d + p * nr + jj);
+                  } else {
+                    std::fill_n(d + p * nr + jj, n, 0.0f);
+                  }
+                  jj += n;
+                }
+              }
+            }
+          }
+          GemmTileEpilogue ep;
+          ep.load_c = p0 > first;
+          for (int64_t m0 = 0; m0 < m_panels; ++m0) {
+            const int64_t o0 = m0 * mr;
+            const int mv = static_cast<int>(std::min<int64_t>(mr, ocg - o0));
+            if (mv < mr) std::fill(ap, ap + kb * mr, 0.0f);
+            for (int64_t p = 0; p < kb; ++p) copy_short(dyg + (p0 + p) * s.oc + o0, mv, ap + p * mr);
+            for (int64_t q = 0; q < n_panels; ++q) {
+              const int nv = static_cast<int>(std::min<int64_t>(nr, cols - q * nr));
+              uk.fn(kb, ap, bp + q * kb * nr, part_acc + o0 * cols + q * nr, cols, mv, nv, ep);
+            }
+          }
+        }
+      }
+    });
+    // Parts added in part order.
+    for (int64_t part = 1; part < parts; ++part) {
+      const float* p = acc.data() + part * acc_size;
+      for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
+    }
+    for (int64_t o = 0; o < ocg; ++o) {
+      const float* a = acc.data() + o * cols;
+      for (int64_t k = 0; k < k_rows; ++k) dw[k * s.oc + g * ocg + o] = a[k];
+      if (dbias != nullptr) dbias[g * ocg + o] = a[k_rows];
+    }
+  }
+}
+
+}  // namespace tf::conv_detail

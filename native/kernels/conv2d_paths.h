@@ -1,0 +1,75 @@
+// The fast convolution paths behind conv2d.h, chosen per shape by conv2d.cc (internal header).
+//
+//   forward          indirect GEMM (conv_ukernels.h): output pixels x output channels, the input read in
+//                    place through a small table of row pointers; 1x1 stride-1 unpadded: tf::gemm.
+//   backward-input   indirect GEMM over dx pixels, grouped by stride phase so that every tap of a phase
+//                    really contributes (a stride-2 conv wastes no multiply on the zeros a col2im or a
+//                    zero-stuffed transposed conv would add); 1x1 stride-1 unpadded: tf::gemm.
+//   backward-filter  the dispatch table's GEMM micro-kernel on operands packed straight from x and dy
+//                    (no im2col), K blocks of pixels in order within <= 16 fixed parts whose partial sums
+//                    are added in part order, a column of ones giving dbias in the same product; when the
+//                    runs of adjacent x channels are shorter than 8 floats (a 5x5 filter on one channel):
+//                    tf::gemm over bounded im2col tiles (gathered rows).
+//   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
+//                    layers (a channel multiplier > 1) keep the direct loops of conv2d.cc.
+//
+// Workspace, in floats unless noted; none of it grows with the batch size N (no full im2col, ever):
+//   forward igemm        packed filter G*KH*KW*Cg*round_up(OCg, NR), once per call; per task a pointer
+//                        table of KH*KW*MR pointers (+ MR*KH*KW*Cg floats when Cg < kGatherChannels)
+//   backward-input       packed filter G*KH*KW*OCg*round_up(Cg, NR); per task KH*KW*MR pointers.
+//                        Few channels: filter G*OCg*round_up(KH*KW*Cg, NR); per task one dcol band of
+//                        max(2^16, OW*KH*KW*Cg) floats rounded up to MR rows
+//   backward-filter      packed: per part (<= 16, fixed by the shape) an accumulator OCg x (KH*KW*Cg + 1);
+//                        per task one B block of kc x round_up(KH*KW*Cg + 1, NR) floats (kc: the GEMM's
+//                        K block, <= 384), a kc x MR A panel and KH*KW*kc offsets. Short runs: per
+//                        task one im2col tile of P x (KH*KW*Cg + 1) floats, P = kc * max(1, 2^18 /
+//                        ((KH*KW*Cg+1)*kc)), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), per part
+//                        the accumulator, and tf::gemm's own packing buffers
+//   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
+//   pointwise (1x1)      nothing but tf::gemm's packing buffers
+//
+// Measured and not kept: a backward-filter micro-kernel accumulating outer products over 256-pixel
+// blocks straight from x and dy (no im2col) ran at 74 GFLOP/s vs 108 for tf::gemm over im2col tiles
+// (ResNet 3x3 64->64, AVX-512, 1 thread): dy rows read at stride OC miss L1, the GEMM's packed panels do not.
+#pragma once
+
+#include "kernels/conv2d.h"
+#include "ukernels/conv_ukernels.h"
+#include "ukernels/dwconv_ukernels.h"
+
+namespace tf::conv_detail {
+
+// Fewer input channels per group than this (the first layer of an image model, C = 1 or 3): forward
+// gathers each tile's taps x Cg inputs into one row per pixel (one long K loop instead of KH*KW loops of
+// Cg steps); backward-input computes dcol = dy·wᵀ per image band and scatters it (col2im).
+constexpr int64_t kGatherChannels = 8;
+
+// True when the convolution is a plain GEMM over pixels: 1x1 kernel, stride 1, no padding.
+bool is_pointwise(const Conv2dShape& s);
+
+void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
+                   float* y, const ConvIgemmUkernel& uk);
+void forward_pointwise(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                       const float* bias, float* y);
+
+void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, const float* w, const ConvIgemmUkernel& uk);
+void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* dy, const float* w,
+                                 const ConvIgemmUkernel& uk);
+void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, const float* w);
+
+void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+
+// Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
+void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
+                       const float* bias, float* y, const DwconvUkernel& uk);
+void depthwise_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w,
+                              const DwconvUkernel& uk);
+void depthwise_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                               const DwconvUkernel& uk);
+
+// The activation part of the epilogue over n contiguous floats (bias already added), NaN-preserving
+// like the reference backend.
+void apply_activation(float* y, int64_t n, const Conv2dEpilogue& e);
+
+}  // namespace tf::conv_detail

@@ -1,0 +1,37 @@
+// The convolution micro-kernel contract: an indirect GEMM ("igemm", as in XNNPACK's indirect
+// convolution) that reads input rows through a table of pointers instead of a packed im2col panel,
+// so padding, stride and dilation cost nothing but the pointer table and no input is ever copied.
+// Portable header: no intrinsics here (they live only in the files named for their ISA).
+//
+// One call computes one MR x NR tile of C = a convolution output:
+//   t[i][j] = sum_{s < ks} sum_{p < kc} a[s*MR + i][p] * w[(s*kc + p)*NR + j]   (order: s, then p)
+//   if (bias) t += bias[j];  if (relu) t = max(0, t) keeping NaN (as `t < 0 ? 0 : t`)
+//   c[i*ldc + j] = t   for i < mr, j < nr
+//   a  ks*MR pointers ("taps"), each to kc readable floats; a row that has no input at a tap (padding,
+//      or a row i >= mr of a partial tile) points at a zero row of kc floats.
+//   w  packed weights [ks][kc][NR], 64-byte aligned, columns >= nr zero-padded.
+//   ks == 0 is allowed (t = 0). Nothing outside the mr x nr corner of c, or past bias[nr-1], is touched.
+#pragma once
+
+#include <cstdint>
+
+namespace tf {
+
+using ConvIgemmFn = void (*)(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c,
+                             int64_t ldc, int mr, int nr, const float* bias, bool relu);
+
+struct ConvIgemmUkernel {
+  ConvIgemmFn fn = nullptr;
+  int mr = 0;
+  int nr = 0;
+  const char* name = "";
+};
+
+// Declarations of every kernel in the list.
+#define TF_CONV_IGEMM_UKERNEL(isa, name, mr, nr, role)                                                      \
+  void name(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c, int64_t ldc, int mr_valid, \
+            int nr_valid, const float* bias, bool relu);
+#include "ukernels/conv_ukernels.inc"
+#undef TF_CONV_IGEMM_UKERNEL
+
+}  // namespace tf
