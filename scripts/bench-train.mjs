@@ -230,7 +230,9 @@ async function runChild(o) {
     onnxruntime: () => childOnnxruntime(o),
   };
   if (!runners[o.child]) throw new RangeError(`bench-train: unknown --child ${o.child}`);
-  process.stdout.write(`${JSON.stringify(await runners[o.child]())}\n`);
+  const result = await runners[o.child]();
+  // Exit once written: predictAsync's worker pool (and tfjs's timers) would keep the process alive.
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
 }
 
 // --- parent: availability, the run plan, the table --------------------------------------------------
@@ -437,7 +439,7 @@ async function runParent(o) {
   console.log(`\n${table(o, results, frameworks)}\n`);
   console.log('Training samples/s: median over epochs 2..E of one run, best of the runs; accuracy: mean of the runs; '
     + 'inference: best of 3 passes over the test set (batch 256) after a warm-up, best of the runs. '
-    + 'tensorforge inference uses the synchronous batched predict.');
+    + 'tensorforge inference: the synchronous batched predict; "(async N)": predictAsync (worker thread, model snapshot included) when the library has it.');
   console.log('\n| target (issue 6) | measured | status |\n|---|---:|---|');
   for (const [what, value, met] of targets(o, results)) console.log(`| ${what} | ${value} | ${met === null ? 'not measured' : met ? 'met' : '**missed**'} |`);
   console.log(`\nload average at the end (1, 5, 15 min): ${loadavg().map((v) => v.toFixed(2)).join(', ')} on ${cpus().length} cores`);
