@@ -125,13 +125,21 @@ void pack_b_panel(const GemmArgs& g, int64_t j0, int64_t cols, int64_t p0, int64
       for (int j = valid; j < nr; ++j) d[j] = 0.0f;
     }
   } else {
-    // B stored [n,k]: each column of op(B) is a contiguous row of B.
-    for (int j = 0; j < valid; ++j) {
-      const float* src = g.b + (j0 + j) * g.ldb + p0;
-      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p];
+    // B stored [n,k]: each column of op(B) is a contiguous row of B. Copied in steps of 16 k so the
+    // rows of the panel being written (16 x nr floats, 2-4 KB) stay in L1 while the nr source rows are
+    // read in order. Column by column over the whole kc touched kc cache lines per column, and the
+    // panel (kc x nr: 67 KB for 6x64 at kc 264) fell out of L1 between columns.
+    constexpr int64_t kStep = 16;
+    for (int64_t s0 = 0; s0 < kc; s0 += kStep) {
+      const int64_t steps = std::min(kStep, kc - s0);
+      float* d = dst + s0 * nr;
+      for (int j = 0; j < valid; ++j) {
+        const float* src = g.b + (j0 + j) * g.ldb + p0 + s0;
+        for (int64_t p = 0; p < steps; ++p) d[p * nr + j] = src[p];
+      }
+      for (int64_t p = 0; p < steps; ++p)
+        for (int j = valid; j < nr; ++j) d[p * nr + j] = 0.0f;
     }
-    for (int j = valid; j < nr; ++j)
-      for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = 0.0f;
   }
 }
 
@@ -440,8 +448,17 @@ void gemm(const GemmArgs& args) {
   if (args.m <= std::min<int64_t>(kSmallM, table.gemm_small_m.use_up_to_m) && !args.trans_b && args.k > 0) {
     gemm_small_m_with_ukernel(args, table.gemm_small_m);
   } else {
-    gemm_with_ukernel(args, table.gemm);
+    gemm_with_ukernel(args, gemm_choose_ukernel(args, table.gemm, table.gemm_alt));
   }
+}
+
+const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
+                                       const GemmUkernel& alternative) {
+  // With A transposed its packing is a plain copy whatever mr is, and 14x32 measured ahead of 6x64.
+  if (args.trans_a || alternative.fn == preferred.fn || args.m < 1) return preferred;
+  const int64_t pad_preferred = round_up(args.m, preferred.mr) - args.m;
+  const int64_t pad_alternative = round_up(args.m, alternative.mr) - args.m;
+  return (pad_preferred - pad_alternative) * 50 > args.m ? alternative : preferred;
 }
 
 bool parse_gemm_activation(const char* name, GemmActivation* out) {

@@ -55,6 +55,13 @@ GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool t
 // Runs the GEMM with the micro-kernel of the active ISA (runtime/dispatch.h).
 void gemm(const GemmArgs& args);
 
+// The packed path's micro-kernel for one problem: `alternative` when A is not transposed and the rows
+// of `preferred` pad M by more than 2% of M beyond those of `alternative` (M=64: 14-row tiles cover 70
+// rows, 6-row ones 66); otherwise `preferred`. Measured in ukernels/ukernels.inc. Depends only on the
+// shape, never on the thread count.
+const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
+                                       const GemmUkernel& alternative);
+
 // Same with an explicit micro-kernel, always through the packed path (tests and benchmarks run every
 // registered variant).
 void gemm_with_ukernel(const GemmArgs& args, const GemmUkernel& ukernel);

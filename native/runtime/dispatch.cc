@@ -7,7 +7,7 @@ namespace tf {
 namespace {
 
 const GemmUkernelEntry gemm_entries[] = {
-#define TF_GEMM_UKERNEL(isa, name, mr, nr, is_default) {Isa::isa, GemmUkernel{&name, mr, nr, #name}, is_default != 0},
+#define TF_GEMM_UKERNEL(isa, name, mr, nr, role) {Isa::isa, GemmUkernel{&name, mr, nr, #name}, role == 1, role == 2},
 #include "ukernels/ukernels.inc"
 #undef TF_GEMM_UKERNEL
 };
@@ -75,6 +75,14 @@ const GemmUkernel& default_gemm(Isa isa) {
   return gemm_entries[0].ukernel;  // the scalar kernel (first in the list): neon, or a level without one
 }
 
+// The level's alternative tile, or its default when it has none.
+const GemmUkernel& alternative_gemm(Isa isa) {
+  for (const auto& e : gemm_entries) {
+    if (e.isa == isa && e.is_alternative) return e.ukernel;
+  }
+  return default_gemm(isa);
+}
+
 const VmathUkernelEntry vmath_entries[] = {
 #define TF_VMATH_UKERNEL(isa, op, name) {Isa::isa, #op, &VmathUkernels::op, &name, #name},
 #include "ukernels/vmath.inc"
@@ -94,6 +102,7 @@ KernelTable make_table(Isa isa) {
   KernelTable t{};
   t.isa = isa;
   t.gemm = default_gemm(isa);
+  t.gemm_alt = alternative_gemm(isa);
   t.gemm_small_m = small_m_gemm(isa);
   t.vmath = vmath_for(isa);
   t.conv_igemm = default_conv_igemm(isa, 1);

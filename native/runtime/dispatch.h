@@ -17,9 +17,12 @@ namespace tf {
 struct KernelTable {
   Isa isa;
   // Micro-kernel entries are added here by the kernel families that dispatch on ISA (see ukernels.inc).
-  // GEMM: the `is_default` entry of ukernels.inc for this level (neon reuses the portable scalar kernel
+  // GEMM: the `role 1` (default) entry of ukernels.inc for this level (neon reuses the portable scalar kernel
   // until a NEON one is written and compile-checked on arm64).
   GemmUkernel gemm;
+  // The `role 2` entry of this level (its alternative tile; `gemm` again when there is none). gemm()
+  // picks between the two by shape (gemm_choose_ukernel).
+  GemmUkernel gemm_alt;
   // GEMM with m <= 8 and B not transposed: the level's TF_GEMM_SMALLM_UKERNEL entry (scalar for neon).
   GemmSmallMUkernel gemm_small_m;
   // Vector math (exp, log, tanh, ...): this level's entries of vmath.inc, the scalar ones for any op
@@ -40,6 +43,7 @@ struct GemmUkernelEntry {
   Isa isa;
   GemmUkernel ukernel;
   bool is_default;
+  bool is_alternative;
 };
 const GemmUkernelEntry* gemm_ukernel_entries(int* count);
 

@@ -327,6 +327,50 @@ TF_TEST(gemm_blocks_and_threads_bit_identical) {
   });
 }
 
+// gemm() picks the level's alternative tile by shape (gemm_choose_ukernel): the rule itself, and gemm()
+// on shapes either side of it, every ISA, 1 and 2 threads, guard pages, both B layouts, K blocks: the
+// result must be bit-identical to the chosen kernel run directly (and close to the naive loop).
+TF_TEST(gemm_tile_choice_by_m) {
+  // Only mr and the identity of fn matter to the rule.
+  const GemmUkernel pref{&gemm_f32_4x16__scalar, 14, 32, "tall"}, alt{nullptr, 6, 64, "wide"};
+  GemmArgs g;
+  g.m = 64;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &alt, "m=64: 14-row tiles pad 6 rows, 6-row ones 2");
+  g.m = 1024;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=1024: padding below 2% keeps the default");
+  g.m = 14;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=14: the default pads nothing");
+  g.m = 64;
+  g.trans_a = true;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "transposed A keeps the default");
+  TF_CHECK(&gemm_choose_ukernel(g, pref, pref) == &pref, "no alternative: the default");
+
+  for_each_isa([](Isa isa) {
+    const int64_t kc = gemm_blocking(kernels().gemm_alt).kc;
+    const Case shapes[] = {
+        {64, 77, kc + 9, false, false, true, true, GemmActivation::relu},
+        {64, 130, 2 * kc + 5, false, true, false, true, GemmActivation::none},
+        {20, 67, 33, false, true, true, false, GemmActivation::tanh},
+        {64, 45, 57, true, true, false, true, GemmActivation::sigmoid},
+        {257, 129, 71, false, false, false, false, GemmActivation::none},
+    };
+    uint64_t seed = 31;
+    for (const Case& cs : shapes) {
+      GemmArgs shape;
+      shape.m = cs.m;
+      shape.trans_a = cs.trans_a;
+      const GemmUkernel& chosen = gemm_choose_ukernel(shape, kernels().gemm, kernels().gemm_alt);
+      const std::string who = std::string(isa_name(isa)) + " " + chosen.name;
+      for_each_thread_count([&](int) {
+        const std::vector<float> via_gemm = run_case(cs, nullptr, seed, who + " via gemm()");
+        const std::vector<float> direct = run_case(cs, &chosen, seed, who + " direct");
+        expect_identical(via_gemm.data(), direct.data(), direct.size(), cs.str(who) + " (gemm() vs chosen kernel)");
+      });
+      ++seed;
+    }
+  });
+}
+
 // Sub-matrix views (lda > k, ldb > n, ldc > n): gaps between rows are neither read into the result
 // nor written; and k = 0 reduces to the epilogue.
 TF_TEST(gemm_strides_and_k0) {

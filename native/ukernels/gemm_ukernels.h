@@ -76,7 +76,7 @@ inline float gemm_activate(GemmActivation act, float alpha, float x) {
 }
 
 // Declarations of every kernel in the list.
-#define TF_GEMM_UKERNEL(isa, name, mr, nr, is_default)                                                \
+#define TF_GEMM_UKERNEL(isa, name, mr, nr, role)                                                      \
   void name(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid, int nr_valid, \
             const GemmTileEpilogue& ep);
 #define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m)                                                     \
