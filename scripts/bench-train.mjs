@@ -411,7 +411,7 @@ async function runParent(o) {
       for (const model of o.models) {
         for (const t of o.threads) {
           for (const fw of frameworks) {
-            if (SINGLE_THREADED.has(fw) && t !== o.threads[0]) continue;
+            if (SINGLE_THREADED.has(fw) && t !== 1) continue; // single-threaded under Node: measured at 1 thread only
             const key = `${fw}|${model}|${t}`;
             const started = performance.now();
             try {
