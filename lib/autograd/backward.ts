@@ -2,6 +2,11 @@
 // Gradients of intermediate tensors live in a map until their node has run (so a tensor used twice,
 // e.g. a residual connection, receives the sum of both contributions before it propagates); leaves
 // accumulate into `.grad` across calls until zeroed.
+//
+// Leaf gradients go into `.grad` as soon as the op producing them has run, not via the map: a leaf has
+// no node to wait for, and an op whose kernel can accumulate (linear's weight gradient) is offered the
+// leaf's existing `.grad` buffer to add into directly, with no temporary and no JS loop. That buffer is
+// always written in place, never replaced, so an optimizer's flat-buffer views of it stay valid.
 
 import { Tensor } from '../tensor.js';
 import type { Node } from './graph.js';
@@ -47,6 +52,23 @@ function accumulateLeaf(leaf: Tensor, g: Float32Array): void {
   }
 }
 
+/** A leaf that takes gradients now (requiresGrad may have been switched off since the forward). */
+function isLiveLeaf(t: Tensor): boolean {
+  return t.gradFn === null && t.requiresGrad;
+}
+
+/** For each input of node: the leaf's `.grad` buffer an op may accumulate into, or null. */
+function accumulationTargets(node: Node): (Float32Array | null)[] {
+  const inputs = node.inputs;
+  const into: (Float32Array | null)[] = new Array(inputs.length).fill(null);
+  for (let k = 0; k < inputs.length; k++) {
+    const input = inputs[k];
+    const grad = input.grad;
+    if (node.needs[k] && isLiveLeaf(input) && grad !== null && grad.size === input.size) into[k] = grad.data as Float32Array;
+  }
+  return into;
+}
+
 export function runBackward(root: Tensor, seed: Float32Array, options: BackwardOptions = {}): void {
   const order = topologicalOrder(root);
   const pending = new Map<Tensor, Float32Array>([[root, seed]]);
@@ -60,11 +82,12 @@ export function runBackward(root: Tensor, seed: Float32Array, options: BackwardO
     owned.delete(g); // an op may pass g through to its inputs: from here on it is shared
     const node = t.gradFn;
     if (node === null) {
-      if (t.requiresGrad) accumulateLeaf(t, g);
+      if (t.requiresGrad) accumulateLeaf(t, g); // only the root itself: other leaves never wait in pending
       continue;
     }
     const inputs = node.inputs;
-    const grads = node.run(g);
+    const into = accumulationTargets(node);
+    const grads = node.run(g, into);
     visitedNodes.push(node);
     for (let k = 0; k < inputs.length; k++) {
       const gk = grads[k];
@@ -72,6 +95,11 @@ export function runBackward(root: Tensor, seed: Float32Array, options: BackwardO
       const input = inputs[k];
       if (gk.length !== input.size) {
         throw new Error(`backward: '${node.name}' returned a gradient of length ${gk.length} for an input of shape [${input.shape.join(',')}]`);
+      }
+      if (input.gradFn === null) {
+        // A leaf: the op already added into its .grad (it returned the target), or the engine does now.
+        if (isLiveLeaf(input) && gk !== into[k]) accumulateLeaf(input, gk);
+        continue;
       }
       const previous = pending.get(input);
       if (previous === undefined) {

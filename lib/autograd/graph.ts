@@ -9,8 +9,15 @@ import type { Tensor } from '../tensor.js';
  * Backward of one op: given dy (the gradient of the op's output, same length), returns one gradient
  * per input (a fresh buffer or one the engine may keep; never modified afterwards by the op), or null
  * for inputs that need none. `needs[i]` says whether input i wants a gradient, so work can be skipped.
+ *
+ * `into[i]`, when not null, is the existing gradient buffer of a leaf input (a parameter's `.grad`,
+ * possibly a view into an optimizer's flat buffer). An op whose kernel can accumulate (matmul with
+ * `accumulate: true`) may add input i's gradient straight into it and return `into[i]` itself to say
+ * so; the engine then has nothing left to add. Ops that ignore `into` return fresh buffers as usual.
  */
-export type BackwardFn = (dy: Float32Array, needs: readonly boolean[]) => (Float32Array | null)[];
+export type BackwardFn = (
+  dy: Float32Array, needs: readonly boolean[], into: readonly (Float32Array | null)[],
+) => (Float32Array | null)[];
 
 export class Node {
   /** Which inputs want a gradient (fixed when the op ran). */
@@ -33,7 +40,7 @@ export class Node {
     return this.backwardFn === null;
   }
 
-  run(dy: Float32Array): (Float32Array | null)[] {
+  run(dy: Float32Array, into: readonly (Float32Array | null)[]): (Float32Array | null)[] {
     if (this.backwardFn === null) {
       throw new Error(
         `backward: trying to backward through the graph a second time (the tensors saved by '${this.name}' ` +
@@ -41,7 +48,7 @@ export class Node {
           'need to backward through the same graph again.',
       );
     }
-    const grads = this.backwardFn(dy, this.needs);
+    const grads = this.backwardFn(dy, this.needs, into);
     if (grads.length !== this.inputsHeld.length) {
       throw new Error(`backward: '${this.name}' returned ${grads.length} gradients for ${this.inputsHeld.length} inputs`);
     }

@@ -28,8 +28,8 @@ export function resolveActivation(op: string, options: ActivationOptions): { act
   return { activation, alpha };
 }
 
-function mmArgs(m: number, n: number, k: number, transA: boolean, transB: boolean, ep = { activation: 'none' as Activation, alpha: 0 }): MatmulArgs {
-  return { m, n, k, transA, transB, accumulate: false, activation: ep.activation, alpha: ep.alpha };
+function mmArgs(m: number, n: number, k: number, transA: boolean, transB: boolean, ep = { activation: 'none' as Activation, alpha: 0 }, accumulate = false): MatmulArgs {
+  return { m, n, k, transA, transB, accumulate, activation: ep.activation, alpha: ep.alpha };
 }
 
 /**
@@ -78,7 +78,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   const inputs = bias ? [x, w, bias] : [x, w];
   const { activation, alpha } = ep;
   const savedY = activation === 'none' ? null : y;
-  return output(op, inputs, y, outShape, (dy, needs) => {
+  return output(op, inputs, y, outShape, (dy, needs, into) => {
     const be = getBackend();
     const dz = savedY === null ? dy : activationBackward(activation, alpha, dy, savedY);
     let dx: Float32Array | null = null;
@@ -89,8 +89,10 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, options
       be.matmul(mmArgs(m, k, n, false, true), dz, wd, null, dx);
     }
     if (needs[1]) {
-      dw = new Float32Array(k * n); // dw [K,N] = xᵀ · dz [M,N]
-      be.matmul(mmArgs(k, n, m, true, false), xd, dz, null, dw);
+      // dw [K,N] = xᵀ · dz [M,N]; added (+=) straight into w's existing .grad when the engine offers it
+      const target = into[1];
+      dw = target ?? new Float32Array(k * n);
+      be.matmul(mmArgs(k, n, m, true, false, undefined, target !== null), xd, dz, null, dw);
     }
     if (needs[2]) {
       db = new Float32Array(n); // db [N] = Σ_rows dz
