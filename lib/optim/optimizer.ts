@@ -162,13 +162,14 @@ export abstract class Optimizer<H extends { lr: number }> {
    * that get no gradient are skipped by the next step.
    */
   zeroGrad(options: { setToNone?: boolean } = {}): void {
-    for (const group of this.paramGroups) {
+    this.paramGroups.forEach((group, gi) => {
+      const flatGrad = this.flat[gi].g;
+      if (!options.setToNone) flatGrad.fill(0); // one pass clears every grad that is still a view of it
       for (const p of group.params) {
         if (options.setToNone) p.grad = null;
-        else if (p.grad !== null) (p.grad.data as Float32Array).fill(0);
+        else if (p.grad !== null && p.grad.data.buffer !== flatGrad.buffer) (p.grad.data as Float32Array).fill(0);
       }
-    }
-    if (!options.setToNone) for (const f of this.flat) f.g.fill(0);
+    });
   }
 
   /** Hyperparameters and state (copies), for checkpoints. */
