@@ -78,7 +78,8 @@
     "tf_bench_sources": [
       "native/bench/gemm_bench.cc",
       "native/bench/vmath_bench.cc",
-      "native/bench/conv_bench.cc"
+      "native/bench/conv_bench.cc",
+      "native/bench/optim_bench.cc"
     ]
   }
 }
