@@ -3,6 +3,7 @@
 // same bits).
 #include "kernels/optim.h"
 
+#include <limits>
 #include <type_traits>
 
 #include "runtime/dispatch.h"
@@ -64,7 +65,7 @@ void rmsprop_update(const RmspropOptions& o, int64_t n, float* w, const float* g
 // The per-call scalars in double, rounded once to float; the active ISA's micro-kernel does the rest.
 // Measured (native/bench/optim_bench.cc, ns per parameter, 1 thread, 235k | 4M parameters, shared
 // 2-core Sapphire Rapids): BEFORE_AFTER_TABLE
-void adam_update(const AdamOptions& o, int64_t n, float* w, const float* g, float* m, float* v, float* v_max) {
+AdamUkernelParams adam_ukernel_params(const AdamOptions& o) {
   const double step = static_cast<double>(o.step);
   const bool decoupled = o.decoupled_weight_decay;
   AdamUkernelParams p;
@@ -75,8 +76,16 @@ void adam_update(const AdamOptions& o, int64_t n, float* w, const float* g, floa
   p.decay = static_cast<float>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0);
   p.l2 = static_cast<float>(decoupled ? 0.0 : o.weight_decay);
   p.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(o.beta2, step)));
+  // A positive eps too small for float (< 1.4e-45) must not become 0: with v = m = 0 (a parameter
+  // whose gradient was always 0) the update would be 0/0 = NaN instead of 0.
   p.eps = static_cast<float>(o.eps);
+  if (o.eps > 0 && p.eps == 0) p.eps = std::numeric_limits<float>::denorm_min();
   p.neg_step_size = static_cast<float>(-o.lr / (1.0 - std::pow(o.beta1, step)));
+  return p;
+}
+
+void adam_update(const AdamOptions& o, int64_t n, float* w, const float* g, float* m, float* v, float* v_max) {
+  const AdamUkernelParams p = adam_ukernel_params(o);
   const OptimUkernels& uk = kernels().optim;
   const AdamUkernelFn fn = v_max != nullptr ? uk.adam_amsgrad : uk.adam;
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {

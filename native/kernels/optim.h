@@ -18,6 +18,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "ukernels/optim_ukernels.h"
+
 namespace tf {
 
 // --- SGD: g += wd·w; buf = first ? g : momentum·buf + (1-dampening)·g; g = nesterov ? g + momentum·buf : buf;
@@ -101,6 +103,9 @@ struct AdamOptions {
   bool decoupled_weight_decay, amsgrad;
   int64_t step;
 };
+// The float scalars adam_update passes to the micro-kernels (bias corrections in double, rounded once).
+AdamUkernelParams adam_ukernel_params(const AdamOptions& o);
+
 // v_max [n] iff amsgrad (otherwise nullptr).
 void adam_update(const AdamOptions& o, int64_t n, float* w, const float* g, float* m, float* v, float* v_max);
 
