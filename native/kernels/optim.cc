@@ -14,12 +14,22 @@ namespace {
 
 constexpr int64_t kGrain = 16384;
 
-// Calls step(i) for every element, split over the thread pool.
-template <class Step>
-void for_each_element(int64_t n, const Step& step) {
+// Calls step(consts, i) for every element, split over the thread pool. Each chunk works on a local
+// copy of the constants: stores to the float buffers cannot alias it, so it stays in registers and
+// the loop vectorizes.
+template <class Consts, class Step>
+void for_each_element(int64_t n, const Consts& consts, const Step& step) {
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) step(i);
+    const Consts c = consts;
+    for (int64_t i = begin; i < end; ++i) step(c, i);
   });
+}
+
+// A positive eps too small for float (< 1.4e-45) must not become 0: with a state of 0 (a parameter
+// whose gradient was always 0) the update would be 0/0 = NaN instead of 0.
+float eps_as_float(double eps) {
+  const float f = static_cast<float>(eps);
+  return eps > 0 && f == 0 ? std::numeric_limits<float>::denorm_min() : f;
 }
 
 // Calls fn(std::true_type) or fn(std::false_type): turns whether an optional state buffer exists
@@ -40,23 +50,28 @@ inline float* at(bool present, float* p, int64_t i) { return present ? p + i : n
 }  // namespace
 
 void sgd_update(const SgdOptions& o, int64_t n, float* w, const float* g, float* momentum_buf) {
+  const SgdConsts k{static_cast<float>(o.lr), static_cast<float>(o.momentum), static_cast<float>(1.0 - o.dampening),
+                    static_cast<float>(o.weight_decay), o.nesterov, o.first_step};
   with_flag(momentum_buf != nullptr, [&](auto has_buf) {
-    for_each_element(n, [&](int64_t i) { sgd_step<decltype(has_buf)::value>(o, w[i], g[i], at(has_buf, momentum_buf, i)); });
+    for_each_element(n, k, [&](const SgdConsts& c, int64_t i) {
+      sgd_step<decltype(has_buf)::value>(c, w[i], g[i], at(has_buf, momentum_buf, i));
+    });
   });
 }
 
 void adagrad_update(const AdagradOptions& o, int64_t n, float* w, const float* g, float* sum_sq) {
   const double clr = o.lr / (1.0 + static_cast<double>(o.step - 1) * o.lr_decay);
-  for_each_element(n, [&](int64_t i) { adagrad_step(o, clr, w[i], g[i], sum_sq[i]); });
+  const AdagradConsts k{static_cast<float>(clr), static_cast<float>(o.weight_decay), eps_as_float(o.eps)};
+  for_each_element(n, k, [&](const AdagradConsts& c, int64_t i) { adagrad_step(c, w[i], g[i], sum_sq[i]); });
 }
 
 void rmsprop_update(const RmspropOptions& o, int64_t n, float* w, const float* g, float* square_avg, float* grad_avg,
                     float* momentum_buf) {
   with_flag(grad_avg != nullptr, [&](auto centered) {
     with_flag(momentum_buf != nullptr, [&](auto has_buf) {
-      for_each_element(n, [&](int64_t i) {
+      for_each_element(n, o, [&](const RmspropOptions& c, int64_t i) {
         rmsprop_step<decltype(centered)::value, decltype(has_buf)::value>(
-            o, w[i], g[i], square_avg[i], at(centered, grad_avg, i), at(has_buf, momentum_buf, i));
+            c, w[i], g[i], square_avg[i], at(centered, grad_avg, i), at(has_buf, momentum_buf, i));
       });
     });
   });
@@ -80,10 +95,7 @@ AdamUkernelParams adam_ukernel_params(const AdamOptions& o) {
   p.decay = static_cast<float>(decoupled ? 1.0 - o.lr * o.weight_decay : 1.0);
   p.l2 = static_cast<float>(decoupled ? 0.0 : o.weight_decay);
   p.inv_sqrt_bc2 = static_cast<float>(1.0 / std::sqrt(1.0 - std::pow(o.beta2, step)));
-  // A positive eps too small for float (< 1.4e-45) must not become 0: with v = m = 0 (a parameter
-  // whose gradient was always 0) the update would be 0/0 = NaN instead of 0.
-  p.eps = static_cast<float>(o.eps);
-  if (o.eps > 0 && p.eps == 0) p.eps = std::numeric_limits<float>::denorm_min();
+  p.eps = eps_as_float(o.eps);
   p.neg_step_size = static_cast<float>(-o.lr / (1.0 - std::pow(o.beta1, step)));
   return p;
 }

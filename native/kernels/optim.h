@@ -8,10 +8,11 @@
 // Optional state buffers (momentum, centered average, amsgrad maximum) are template flags of the step
 // functions: with their presence known at compile time the loops carry no branches and vectorize.
 //
-// SGD, Adagrad and RMSprop compute each step in double and round only when they store, like the
-// reference backend (it avoids float cancellation in RMSprop's centered sq - ga², and in momentum sums
-// of large g/avg terms). Adam, what training runs most, computes in float (vectorized per ISA): in
-// double it was arithmetic-bound at 2.4 ns per parameter, and its terms have no such cancellation.
+// RMSprop computes each step in double and rounds only when it stores, like the reference backend (it
+// avoids float cancellation in the centered sq - ga², and in momentum sums of large g/avg terms).
+// Adam, what training runs most, computes in float (vectorized per ISA): in double it was
+// arithmetic-bound at 2.4 ns per parameter. SGD and Adagrad compute in float too, in portable loops
+// the compiler vectorizes (as PyTorch does on float tensors; no cancellation-prone terms).
 #pragma once
 
 #include <algorithm>
@@ -29,15 +30,21 @@ struct SgdOptions {
   bool nesterov, first_step;
 };
 
+// The per-call constants of sgd_step, rounded once to float.
+struct SgdConsts {
+  float lr, momentum, one_minus_dampening, weight_decay;
+  bool nesterov, first_step;
+};
+
 template <bool kMomentum>
-inline void sgd_step(const SgdOptions& o, float& w, float g_in, float* buf) {
-  double g = g_in;
-  if (o.weight_decay != 0) g += o.weight_decay * w;
+inline void sgd_step(const SgdConsts& k, float& w, float g_in, float* buf) {
+  float g = g_in;
+  if (k.weight_decay != 0) g += k.weight_decay * w;
   if constexpr (kMomentum) {
-    *buf = static_cast<float>(o.first_step ? g : o.momentum * *buf + (1 - o.dampening) * g);
-    g = o.nesterov ? g + o.momentum * *buf : *buf;
+    *buf = k.first_step ? g : k.momentum * *buf + k.one_minus_dampening * g;
+    g = k.nesterov ? g + k.momentum * *buf : *buf;
   }
-  w = static_cast<float>(w - o.lr * g);
+  w -= k.lr * g;
 }
 
 // momentum_buf [n] or nullptr (no momentum).
@@ -49,11 +56,16 @@ struct AdagradOptions {
   int64_t step;
 };
 
-inline void adagrad_step(const AdagradOptions& o, double clr, float& w, float g_in, float& sum_sq) {
-  double g = g_in;
-  if (o.weight_decay != 0) g += o.weight_decay * w;
-  sum_sq = static_cast<float>(sum_sq + g * g);
-  w = static_cast<float>(w - clr * g / (std::sqrt(static_cast<double>(sum_sq)) + o.eps));
+// The per-call constants of adagrad_step, rounded once to float (clr computed in double).
+struct AdagradConsts {
+  float clr, weight_decay, eps;
+};
+
+inline void adagrad_step(const AdagradConsts& k, float& w, float g_in, float& sum_sq) {
+  float g = g_in;
+  if (k.weight_decay != 0) g += k.weight_decay * w;
+  sum_sq += g * g;
+  w -= k.clr * (g / (std::sqrt(sum_sq) + k.eps));
 }
 
 void adagrad_update(const AdagradOptions& o, int64_t n, float* w, const float* g, float* sum_sq);
