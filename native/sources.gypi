@@ -24,7 +24,8 @@
       "native/ukernels/vmath_f32__scalar.cc",
       "native/ukernels/conv_igemm_f32_4x16__scalar.cc",
       "native/ukernels/dwconv_f32__scalar.cc",
-      "native/ukernels/maxpool_f32__scalar.cc"
+      "native/ukernels/maxpool_f32__scalar.cc",
+      "native/ukernels/optim_f32__scalar.cc"
     ],
     "tf_avx2_sources": [
       "native/ukernels/gemm_f32_6x16__avx2_fma.cc",
@@ -32,7 +33,8 @@
       "native/ukernels/vmath_f32__avx2_fma.cc",
       "native/ukernels/conv_igemm_f32_6x16__avx2_fma.cc",
       "native/ukernels/dwconv_f32__avx2_fma.cc",
-      "native/ukernels/maxpool_f32__avx2.cc"
+      "native/ukernels/maxpool_f32__avx2.cc",
+      "native/ukernels/optim_f32__avx2_fma.cc"
     ],
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
@@ -41,7 +43,8 @@
       "native/ukernels/vmath_f32__avx512f.cc",
       "native/ukernels/conv_igemm_f32__avx512f.cc",
       "native/ukernels/dwconv_f32__avx512f.cc",
-      "native/ukernels/maxpool_f32__avx512f.cc"
+      "native/ukernels/maxpool_f32__avx512f.cc",
+      "native/ukernels/optim_f32__avx512f.cc"
     ],
     "tf_neon_sources": [],
     "tf_binding_sources": [
@@ -78,7 +81,8 @@
     "tf_bench_sources": [
       "native/bench/gemm_bench.cc",
       "native/bench/vmath_bench.cc",
-      "native/bench/conv_bench.cc"
+      "native/bench/conv_bench.cc",
+      "native/bench/optim_bench.cc"
     ]
   }
 }

@@ -1,20 +1,25 @@
 // Fused optimizer updates over one flat parameter buffer (PyTorch torch.optim formulas).
 //
 // Each optimizer's per-element math lives in one small inline function (sgd_step, adagrad_step,
-// rmsprop_step, adam_step); the *_update functions only split the buffer over threads. Every buffer
+// rmsprop_step) or, for Adam, in the float32 micro-kernels of ukernels/optim_ukernels.h (one per ISA);
+// the *_update functions only compute the per-call constants and split the buffer over threads. Every buffer
 // has n elements; state buffers are updated in place. Options are validated by the bindings.
 //
 // Optional state buffers (momentum, centered average, amsgrad maximum) are template flags of the step
 // functions: with their presence known at compile time the loops carry no branches and vectorize.
 //
-// Buffers are float, but each step computes in double and rounds only when it stores, like the
-// reference backend. This costs nothing measurable (the updates are memory-bound) and avoids float
-// cancellation where it matters: RMSprop's centered sq - ga², and momentum sums of large g/avg terms.
+// RMSprop computes each step in double and rounds only when it stores, like the reference backend (it
+// avoids float cancellation in the centered sq - ga², and in momentum sums of large g/avg terms).
+// Adam, what training runs most, computes in float (vectorized per ISA): in double it was
+// arithmetic-bound at 2.4 ns per parameter. SGD and Adagrad compute in float too, in portable loops
+// the compiler vectorizes (as PyTorch does on float tensors; no cancellation-prone terms).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+
+#include "ukernels/optim_ukernels.h"
 
 namespace tf {
 
@@ -25,15 +30,21 @@ struct SgdOptions {
   bool nesterov, first_step;
 };
 
+// The per-call constants of sgd_step, rounded once to float.
+struct SgdConsts {
+  float lr, momentum, one_minus_dampening, weight_decay;
+  bool nesterov, first_step;
+};
+
 template <bool kMomentum>
-inline void sgd_step(const SgdOptions& o, float& w, float g_in, float* buf) {
-  double g = g_in;
-  if (o.weight_decay != 0) g += o.weight_decay * w;
+inline void sgd_step(const SgdConsts& k, float& w, float g_in, float* buf) {
+  float g = g_in;
+  if (k.weight_decay != 0) g += k.weight_decay * w;
   if constexpr (kMomentum) {
-    *buf = static_cast<float>(o.first_step ? g : o.momentum * *buf + (1 - o.dampening) * g);
-    g = o.nesterov ? g + o.momentum * *buf : *buf;
+    *buf = k.first_step ? g : k.momentum * *buf + k.one_minus_dampening * g;
+    g = k.nesterov ? g + k.momentum * *buf : *buf;
   }
-  w = static_cast<float>(w - o.lr * g);
+  w -= k.lr * g;
 }
 
 // momentum_buf [n] or nullptr (no momentum).
@@ -45,11 +56,16 @@ struct AdagradOptions {
   int64_t step;
 };
 
-inline void adagrad_step(const AdagradOptions& o, double clr, float& w, float g_in, float& sum_sq) {
-  double g = g_in;
-  if (o.weight_decay != 0) g += o.weight_decay * w;
-  sum_sq = static_cast<float>(sum_sq + g * g);
-  w = static_cast<float>(w - clr * g / (std::sqrt(static_cast<double>(sum_sq)) + o.eps));
+// The per-call constants of adagrad_step, rounded once to float (clr computed in double).
+struct AdagradConsts {
+  float clr, weight_decay, eps;
+};
+
+inline void adagrad_step(const AdagradConsts& k, float& w, float g_in, float& sum_sq) {
+  float g = g_in;
+  if (k.weight_decay != 0) g += k.weight_decay * w;
+  sum_sq += g * g;
+  w -= k.clr * (g / (std::sqrt(sum_sq) + k.eps));
 }
 
 void adagrad_update(const AdagradOptions& o, int64_t n, float* w, const float* g, float* sum_sq);
@@ -93,34 +109,14 @@ void rmsprop_update(const RmspropOptions& o, int64_t n, float* w, const float* g
 // --- Adam / AdamW: decoupled ? w *= 1 - lr·wd : g += wd·w; m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²;
 //     kAmsgrad: vmax = max(vmax, v) and vmax replaces v below;
 //     w -= (lr/(1-b1^step))·m / (sqrt(v)/sqrt(1-b2^step) + eps).
+// The bias corrections are computed once per call in double; each element in float (optim_ukernels.h).
 struct AdamOptions {
   double lr, beta1, beta2, eps, weight_decay;
   bool decoupled_weight_decay, amsgrad;
   int64_t step;
 };
-// Per-call constants of adam_step.
-struct AdamBias {
-  double step_size;  // lr / (1 - beta1^step)
-  double sqrt_bc2;   // sqrt(1 - beta2^step)
-  double decay;      // AdamW: 1 - lr·wd; Adam: exactly 1 (w·1 is w, so no branch that stores)
-  double l2;         // Adam: wd; AdamW: 0
-};
-
-template <bool kAmsgrad>
-inline void adam_step(const AdamOptions& o, const AdamBias& k, float& w, float g_in, float& m, float& v,
-                      float* v_max) {
-  w = static_cast<float>(w * k.decay);
-  double g = g_in;
-  if (k.l2 != 0) g += k.l2 * w;
-  m = static_cast<float>(o.beta1 * m + (1 - o.beta1) * g);
-  v = static_cast<float>(o.beta2 * v + (1 - o.beta2) * g * g);
-  double v_used = v;
-  if constexpr (kAmsgrad) {
-    *v_max = std::max(*v_max, v);
-    v_used = *v_max;
-  }
-  w = static_cast<float>(w - k.step_size * m / (std::sqrt(v_used) / k.sqrt_bc2 + o.eps));
-}
+// The float scalars adam_update passes to the micro-kernels (bias corrections in double, rounded once).
+AdamUkernelParams adam_ukernel_params(const AdamOptions& o);
 
 // v_max [n] iff amsgrad (otherwise nullptr).
 void adam_update(const AdamOptions& o, int64_t n, float* w, const float* g, float* m, float* v, float* v_max);

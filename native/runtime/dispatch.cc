@@ -98,6 +98,21 @@ VmathUkernels vmath_for(Isa isa) {
   return v;
 }
 
+const OptimUkernelEntry optim_entries[] = {
+#define TF_OPTIM_UKERNEL(isa, op, name) {Isa::isa, #op, &OptimUkernels::op, &name, #name},
+#include "ukernels/optim.inc"
+#undef TF_OPTIM_UKERNEL
+};
+
+// The scalar entries first (optim.inc lists them first), then this level's own replace them.
+OptimUkernels optim_for(Isa isa) {
+  OptimUkernels o;
+  for (const auto& e : optim_entries) {
+    if (e.isa == Isa::scalar || e.isa == isa) o.*(e.field) = e.fn;
+  }
+  return o;
+}
+
 KernelTable make_table(Isa isa) {
   KernelTable t{};
   t.isa = isa;
@@ -110,6 +125,7 @@ KernelTable make_table(Isa isa) {
   t.conv_igemm_small = default_conv_igemm(isa, 4);
   t.dwconv = default_dwconv(isa);
   t.maxpool = default_maxpool(isa);
+  t.optim = optim_for(isa);
   return t;
 }
 
@@ -189,6 +205,11 @@ const ConvIgemmUkernelEntry* conv_igemm_ukernel_entries(int* count) {
 const DwconvUkernelEntry* dwconv_ukernel_entries(int* count) {
   *count = static_cast<int>(sizeof(dwconv_entries) / sizeof(dwconv_entries[0]));
   return dwconv_entries;
+}
+
+const OptimUkernelEntry* optim_ukernel_entries(int* count) {
+  *count = static_cast<int>(sizeof(optim_entries) / sizeof(optim_entries[0]));
+  return optim_entries;
 }
 
 const KernelTable& kernels() { return *active_table().load(std::memory_order_acquire); }

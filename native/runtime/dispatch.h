@@ -10,6 +10,7 @@
 #include "ukernels/dwconv_ukernels.h"
 #include "ukernels/gemm_ukernels.h"
 #include "ukernels/vmath_ukernels.h"
+#include "ukernels/optim_ukernels.h"
 #include "ukernels/pool_ukernels.h"
 
 namespace tf {
@@ -38,6 +39,9 @@ struct KernelTable {
   DwconvUkernel dwconv;
   // Max pooling: this level's entry of pool_ukernels.inc (neon: the portable one).
   MaxpoolUkernel maxpool;
+  // Optimizer updates (Adam): this level's entries of optim.inc, the scalar ones for any update it
+  // has none for (neon today).
+  OptimUkernels optim;
 };
 
 // Every GEMM micro-kernel compiled into this binary, from ukernels.inc (tests run each of them).
@@ -77,6 +81,16 @@ struct DwconvUkernelEntry {
   DwconvUkernel ukernel;
 };
 const DwconvUkernelEntry* dwconv_ukernel_entries(int* count);
+
+// Every optimizer micro-kernel compiled into this binary, from optim.inc (tests run each of them).
+struct OptimUkernelEntry {
+  Isa isa;
+  const char* op;                       // the name of `field`: "adam", "adam_amsgrad"
+  AdamUkernelFn OptimUkernels::*field;  // which function of a level's table it provides
+  AdamUkernelFn fn;
+  const char* name;
+};
+const OptimUkernelEntry* optim_ukernel_entries(int* count);
 
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();

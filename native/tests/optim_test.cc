@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/optim.h"
+#include "runtime/dispatch.h"
 #include "tests/testing.h"
 
 using namespace tf;
@@ -240,4 +241,97 @@ TF_TEST(adam_first_step_is_sign_step) {
   const double w0[3] = {1.0, -2.0, 0.5};
   for (int i = 0; i < 3; ++i) expected[i] = static_cast<float>(w0[i] - 0.1 * g[i] / (std::fabs(g[i]) + 1e-8));
   expect_close(w, expected, 3, 1e-6f, 1e-6f, "adam step 1");
+}
+
+// Every Adam micro-kernel of optim.inc this CPU can run (scalar included), called directly on lengths
+// 1..67 (every tail of the 8- and 16-wide kernels) in guard-page buffers, for Adam, Adam + L2 and
+// AdamW: each element against a one-step double loop, and bit-equal to the same element updated inside
+// a long buffer at another offset (position independence, hence the same bits for any thread split).
+TF_TEST(adam_ukernels_odd_lengths_guard_pages) {
+  struct Case { double wd; bool decoupled; };
+  const Case cases[] = {{0, false}, {0.1, false}, {0.1, true}};
+  const int64_t kLong = 67 + 41;
+  Rng rng(35);
+  std::vector<float> w0(kLong), g0(kLong), m0(kLong), v0(kLong), vmax0(kLong);
+  rng.fill(w0.data(), kLong);
+  rng.fill(g0.data(), kLong);
+  rng.fill(m0.data(), kLong, -0.1f, 0.1f);
+  rng.fill(v0.data(), kLong, 0.0f, 0.01f);
+  rng.fill(vmax0.data(), kLong, 0.0f, 0.01f);  // about half above v: both sides of amsgrad's max
+  int count = 0;
+  const OptimUkernelEntry* entries = optim_ukernel_entries(&count);
+  for (int e = 0; e < count; ++e) {
+    const OptimUkernelEntry& uk = entries[e];
+    if (kernel_table_for(uk.isa) == nullptr) continue;
+    const bool amsgrad = uk.field == &OptimUkernels::adam_amsgrad;
+    for (const Case& cs : cases) {
+      const AdamOptions o{0.01, 0.9, 0.999, 1e-8, cs.wd, cs.decoupled, amsgrad, 3};
+      const AdamUkernelParams p = adam_ukernel_params(o);
+      // The whole long buffer, updated once: the bits every shorter call must reproduce.
+      std::vector<float> lw = w0, lm = m0, lv = v0, lvmax = vmax0;
+      uk.fn(p, kLong, lw.data(), g0.data(), lm.data(), lv.data(), amsgrad ? lvmax.data() : nullptr);
+      // Double one-step oracle for each element.
+      std::vector<float> dw(kLong), dm(kLong), dv(kLong), dvmax(kLong);
+      for (int64_t i = 0; i < kLong; ++i) {
+        double w = w0[i], g = g0[i];
+        if (cs.decoupled) w *= 1 - o.lr * cs.wd;
+        else g += cs.wd * w;
+        const double m = o.beta1 * m0[i] + (1 - o.beta1) * g;
+        const double v = o.beta2 * v0[i] + (1 - o.beta2) * g * g;
+        const double vmax = std::max(static_cast<double>(vmax0[i]), v);
+        const double vhat = (amsgrad ? vmax : v) / (1 - std::pow(o.beta2, 3));
+        w -= o.lr / (1 - std::pow(o.beta1, 3)) * m / (std::sqrt(vhat) + o.eps);
+        dw[i] = static_cast<float>(w), dm[i] = static_cast<float>(m), dv[i] = static_cast<float>(v);
+        dvmax[i] = static_cast<float>(vmax);
+      }
+      for (int64_t n = 1; n <= 67; ++n) {
+        const int64_t off = (n * 7) % 41;
+        GuardedBuffer w(n), g(n), m(n), v(n), vmax(n);
+        std::copy_n(w0.data() + off, n, w.data());
+        std::copy_n(g0.data() + off, n, g.data());
+        std::copy_n(m0.data() + off, n, m.data());
+        std::copy_n(v0.data() + off, n, v.data());
+        std::copy_n(vmax0.data() + off, n, vmax.data());
+        uk.fn(p, n, w.data(), g.data(), m.data(), v.data(), amsgrad ? vmax.data() : nullptr);
+        const std::string ctx = std::string(uk.name) + " wd=" + std::to_string(cs.wd) +
+                                " decoupled=" + std::to_string(cs.decoupled) + " n=" + std::to_string(n);
+        expect_identical(w.data(), lw.data() + off, n, ctx + " w vs long buffer");
+        expect_identical(m.data(), lm.data() + off, n, ctx + " m vs long buffer");
+        expect_identical(v.data(), lv.data() + off, n, ctx + " v vs long buffer");
+        // One float step: w, m, v within a few float roundings (|w| <= 1.1: 2e-7 absolute; the step
+        // lr·m̂/sqrt(v̂) <= ~0.03 adds relative float error ~1e-6 of itself).
+        expect_close(w.data(), dw.data() + off, n, 3e-7f, 1e-6f, ctx + " w");
+        expect_close(m.data(), dm.data() + off, n, 1e-8f, 1e-6f, ctx + " m");
+        expect_close(v.data(), dv.data() + off, n, 1e-10f, 1e-6f, ctx + " v");
+        if (amsgrad) {
+          expect_identical(vmax.data(), lvmax.data() + off, n, ctx + " vMax vs long buffer");
+          expect_close(vmax.data(), dvmax.data() + off, n, 1e-10f, 1e-6f, ctx + " vMax");
+        }
+      }
+    }
+  }
+}
+
+// Adam on a buffer large enough to split: 1 and 2 threads give the same bits on every ISA.
+TF_TEST(adam_thread_count_bit_identical) {
+  const int64_t n = 100003;
+  Rng rng(36);
+  std::vector<float> w0(n), g(n);
+  rng.fill(w0.data(), n);
+  rng.fill(g.data(), n);
+  for (bool amsgrad : {false, true}) {
+    for_each_isa([&](Isa isa) {
+      std::vector<std::vector<float>> results;
+      for_each_thread_count([&](int) {
+        std::vector<float> w = w0, m(n, 0.01f), v(n, 1e-4f), vmax(n, 2e-4f);
+        adam_update(AdamOptions{0.01, 0.9, 0.999, 1e-8, 0.01, true, amsgrad, 2}, n, w.data(), g.data(), m.data(),
+                    v.data(), amsgrad ? vmax.data() : nullptr);
+        results.push_back(w);
+      });
+      for (size_t r = 1; r < results.size(); ++r) {
+        expect_identical(results[r].data(), results[0].data(), n,
+                         std::string("adam threads amsgrad=") + std::to_string(amsgrad) + " " + isa_name(isa));
+      }
+    });
+  }
 }
