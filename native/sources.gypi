@@ -33,8 +33,7 @@
       "native/ukernels/vmath_f32__avx2_fma.cc",
       "native/ukernels/conv_igemm_f32_6x16__avx2_fma.cc",
       "native/ukernels/dwconv_f32__avx2_fma.cc",
-      "native/ukernels/maxpool_f32__avx2.cc",
-      "native/ukernels/optim_f32__avx2_fma.cc"
+      "native/ukernels/maxpool_f32__avx2.cc"
     ],
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
@@ -43,8 +42,7 @@
       "native/ukernels/vmath_f32__avx512f.cc",
       "native/ukernels/conv_igemm_f32__avx512f.cc",
       "native/ukernels/dwconv_f32__avx512f.cc",
-      "native/ukernels/maxpool_f32__avx512f.cc",
-      "native/ukernels/optim_f32__avx512f.cc"
+      "native/ukernels/maxpool_f32__avx512f.cc"
     ],
     "tf_neon_sources": [],
     "tf_binding_sources": [

@@ -77,13 +77,14 @@ void rmsprop_update(const RmspropOptions& o, int64_t n, float* w, const float* g
   });
 }
 
-// The per-call scalars in double, rounded once to float; the active ISA's micro-kernel does the rest.
+// The per-call scalars in double, rounded once to float; the optimizer micro-kernel (optim.inc) does
+// the rest.
 // Measured (native/bench/optim_bench.cc, ns per parameter, best of 9, 235k | 4M parameters, shared
 // 2-core Sapphire Rapids), per-element double before -> float micro-kernels after:
 //   adam            1 thread 2.33 | 2.59 -> 0.53 | 0.56    2 threads 1.49 | 1.22 -> 0.39 | 0.29
 //   adamw amsgrad   1 thread 2.49 | 2.64 -> 0.68 | 0.73    2 threads 1.52 | 1.30 -> 0.45 | 0.38
-// The AVX-512, AVX2 and portable (SSE2 auto-vectorized) kernels all land within ~5% of each other:
-// in float the update streams 4-5 buffers and is memory-bound even at 235k.
+// AVX-512 and AVX2 versions landed within ~5% of the portable (SSE2 auto-vectorized) kernel, so only
+// the portable one is kept: in float the update streams 4-5 buffers and is memory-bound even at 235k.
 // SGD momentum and Adagrad, float portable loops (1 thread, 235k | 4M): 0.86 | 0.88 -> 0.32 | 0.41,
 // 1.25 | 1.31 -> 0.37 | 0.41. RMSprop stays in double (1.27 | 1.33): in float its momentum sums of
 // g/avg (up to 1/sqrt(1-alpha) = 10 per step) and centered sq - ga² drift past the parity tolerance.
