@@ -6,8 +6,15 @@ import { describe, expect, it } from 'vitest';
 import type { Activation, Backend, Conv2dArgs, Epilogue, F32 } from '../../lib/backend/backend.js';
 import { convOutputSize, resolvePadding, type PaddingSpec } from '../../lib/backend/shape.js';
 import {
-  expectClose, expectIdentical, nativeBackend, nativeConfigs, reductionTolerance, referenceBackend, Rng,
+  expectClose,
+  expectIdentical,
+  nativeBackend,
+  nativeConfigs,
+  reductionTolerance,
+  referenceBackend,
+  Rng,
   withNativeConfig,
+  numericGradient,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -238,26 +245,16 @@ describe('conv2d reference: finite differences', () => {
         for (let i = 0; i < y.length; i++) l += y[i] * r[i];
         return l;
       };
-      const numeric = (buf: F32, i: number) => {
-        const saved = buf[i];
-        buf[i] = saved + 1e-2;
-        const up = buf[i];
-        const lUp = loss();
-        buf[i] = saved - 1e-2;
-        const down = buf[i];
-        const lDown = loss();
-        buf[i] = saved;
-        return (lUp - lDown) / (up - down);
-      };
+      const step = 1e-2;
       const dx = new Float32Array(x.length);
       const dw = new Float32Array(w.length);
       const db = new Float32Array(a.oc);
       ref.conv2dBackwardInput(a, dx, r, w);
       ref.conv2dBackwardFilter(a, dw, db, r, x);
       const tol = { atol: 2e-3, rtol: 2e-3 };
-      expectClose(dx, Array.from(x, (_, i) => numeric(x, i)), tol, `${name} dx`);
-      expectClose(dw, Array.from(w, (_, i) => numeric(w, i)), tol, `${name} dw`);
-      expectClose(db, Array.from(bias, (_, i) => numeric(bias, i)), tol, `${name} dbias`);
+      expectClose(dx, numericGradient(x, loss, step), tol, `${name} dx`);
+      expectClose(dw, numericGradient(w, loss, step), tol, `${name} dw`);
+      expectClose(db, numericGradient(bias, loss, step), tol, `${name} dbias`);
     });
   }
 });
@@ -283,26 +280,16 @@ describe('conv2d native: finite differences of the backward passes', () => {
         for (let i = 0; i < y.length; i++) l += y[i] * r[i];
         return l;
       };
-      const numeric = (buf: F32, i: number) => {
-        const saved = buf[i];
-        buf[i] = saved + 0.25;
-        const up = buf[i];
-        const lUp = loss();
-        buf[i] = saved - 0.25;
-        const down = buf[i];
-        const lDown = loss();
-        buf[i] = saved;
-        return (lUp - lDown) / (up - down);
-      };
+      const step = 0.25;
       const dx = new Float32Array(x.length);
       const dw = new Float32Array(w.length);
       const db = new Float32Array(a.oc);
       native.conv2dBackwardInput(a, dx, r, w);
       native.conv2dBackwardFilter(a, dw, db, r, x);
       const tol = { atol: 2e-4, rtol: 2e-4 };
-      expectClose(dx, Array.from(x, (_, i) => numeric(x, i)), tol, `${name} dx`);
-      expectClose(dw, Array.from(w, (_, i) => numeric(w, i)), tol, `${name} dw`);
-      expectClose(db, Array.from(bias, (_, i) => numeric(bias, i)), tol, `${name} dbias`);
+      expectClose(dx, numericGradient(x, loss, step), tol, `${name} dx`);
+      expectClose(dw, numericGradient(w, loss, step), tol, `${name} dw`);
+      expectClose(db, numericGradient(bias, loss, step), tol, `${name} dbias`);
     });
   }
 });

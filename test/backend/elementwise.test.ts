@@ -16,6 +16,7 @@ import {
   withNativeConfig,
   expectKernelError,
   callLoose,
+  numericGradient,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -187,14 +188,7 @@ describe('finite differences of the reference backward kernels', () => {
         ref.unary(op, alphaFor(op), v, y);
         return y.reduce((s, yi, i) => s + yi * dy[i], 0);
       };
-      const numeric = Array.from(x, (_, i) => {
-        const p = x.slice();
-        const m = x.slice();
-        p[i] += h;
-        m[i] -= h;
-        return (loss(p) - loss(m)) / (2 * h);
-      });
-      expectClose(dx, numeric, fdTol, `unaryBackward ${op}`);
+      expectClose(dx, numericGradient(x, () => loss(x), h), fdTol, `unaryBackward ${op}`);
     });
   }
 
@@ -212,15 +206,8 @@ describe('finite differences of the reference backward kernels', () => {
           ref.binary(op, aShape, av, bShape, bv, y);
           return y.reduce((s, yi, i) => s + yi * dy[i], 0);
         };
-        const numeric = (v: Float32Array, which: 'a' | 'b') => Array.from(v, (_, i) => {
-          const p = v.slice();
-          const m = v.slice();
-          p[i] += h;
-          m[i] -= h;
-          return which === 'a' ? (loss(p, b) - loss(m, b)) / (2 * h) : (loss(a, p) - loss(a, m)) / (2 * h);
-        });
-        expectClose(da, numeric(a, 'a'), fdTol, `da ${op}`);
-        expectClose(db, numeric(b, 'b'), fdTol, `db ${op}`);
+        expectClose(da, numericGradient(a, () => loss(a, b), h), fdTol, `da ${op}`);
+        expectClose(db, numericGradient(b, () => loss(a, b), h), fdTol, `db ${op}`);
       });
     }
   }

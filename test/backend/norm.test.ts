@@ -13,6 +13,7 @@ import {
   Rng,
   withNativeConfig,
   expectKernelError,
+  numericGradient,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -277,20 +278,7 @@ function finiteDifferenceCheck(
   forward: () => Float32Array, param: Float32Array, r: Float32Array, analytic: Float32Array, label: string,
 ): void {
   const loss = () => forward().reduce((s, y, i) => s + y * r[i], 0);
-  const h = 1e-2;
-  const numeric: number[] = [];
-  for (let i = 0; i < param.length; i++) {
-    const saved = param[i];
-    param[i] = saved + h;
-    const up = param[i];
-    const lUp = loss();
-    param[i] = saved - h;
-    const down = param[i];
-    const lDown = loss();
-    param[i] = saved;
-    numeric.push((lUp - lDown) / (up - down));
-  }
-  expectClose(analytic, numeric, { atol: 2e-3, rtol: 1e-2 }, label);
+  expectClose(analytic, numericGradient(param, loss, 1e-2), { atol: 2e-3, rtol: 1e-2 }, label);
 }
 
 describe('norm backward: finite differences on the reference', () => {

@@ -6,7 +6,14 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, F32, Pool2dArgs } from '../../lib/backend/backend.js';
 import { convOutputSize, resolvePadding, type PaddingSpec } from '../../lib/backend/shape.js';
 import {
-  expectClose, expectIdentical, nativeBackend, nativeConfigs, referenceBackend, Rng, withNativeConfig,
+  expectClose,
+  expectIdentical,
+  nativeBackend,
+  nativeConfigs,
+  referenceBackend,
+  Rng,
+  withNativeConfig,
+  numericGradient,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -245,16 +252,7 @@ describe('pooling reference: finite differences', () => {
       for (let i = 0; i < y.length; i++) l += y[i] * r[i];
       return l;
     };
-    const numeric = Array.from(x, (saved, i) => {
-      x[i] = saved + 1e-3;
-      const up = x[i];
-      const lUp = loss();
-      x[i] = saved - 1e-3;
-      const down = x[i];
-      const lDown = loss();
-      x[i] = saved;
-      return (lUp - lDown) / (up - down);
-    });
+    const numeric = numericGradient(x, loss, 1e-3);
     const dx = new Float32Array(n);
     backward(dx, r, x);
     expectClose(dx, numeric, { atol: 3e-3, rtol: 3e-3 }, name);

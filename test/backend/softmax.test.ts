@@ -16,6 +16,7 @@ import {
   withNativeConfig,
   expectKernelError,
   callLoose,
+  numericGradient,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -118,13 +119,7 @@ describe('reference: hand-checked values', () => {
 describe('finite differences of the reference backward kernels', () => {
   const h = 1e-2;
   const fdTol = { atol: 2e-3, rtol: 1e-2 };
-  const numericGrad = (x: Float32Array, loss: (v: Float32Array) => number) => Array.from(x, (_, i) => {
-    const p = x.slice();
-    const m = x.slice();
-    p[i] += h;
-    m[i] -= h;
-    return (loss(p) - loss(m)) / (2 * h);
-  });
+  const numericGrad = (x: Float32Array, loss: (v: Float32Array) => number) => numericGradient(x, () => loss(x), h);
 
   for (const s of [{ outer: 2, dim: 4, inner: 1 }, { outer: 2, dim: 3, inner: 3 }]) {
     it(`softmaxBackward and logSoftmaxBackward [${s.outer},${s.dim},${s.inner}]`, () => {

@@ -17,7 +17,7 @@
 import { noGrad } from '../../lib/autograd/graph.js';
 import { setBackend, type BackendName } from '../../lib/backend/index.js';
 import { Tensor } from '../../lib/tensor.js';
-import { Rng } from './parity.js';
+import { Rng, numericGradient } from './parity.js';
 
 export interface GradcheckOptions {
   h?: number;
@@ -59,17 +59,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     if (!t.requiresGrad) return;
     if (t.grad === null) throw new Error(`${name}: input ${k} received no gradient`);
     const analytic = t.grad.data;
-    const data = t.data as Float32Array;
-    for (let i = 0; i < data.length; i++) {
-      const orig = data[i];
-      data[i] = orig + h;
-      const up = data[i];
-      const lPlus = noGrad(() => weightedSum(fn(...inputs), r));
-      data[i] = orig - h;
-      const down = data[i];
-      const lMinus = noGrad(() => weightedSum(fn(...inputs), r));
-      data[i] = orig;
-      const numeric = (lPlus - lMinus) / (up - down);
+    const numericAll = numericGradient(t.data as Float32Array, () => noGrad(() => weightedSum(fn(...inputs), r)), h);
+    for (let i = 0; i < numericAll.length; i++) {
+      const numeric = numericAll[i];
       const a = analytic[i];
       if (!(Math.abs(numeric - a) <= atol + rtol * Math.abs(a))) {
         throw new Error(

@@ -143,3 +143,24 @@ export function expectKernelError(
 export function callLoose(b: Backend, name: KernelName, ...args: unknown[]): void {
   Reflect.apply(b[name], b, args);
 }
+
+/**
+ * Central differences of loss() with respect to every entry of buf: buf[i] is set to buf[i] ± step in
+ * place (and restored), and the difference of the two losses is divided by the difference of the two
+ * values float32 actually stored, not by 2·step, so the rounding of the perturbed input adds no error.
+ */
+export function numericGradient(buf: Float32Array, loss: () => number, step: number): number[] {
+  const out = new Array<number>(buf.length);
+  for (let i = 0; i < buf.length; i++) {
+    const saved = buf[i];
+    buf[i] = saved + step;
+    const up = buf[i];
+    const lossUp = loss();
+    buf[i] = saved - step;
+    const down = buf[i];
+    const lossDown = loss();
+    buf[i] = saved;
+    out[i] = (lossUp - lossDown) / (up - down);
+  }
+  return out;
+}
