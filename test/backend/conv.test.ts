@@ -15,6 +15,7 @@ import {
   Rng,
   withNativeConfig,
   numericGradient,
+  expectThrown,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -347,14 +348,7 @@ describe('conv2d bad input: both backends', () => {
     for (const [name, message, errorClass, call] of cases) {
       it(`${backend}: ${name}`, () => {
         const b = backend === 'reference' ? ref : nativeBackend();
-        let caught: unknown;
-        try {
-          call(b);
-        } catch (err) {
-          caught = err;
-        }
-        expect(caught).toBeInstanceOf(errorClass);
-        expect((caught as Error).message).toMatch(message);
+        expectThrown(() => call(b), errorClass, message);
       });
     }
     it(`${backend}: still works after bad input`, () => {

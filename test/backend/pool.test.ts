@@ -14,6 +14,7 @@ import {
   Rng,
   withNativeConfig,
   numericGradient,
+  expectThrown,
 } from '../helpers/parity.js';
 
 const ref = referenceBackend;
@@ -318,14 +319,7 @@ describe('pooling bad input: both backends', () => {
     for (const [name, message, errorClass, call] of cases) {
       it(`${backend}: ${name}`, () => {
         const b = backend === 'reference' ? ref : nativeBackend();
-        let caught: unknown;
-        try {
-          call(b);
-        } catch (err) {
-          caught = err;
-        }
-        expect(caught).toBeInstanceOf(errorClass);
-        expect((caught as Error).message).toMatch(message);
+        expectThrown(() => call(b), errorClass, message);
       });
     }
     it(`${backend}: still works after bad input`, () => {
