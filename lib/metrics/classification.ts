@@ -37,17 +37,27 @@ export function topKAccuracy(scores: ArrayLike<number>, numClasses: number, targ
     throw new RangeError(`topKAccuracy: scores has ${scores.length} values, expected ${n} x ${numClasses}`);
   }
   if (n === 0) throw new RangeError('topKAccuracy: no samples');
+  return topKHits('topKAccuracy', scores, numClasses, target, k) / n;
+}
+
+/**
+ * How many rows of scores [target.length, numClasses] rank their target class among the k highest.
+ * A target is in the top k when fewer than k classes score strictly higher (ties favour the target).
+ * `op` names the caller in errors.
+ */
+export function topKHits(op: string, scores: ArrayLike<number>, numClasses: number, target: Labels, k: number): number {
   let hits = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < target.length; i++) {
     const t = target[i];
-    if (!Number.isInteger(t) || t < 0 || t >= numClasses) throw new RangeError(`topKAccuracy: target[${i}] = ${t} is not a class index`);
-    const s = scores[i * numClasses + t];
-    // The target is in the top k when fewer than k classes score strictly higher (ties favour the target).
+    if (!Number.isInteger(t) || t < 0 || t >= numClasses) {
+      throw new RangeError(`${op}: target[${i}] = ${t} is not a class index in [0, ${numClasses})`);
+    }
+    const own = scores[i * numClasses + t];
     let higher = 0;
-    for (let c = 0; c < numClasses; c++) if (scores[i * numClasses + c] > s) higher++;
+    for (let c = 0; c < numClasses; c++) if (scores[i * numClasses + c] > own) higher++;
     if (higher < k) hits++;
   }
-  return hits / n;
+  return hits;
 }
 
 /** counts[t * numClasses + p] = samples of true class t predicted as p. */

@@ -6,6 +6,7 @@
 // 'mse', 'mae', 'r2', 'precision', 'recall', 'f1'.
 
 import { Tensor, formatShape } from '../tensor.js';
+import { topKHits } from './classification.js';
 import { labelPair, toLabels, values } from './labels.js';
 
 export interface Metric {
@@ -68,16 +69,7 @@ export class TopKAccuracy implements Metric {
     const [n, c] = predicted.shape;
     const t = toLabels(this.name, 'target', target);
     if (t.labels.length !== n) throw new RangeError(`${this.name}: predicted has ${n} samples but target has ${t.labels.length}`);
-    const s = predicted.data;
-    for (let i = 0; i < n; i++) {
-      const label = t.labels[i];
-      if (label >= c) throw new RangeError(`${this.name}: target class ${label} at row ${i} is out of range [0, ${c})`);
-      const own = s[i * c + label];
-      // In the top k when fewer than k classes score strictly higher (ties favour the target).
-      let higher = 0;
-      for (let j = 0; j < c; j++) if (s[i * c + j] > own) higher++;
-      if (higher < this.k) this.hits++;
-    }
+    this.hits += topKHits(this.name, predicted.data, c, t.labels, this.k);
     this.count += n;
   }
 
