@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -32,8 +33,56 @@ namespace {
 
 thread_local bool tls_inside_pool_task = false;
 
+// Short-lived waits spin before they sleep. A training step issues dozens of kernels a few
+// microseconds to a millisecond apart; waking a worker blocked in the kernel costs tens of
+// microseconds on a VM, which is more than many of those kernels take. A worker therefore polls for
+// the next job for `spin_budget()` before it parks on the condition variable, and the submitter polls
+// for the workers' completion the same way. The budget bounds the CPU burnt by an idle pool.
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// TENSORFORGE_SPIN_US (0 disables spinning); default 200 microseconds; set_spin_microseconds().
+std::atomic<int64_t>& spin_us() {
+  static std::atomic<int64_t> us{[] {
+    if (const char* env = std::getenv("TENSORFORGE_SPIN_US")) {
+      const long v = std::atol(env);
+      if (v >= 0) return std::min<int64_t>(v, kMaxSpinMicroseconds);
+    }
+    return int64_t{200};
+  }()};
+  return us;
+}
+
+std::chrono::microseconds spin_budget() { return std::chrono::microseconds(spin_us().load(std::memory_order_relaxed)); }
+
+// Polls `ready` until it returns true or the spin budget runs out; returns its last answer.
+template <typename Ready>
+bool spin_until(const Ready& ready) {
+  const auto budget = spin_budget();
+  if (budget.count() == 0) return ready();
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return ready();
+  }
+}
+
 // One job at a time: `run_lock` is held by the submitting thread for the whole job, so a second
 // submitter (another JS environment) sees the pool busy and runs its work inline instead of waiting.
+//
+// Handshake: the submitter publishes the job (task_fn_, task_count_, pending_workers_) and then bumps
+// `generation_` (release); a worker that observes the new generation (acquire) sees the job. Every
+// worker takes part in every generation and decrements `pending_workers_` once when its share is done,
+// so no generation can start before all workers have left the previous one. Sleepers are woken
+// through `wake_`; the mutex orders the bump against a worker's decision to sleep, so no wake-up is lost.
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) { resize(threads); }
@@ -44,11 +93,11 @@ class ThreadPool {
     std::lock_guard<std::mutex> run(run_lock_);
     stop_workers();
     const int extra = std::max(threads, 1) - 1;
-    stopping_ = false;
+    stopping_.store(false);
     // A new worker joins from the NEXT job on. No job is in flight (we hold run_lock_), so the
     // current generation is finished; a worker starting at 0 would run a stale round and be counted
     // twice in the next job (the submitter could then wait forever).
-    const uint64_t start_generation = generation_;
+    const uint64_t start_generation = generation_.load();
     for (int i = 0; i < extra; ++i) {
       workers_.emplace_back([this, start_generation] { worker_loop(start_generation); });
     }
@@ -63,14 +112,17 @@ class ThreadPool {
       task_fn_ = &task_fn;
       task_count_ = tasks;
       next_task_.store(0);
-      pending_workers_ = static_cast<int>(workers_.size());
+      pending_workers_.store(static_cast<int>(workers_.size()));
       error_ = nullptr;
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_acq_rel);
     }
-    wake_.notify_all();
+    if (sleepers_.load() > 0) wake_.notify_all();
     work();
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [this] { return pending_workers_ == 0; });
+    if (!spin_until([this] { return pending_workers_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [this] { return pending_workers_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
     task_fn_ = nullptr;
     if (error_) std::rethrow_exception(error_);
     return true;
@@ -94,24 +146,29 @@ class ThreadPool {
 
   void worker_loop(uint64_t seen) {
     for (;;) {
-      {
+      const auto has_news = [&] { return stopping_.load() || generation_.load(std::memory_order_acquire) != seen; };
+      if (!spin_until(has_news)) {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
+        sleepers_.fetch_add(1);
+        wake_.wait(lock, has_news);
+        sleepers_.fetch_sub(1);
       }
+      if (stopping_.load()) return;
+      seen = generation_.load(std::memory_order_acquire);
       work();
-      std::lock_guard<std::mutex> lock(mutex_);
       // Each worker reports once per generation it woke for, so the count can neither skip zero nor
-      // go below it.
-      if (seen == generation_ && --pending_workers_ == 0) done_.notify_one();
+      // go below it. The lock pairs the last decrement with a submitter about to sleep on done_.
+      if (pending_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_one();
+      }
     }
   }
 
   void stop_workers() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
+      stopping_.store(true);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
@@ -126,9 +183,10 @@ class ThreadPool {
   const std::function<void(int64_t)>* task_fn_ = nullptr;
   int64_t task_count_ = 0;
   std::atomic<int64_t> next_task_{0};
-  int pending_workers_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  std::atomic<int> pending_workers_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
 
@@ -152,6 +210,10 @@ std::mutex resize_lock;
 }  // namespace
 
 int num_threads() { return pool().size(); }
+
+int64_t spin_microseconds() { return spin_us().load(); }
+
+void set_spin_microseconds(int64_t us) { spin_us().store(std::clamp<int64_t>(us, 0, kMaxSpinMicroseconds)); }
 
 void set_num_threads(int n) {
   std::lock_guard<std::mutex> lock(resize_lock);

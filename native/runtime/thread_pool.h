@@ -14,6 +14,11 @@ namespace tf {
 int num_threads();
 // Resizes the pool; n >= 1. Safe to call between kernels from any JS thread.
 void set_num_threads(int n);
+// How long an idle worker polls for the next job (and the submitter for its workers) before sleeping
+// on a condition variable. Default 200; TENSORFORGE_SPIN_US at load; 0 = always sleep.
+constexpr int64_t kMaxSpinMicroseconds = 100000;
+int64_t spin_microseconds();
+void set_spin_microseconds(int64_t us);  // clamped to [0, kMaxSpinMicroseconds]
 // Cores this process may run on (affinity mask where the OS has one).
 int available_cores();
 

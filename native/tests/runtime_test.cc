@@ -132,3 +132,37 @@ TF_TEST(resize_between_jobs_never_deadlocks) {
   watchdog.join();
   TF_CHECK(total == expected, "covered " + std::to_string(total.load()) + " of " + std::to_string(expected));
 }
+
+// Workers poll for a new job for spin_microseconds() and then sleep; the submitter waits for them the
+// same way. Jobs arriving back to back (caught while spinning), after a pause longer than the budget
+// (workers asleep), and with spinning off must all run every index exactly once.
+TF_TEST(parallel_for_runs_after_spinning_and_after_sleeping) {
+  const int saved_threads = num_threads();
+  const int64_t saved_spin = spin_microseconds();
+  set_num_threads(3);
+  for (int64_t spin : {int64_t{0}, int64_t{50}, int64_t{2000}}) {
+    set_spin_microseconds(spin);
+    TF_CHECK(spin_microseconds() == spin, "spin budget not applied: " + std::to_string(spin));
+    for (int job = 0; job < 40; ++job) {
+      // Every fourth job waits well past a 50 us budget, so the workers have gone to sleep.
+      if (job % 4 == 3) std::this_thread::sleep_for(std::chrono::microseconds(300));
+      std::vector<std::atomic<int>> hits(997);
+      parallel_for(997, 1, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+      });
+      for (size_t i = 0; i < hits.size(); ++i) {
+        if (hits[i] != 1) {
+          fail("index " + std::to_string(i) + " hit " + std::to_string(hits[i].load()) + " times (spin=" +
+               std::to_string(spin) + " us, job " + std::to_string(job) + ")");
+          set_spin_microseconds(saved_spin);
+          set_num_threads(saved_threads);
+          return;
+        }
+      }
+    }
+  }
+  set_spin_microseconds(-5);
+  TF_CHECK(spin_microseconds() == 0, "a negative budget must clamp to 0");
+  set_spin_microseconds(saved_spin);
+  set_num_threads(saved_threads);
+}
