@@ -8,6 +8,7 @@
 // - y: a Tensor is used as is; an integer typed array (Int32Array, Uint8Array, ...) becomes int32
 //   class indices (what crossEntropy expects); float arrays and nested number arrays become float32.
 
+import { kernelOutput } from '../backend/alloc.js';
 import { tensor } from '../ops/creation.js';
 import { Generator, globalGenerator } from '../random.js';
 import { Tensor, formatShape, type NestedArray } from '../tensor.js';
@@ -83,7 +84,8 @@ export function takeRows(t: Tensor, indices: Int32Array): Tensor {
     const begin = indices[0] * row;
     return new Tensor(t.data.subarray(begin, begin + indices.length * row), shape);
   }
-  const out = t.dtype === 'int32' ? new Int32Array(indices.length * row) : new Float32Array(indices.length * row);
+  // Every row is copied below, so the float buffer need not be zeroed first.
+  const out = t.dtype === 'int32' ? new Int32Array(indices.length * row) : kernelOutput(indices.length * row);
   for (let i = 0; i < indices.length; i++) {
     const src = indices[i] * row;
     out.set(t.data.subarray(src, src + row), i * row);

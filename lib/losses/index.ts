@@ -2,6 +2,7 @@
 // averages the per-element losses, 'sum' adds them, 'none' returns them unreduced.
 // Most losses are compositions of differentiable ops; cross-entropy uses the fused kernel.
 
+import { kernelOutput } from '../backend/alloc.js';
 import { output } from '../autograd/record.js';
 import { getBackend } from '../backend/index.js';
 import { checkNumber, checkTensor, floatData } from '../ops/check.js';
@@ -122,12 +123,12 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
     }
     td = target.data as Float32Array;
   }
-  const rowLoss = new Float32Array(n);
-  const probs = new Float32Array(n * c);
+  const rowLoss = kernelOutput(n);
+  const probs = kernelOutput(n * c);
   getBackend().softmaxCrossEntropy(n, c, s, ld, td, rowLoss, probs);
   const savedTarget = td; // (targets are constants: no gradient flows to them)
   const perRow = output(op, [logits], rowLoss, [n], (dloss) => {
-    const dlogits = new Float32Array(n * c);
+    const dlogits = kernelOutput(n * c);
     getBackend().softmaxCrossEntropyBackward(n, c, s, dlogits, dloss, probs, savedTarget);
     return [dlogits];
   });

@@ -3,6 +3,7 @@
 
 import { output } from '../autograd/record.js';
 import type { Conv2dArgs } from '../backend/backend.js';
+import { kernelOutput } from '../backend/alloc.js';
 import { getBackend } from '../backend/index.js';
 import { convOutputSize, resolvePadding, type PaddingSpec } from '../backend/shape.js';
 import { Tensor, formatShape } from '../tensor.js';
@@ -56,7 +57,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   }
   const ep = resolveActivation(op, options);
   const args: Conv2dArgs = { n, h, w: wd_, c, kh, kw, oc, strideH, strideW, dilationH, dilationW, ...pad, groups, oh, ow };
-  const y = new Float32Array(n * oh * ow * oc);
+  const y = kernelOutput(n * oh * ow * oc);
   getBackend().conv2d(args, ep, xd, wd, bd, y);
 
   const { activation, alpha } = ep;
@@ -70,12 +71,12 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
     let dw: Float32Array | null = null;
     let db: Float32Array | null = null;
     if (needs[0]) {
-      dx = new Float32Array(xd.length);
+      dx = kernelOutput(xd.length);
       be.conv2dBackwardInput(args, dx, dz, wd);
     }
     if (needs[1] || (hasBias && needs[2])) {
       // The filter kernel computes dw and dbias together; dw is computed even if only dbias is needed.
-      dw = new Float32Array(wd.length);
+      dw = kernelOutput(wd.length);
       db = hasBias && needs[2] ? new Float32Array(oc) : null;
       be.conv2dBackwardFilter(args, dw, db, dz, xd);
     }

@@ -5,6 +5,7 @@
 import type { BackwardFn } from '../autograd/graph.js';
 import { output } from '../autograd/record.js';
 import type { BinaryOp, UnaryOp } from '../backend/backend.js';
+import { kernelOutput } from '../backend/alloc.js';
 import { getBackend } from '../backend/index.js';
 import { broadcastShapes } from '../backend/shape.js';
 import { Tensor, formatShape } from '../tensor.js';
@@ -19,13 +20,13 @@ const READS_Y: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['relu', 'leakyRelu', 'el
 
 function unary(op: UnaryOp, x: Tensor, alpha = 0): Tensor {
   const xd = floatData(op, 'x', x);
-  const y = new Float32Array(xd.length);
+  const y = kernelOutput(xd.length);
   getBackend().unary(op, alpha, xd, y);
   // Save only the side the derivative reads: y (its own output) or x.
   const savedX = op !== 'neg' && !READS_Y.has(op) ? xd : null;
   const savedY = READS_Y.has(op) ? y : null;
   return output(op, [x], y, x.shape, (dy) => {
-    const dx = new Float32Array(dy.length);
+    const dx = kernelOutput(dy.length);
     getBackend().unaryBackward(op, alpha, dx, dy, savedX, savedY);
     return [dx];
   });
@@ -105,7 +106,7 @@ function binary(op: BinaryOp, aIn: Tensor | number, bIn: Tensor | number): Tenso
   const outShape = broadcastShapes(op, a.shape, b.shape);
   const aShape = kernelShape(a.shape);
   const bShape = kernelShape(b.shape);
-  const y = new Float32Array(sizeOf(outShape));
+  const y = kernelOutput(sizeOf(outShape));
   getBackend().binary(op, aShape, ad, bShape, bd, y);
 
   const backward = op === 'add' || op === 'sub'
@@ -132,8 +133,8 @@ function savingBackward(
   op: BinaryOp, aShape: readonly number[], ad: Float32Array, bShape: readonly number[], bd: Float32Array,
 ): BackwardFn {
   return (dy, needs) => {
-    const da = needs[0] ? new Float32Array(ad.length) : null;
-    const db = needs[1] ? new Float32Array(bd.length) : null;
+    const da = needs[0] ? kernelOutput(ad.length) : null;
+    const db = needs[1] ? kernelOutput(bd.length) : null;
     getBackend().binaryBackward(op, da, db, dy, aShape, ad, bShape, bd);
     return [da, db];
   };

@@ -3,6 +3,7 @@
 
 import { output } from '../autograd/record.js';
 import type { Activation, MatmulArgs } from '../backend/backend.js';
+import { kernelOutput } from '../backend/alloc.js';
 import { getBackend } from '../backend/index.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { checkNumber, floatData } from './check.js';
@@ -38,7 +39,7 @@ function mmArgs(m: number, n: number, k: number, transA: boolean, transB: boolea
  */
 export function activationBackward(activation: Activation, alpha: number, dy: Float32Array, y: Float32Array): Float32Array {
   if (activation === 'none') return dy;
-  const dz = new Float32Array(dy.length);
+  const dz = kernelOutput(dy.length);
   getBackend().unaryBackward(activation, alpha, dz, dy, null, y);
   return dz;
 }
@@ -72,7 +73,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   }
   const m = x.size / k;
   const outShape = [...x.shape.slice(0, -1), n];
-  const y = new Float32Array(m * n);
+  const y = kernelOutput(m * n);
   if (m > 0) getBackend().matmul(mmArgs(m, n, k, false, false, ep), xd, wd, bd, y);
   const hasBias = bd !== null;
   const inputs = bias ? [x, w, bias] : [x, w];
@@ -85,13 +86,13 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, options
     let dw: Float32Array | null = null;
     let db: Float32Array | null = null;
     if (needs[0]) {
-      dx = new Float32Array(m * k); // dx [M,K] = dz [M,N] · wᵀ
+      dx = kernelOutput(m * k); // dx [M,K] = dz [M,N] · wᵀ
       be.matmul(mmArgs(m, k, n, false, true), dz, wd, null, dx);
     }
     if (needs[1]) {
       // dw [K,N] = xᵀ · dz [M,N]; added (+=) straight into w's existing .grad when the engine offers it
       const target = into[1];
-      dw = target ?? new Float32Array(k * n);
+      dw = target ?? kernelOutput(k * n);
       be.matmul(mmArgs(k, n, m, true, false, undefined, target !== null), xd, dz, null, dw);
     }
     if (needs[2]) {

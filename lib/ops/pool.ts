@@ -2,6 +2,7 @@
 
 import { output } from '../autograd/record.js';
 import type { Pool2dArgs } from '../backend/backend.js';
+import { kernelOutput } from '../backend/alloc.js';
 import { getBackend } from '../backend/index.js';
 import { convOutputSize, resolvePadding, type PaddingSpec } from '../backend/shape.js';
 import type { Tensor } from '../tensor.js';
@@ -42,10 +43,10 @@ function poolArgs(op: string, x: Tensor, options: Pool2dOptions): Pool2dArgs {
 export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const xd = floatData('maxPool2d', 'x', x);
   const args = poolArgs('maxPool2d', x, options);
-  const y = new Float32Array(args.n * args.oh * args.ow * args.c);
+  const y = kernelOutput(args.n * args.oh * args.ow * args.c);
   getBackend().maxPool2d(args, xd, y);
   return output('maxPool2d', [x], y, [args.n, args.oh, args.ow, args.c], (dy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = kernelOutput(xd.length);
     getBackend().maxPool2dBackward(args, dx, dy, xd);
     return [dx];
   });
@@ -57,11 +58,11 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   const args = poolArgs('avgPool2d', x, options);
   const countIncludePad = options.countIncludePad ?? true;
   if (typeof countIncludePad !== 'boolean') throw new TypeError(`avgPool2d: countIncludePad must be a boolean, got ${typeof countIncludePad}`);
-  const y = new Float32Array(args.n * args.oh * args.ow * args.c);
+  const y = kernelOutput(args.n * args.oh * args.ow * args.c);
   getBackend().avgPool2d(args, countIncludePad, xd, y);
   const xSize = xd.length;
   return output('avgPool2d', [x], y, [args.n, args.oh, args.ow, args.c], (dy) => {
-    const dx = new Float32Array(xSize);
+    const dx = kernelOutput(xSize);
     getBackend().avgPool2dBackward(args, countIncludePad, dx, dy);
     return [dx];
   });
@@ -72,10 +73,10 @@ export function globalAvgPool2d(x: Tensor): Tensor {
   const xd = floatData('globalAvgPool2d', 'x', x);
   checkRank('globalAvgPool2d', 'x', x, [4]);
   const [n, h, w, c] = x.shape;
-  const y = new Float32Array(n * c);
+  const y = kernelOutput(n * c);
   getBackend().globalAvgPool2d(n, h * w, c, xd, y);
   return output('globalAvgPool2d', [x], y, [n, c], (dy) => {
-    const dx = new Float32Array(n * h * w * c);
+    const dx = kernelOutput(n * h * w * c);
     getBackend().globalAvgPool2dBackward(n, h * w, c, dx, dy);
     return [dx];
   });
@@ -86,10 +87,10 @@ export function globalMaxPool2d(x: Tensor): Tensor {
   const xd = floatData('globalMaxPool2d', 'x', x);
   checkRank('globalMaxPool2d', 'x', x, [4]);
   const [n, h, w, c] = x.shape;
-  const y = new Float32Array(n * c);
+  const y = kernelOutput(n * c);
   getBackend().globalMaxPool2d(n, h * w, c, xd, y);
   return output('globalMaxPool2d', [x], y, [n, c], (dy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = kernelOutput(xd.length);
     getBackend().globalMaxPool2dBackward(n, h * w, c, dx, dy, xd);
     return [dx];
   });

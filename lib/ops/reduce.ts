@@ -1,6 +1,7 @@
 // Reductions over a set of axes (sum, mean, max), argmax, and maxout (a max over groups of units).
 // Forward: backend.reduce; backward: backend.reduceBackward (max routes dy to the first maximum).
 
+import { kernelOutput } from '../backend/alloc.js';
 import { output } from '../autograd/record.js';
 import type { ReduceOp } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
@@ -24,7 +25,7 @@ function reduce(op: ReduceOp, x: Tensor, axesIn: number | readonly number[] | un
   const outShape = keepDims
     ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
     : x.shape.filter((_, i) => !axes.includes(i));
-  const y = new Float32Array(sizeOf(outShape));
+  const y = kernelOutput(sizeOf(outShape));
   if (x.rank === 0 || axes.length === 0) {
     y.set(xd); // nothing to reduce
     return output(op, [x], y, outShape, (dy) => [dy]);
@@ -36,7 +37,7 @@ function reduce(op: ReduceOp, x: Tensor, axesIn: number | readonly number[] | un
   const savedX = op === 'max' ? xd : null;
   const savedY = op === 'max' ? y : null;
   return output(op, [x], y, outShape, (dy) => {
-    const dx = new Float32Array(sizeOf(shape));
+    const dx = kernelOutput(sizeOf(shape));
     const xArg = savedX ?? new Float32Array(dx.length);
     const yArg = savedY ?? new Float32Array(dy.length);
     getBackend().reduceBackward(op, shape, axes, dx, dy, xArg, yArg);

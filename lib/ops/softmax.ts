@@ -2,6 +2,7 @@
 // axis of a row-major tensor without a transpose. Both backward kernels read only the output y.
 
 import { output } from '../autograd/record.js';
+import { kernelOutput } from '../backend/alloc.js';
 import { getBackend } from '../backend/index.js';
 import type { Tensor } from '../tensor.js';
 import { floatData, normalizeAxis, sizeOf } from './check.js';
@@ -16,10 +17,10 @@ function split(op: string, x: Tensor, axis: number): [number, number, number] {
 export function softmax(x: Tensor, axis = -1): Tensor {
   const xd = floatData('softmax', 'x', x);
   const [outer, dim, inner] = split('softmax', x, axis);
-  const y = new Float32Array(xd.length);
+  const y = kernelOutput(xd.length);
   getBackend().softmax(outer, dim, inner, xd, y);
   return output('softmax', [x], y, x.shape, (dy) => {
-    const dx = new Float32Array(dy.length);
+    const dx = kernelOutput(dy.length);
     getBackend().softmaxBackward(outer, dim, inner, dx, dy, y);
     return [dx];
   });
@@ -29,10 +30,10 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const xd = floatData('logSoftmax', 'x', x);
   const [outer, dim, inner] = split('logSoftmax', x, axis);
-  const y = new Float32Array(xd.length);
+  const y = kernelOutput(xd.length);
   getBackend().logSoftmax(outer, dim, inner, xd, y);
   return output('logSoftmax', [x], y, x.shape, (dy) => {
-    const dx = new Float32Array(dy.length);
+    const dx = kernelOutput(dy.length);
     getBackend().logSoftmaxBackward(outer, dim, inner, dx, dy, y);
     return [dx];
   });

@@ -1,6 +1,7 @@
 // evaluate and predict: the model in eval mode (dropout off, batch norm on running statistics), no
 // graph recorded, data in batches. The model's train/eval flags are restored afterwards, even on error.
 
+import { kernelOutput } from '../backend/alloc.js';
 import { noGrad } from '../autograd/graph.js';
 import { DataLoader, Dataset, type ArrayInput, type Batch } from '../data/dataset.js';
 import type { MetricSpec } from '../metrics/streaming.js';
@@ -111,7 +112,7 @@ export function predict(model: Module, x: ArrayInput | Dataset, options: Predict
         if (out === null) {
           rowShape = y.shape.slice(1);
           row = y.size / rows;
-          out = y.dtype === 'int32' ? new Int32Array(n * row) : new Float32Array(n * row);
+          out = y.dtype === 'int32' ? new Int32Array(n * row) : kernelOutput(n * row); // every batch fills its rows
         } else if (y.size / rows !== row || y.shape.slice(1).some((d, i) => d !== rowShape[i])) {
           throw new RangeError(`${op}: the model's output shape changed between batches (${formatShape(rowShape)} then ${formatShape(y.shape.slice(1))})`);
         }
