@@ -13,7 +13,9 @@ void throw_range_error(const std::string& op, const std::string& message) {
   throw ArgError(ArgError::Kind::range, op + ": " + message);
 }
 
-int64_t checked_product(const std::string& op, const char* what, const std::vector<int64_t>& sizes) {
+namespace {
+template <typename Sizes>
+int64_t checked_product_of(const char* op, const char* what, const Sizes& sizes) {
   int64_t product = 1;
   for (int64_t s : sizes) {
     if (s < 0 || (s != 0 && product > kMaxElements / s)) {
@@ -23,9 +25,14 @@ int64_t checked_product(const std::string& op, const char* what, const std::vect
   }
   return product;
 }
+}  // namespace
 
-int64_t checked_product(const std::string& op, const char* what, std::initializer_list<int64_t> sizes) {
-  return checked_product(op, what, std::vector<int64_t>(sizes));
+int64_t checked_product(const char* op, const char* what, const std::vector<int64_t>& sizes) {
+  return checked_product_of(op, what, sizes);
+}
+
+int64_t checked_product(const char* op, const char* what, std::initializer_list<int64_t> sizes) {
+  return checked_product_of(op, what, sizes);
 }
 
 std::string shape_string(const std::vector<int64_t>& shape) {
@@ -142,7 +149,7 @@ std::vector<int64_t> Args::shape(size_t i, const char* name) const {
   return out;
 }
 
-F32Arg Args::f32_impl(size_t i, const char* name, int64_t expected, const std::string& how, bool nullable) const {
+F32Arg Args::f32_impl(size_t i, const char* name, int64_t expected, const How& how, bool nullable) const {
   const Napi::Value v = info_[i];
   if (nullable && v.IsNull()) return {};
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
@@ -151,17 +158,17 @@ F32Arg Args::f32_impl(size_t i, const char* name, int64_t expected, const std::s
   auto arr = v.As<Napi::Float32Array>();
   const auto length = static_cast<int64_t>(arr.ElementLength());
   if (length != expected) {
-    range_error(std::string(name) + " has length " + std::to_string(length) + ", expected " + how + " = " +
+    range_error(std::string(name) + " has length " + std::to_string(length) + ", expected " + how.str() + " = " +
                 std::to_string(expected));
   }
   return {arr.Data(), length};
 }
 
-F32Arg Args::f32(size_t i, const char* name, int64_t expected, const std::string& how) const {
+F32Arg Args::f32(size_t i, const char* name, int64_t expected, const How& how) const {
   return f32_impl(i, name, expected, how, false);
 }
 
-F32Arg Args::f32_or_null(size_t i, const char* name, int64_t expected, const std::string& how) const {
+F32Arg Args::f32_or_null(size_t i, const char* name, int64_t expected, const How& how) const {
   return f32_impl(i, name, expected, how, true);
 }
 
@@ -170,13 +177,13 @@ bool Args::is_int32_array(size_t i) const {
   return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array;
 }
 
-I32Arg Args::i32(size_t i, const char* name, int64_t expected, const std::string& how) const {
+I32Arg Args::i32(size_t i, const char* name, int64_t expected, const How& how) const {
   const Napi::Value v = info_[i];
   if (!is_int32_array(i)) type_error(std::string(name) + " must be an Int32Array, got " + describe(v));
   auto arr = v.As<Napi::Int32Array>();
   const auto length = static_cast<int64_t>(arr.ElementLength());
   if (length != expected) {
-    range_error(std::string(name) + " has length " + std::to_string(length) + ", expected " + how + " = " +
+    range_error(std::string(name) + " has length " + std::to_string(length) + ", expected " + how.str() + " = " +
                 std::to_string(expected));
   }
   return {arr.Data(), length};

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace tf::binding {
@@ -30,8 +31,8 @@ constexpr int64_t kMaxElements = int64_t{1} << 32;
 constexpr int64_t kMaxDim = (int64_t{1} << 31) - 1;
 
 // Multiplies sizes, throwing a RangeError naming `what` on overflow past kMaxElements.
-int64_t checked_product(const std::string& op, const char* what, std::initializer_list<int64_t> sizes);
-int64_t checked_product(const std::string& op, const char* what, const std::vector<int64_t>& sizes);
+int64_t checked_product(const char* op, const char* what, std::initializer_list<int64_t> sizes);
+int64_t checked_product(const char* op, const char* what, const std::vector<int64_t>& sizes);
 
 struct F32Arg {
   float* data = nullptr;  // nullptr when the JS value was null (only from *_or_null readers)
@@ -40,6 +41,31 @@ struct F32Arg {
 struct I32Arg {
   int32_t* data = nullptr;
   int64_t length = 0;
+};
+
+// Explains an expected buffer length in an error message ("m*k (m=3, k=4)"). Built only when a check
+// fails: formatting the explanation on every call cost more than a small kernel. Holds a string, or a
+// callable returning one; either must outlive the check (a temporary in the call expression does).
+class How {
+ public:
+  How(const char* text) : text_(text) {}                   // NOLINT(google-explicit-constructor)
+  How(const std::string& text) : string_(&text) {}         // NOLINT(google-explicit-constructor)
+  template <typename Fn, std::enable_if_t<std::is_invocable_r_v<std::string, const Fn&> &&
+                                              !std::is_convertible_v<const Fn&, std::string>, int> = 0>
+  How(const Fn& fn)                                         // NOLINT(google-explicit-constructor)
+      : callable_(&fn), call_([](const void* f) { return (*static_cast<const Fn*>(f))(); }) {}
+
+  std::string str() const {
+    if (call_ != nullptr) return call_(callable_);
+    if (string_ != nullptr) return *string_;
+    return text_ != nullptr ? text_ : "";
+  }
+
+ private:
+  const char* text_ = nullptr;
+  const std::string* string_ = nullptr;
+  const void* callable_ = nullptr;
+  std::string (*call_)(const void*) = nullptr;
 };
 
 // Reads positional arguments of one call. `op` names the kernel in every error.
@@ -68,9 +94,9 @@ class Args {
   std::vector<int64_t> int_list(size_t i, const char* name) const;
 
   // Float32Array whose length must equal `expected`; `how` explains it ("m*k (m=3, k=4)").
-  F32Arg f32(size_t i, const char* name, int64_t expected, const std::string& how) const;
-  F32Arg f32_or_null(size_t i, const char* name, int64_t expected, const std::string& how) const;
-  I32Arg i32(size_t i, const char* name, int64_t expected, const std::string& how) const;
+  F32Arg f32(size_t i, const char* name, int64_t expected, const How& how) const;
+  F32Arg f32_or_null(size_t i, const char* name, int64_t expected, const How& how) const;
+  I32Arg i32(size_t i, const char* name, int64_t expected, const How& how) const;
   bool is_int32_array(size_t i) const;
 
   // Properties of an options object (e.g. Conv2dArgs).
@@ -85,7 +111,7 @@ class Args {
 
  private:
   int64_t integer(const Napi::Value& v, const std::string& name, int64_t min) const;
-  F32Arg f32_impl(size_t i, const char* name, int64_t expected, const std::string& how, bool nullable) const;
+  F32Arg f32_impl(size_t i, const char* name, int64_t expected, const How& how, bool nullable) const;
 
   const Napi::CallbackInfo& info_;
   const char* op_;

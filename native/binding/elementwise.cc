@@ -125,9 +125,9 @@ Napi::Value binary(const Napi::CallbackInfo& info) {
   args.expect_count(6);
   const BinaryOp op = binary_op(args, 0);
   const BinaryShapes s = binary_shapes(args, 1, 3);
-  const F32Arg a = args.f32(2, "a", s.a_size, "size of aShape " + shape_string(s.a));
-  const F32Arg b = args.f32(4, "b", s.b_size, "size of bShape " + shape_string(s.b));
-  const F32Arg y = args.f32(5, "y", s.out_size, "size of the broadcast shape " + shape_string(s.out));
+  const F32Arg a = args.f32(2, "a", s.a_size, [&] { return "size of aShape " + shape_string(s.a); });
+  const F32Arg b = args.f32(4, "b", s.b_size, [&] { return "size of bShape " + shape_string(s.b); });
+  const F32Arg y = args.f32(5, "y", s.out_size, [&] { return "size of the broadcast shape " + shape_string(s.out); });
   kernels::binary(op, s.a, a.data, s.b, b.data, y.data);
   return info.Env().Undefined();
 }
@@ -137,11 +137,11 @@ Napi::Value binary_backward(const Napi::CallbackInfo& info) {
   args.expect_count(8);
   const BinaryOp op = binary_op(args, 0);
   const BinaryShapes s = binary_shapes(args, 4, 6);
-  const F32Arg da = args.f32_or_null(1, "da", s.a_size, "size of aShape " + shape_string(s.a));
-  const F32Arg db = args.f32_or_null(2, "db", s.b_size, "size of bShape " + shape_string(s.b));
-  const F32Arg dy = args.f32(3, "dy", s.out_size, "size of the broadcast shape " + shape_string(s.out));
-  const F32Arg a = args.f32(5, "a", s.a_size, "size of aShape " + shape_string(s.a));
-  const F32Arg b = args.f32(7, "b", s.b_size, "size of bShape " + shape_string(s.b));
+  const F32Arg da = args.f32_or_null(1, "da", s.a_size, [&] { return "size of aShape " + shape_string(s.a); });
+  const F32Arg db = args.f32_or_null(2, "db", s.b_size, [&] { return "size of bShape " + shape_string(s.b); });
+  const F32Arg dy = args.f32(3, "dy", s.out_size, [&] { return "size of the broadcast shape " + shape_string(s.out); });
+  const F32Arg a = args.f32(5, "a", s.a_size, [&] { return "size of aShape " + shape_string(s.a); });
+  const F32Arg b = args.f32(7, "b", s.b_size, [&] { return "size of bShape " + shape_string(s.b); });
   kernels::binary_backward(op, da.data, db.data, dy.data, s.a, a.data, s.b, b.data);
   return info.Env().Undefined();
 }

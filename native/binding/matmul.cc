@@ -35,13 +35,13 @@ Napi::Value matmul(const Napi::CallbackInfo& info) {
   const bool accumulate = in.bool_prop(o, "accumulate");
   const EpilogueArg epilogue = read_epilogue(in, o);
 
-  const std::string mk = "(m=" + std::to_string(m) + ", k=" + std::to_string(k) + ")";
-  const std::string kn = "(k=" + std::to_string(k) + ", n=" + std::to_string(n) + ")";
-  const F32Arg a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), trans_a ? "k*m " + mk : "m*k " + mk);
-  const F32Arg b = in.f32(2, "b", checked_product(in.op(), "b", {k, n}), trans_b ? "n*k " + kn : "k*n " + kn);
-  const F32Arg bias = in.f32_or_null(3, "bias", n, "n (n=" + std::to_string(n) + ")");
+  const auto mk = [&] { return (trans_a ? "k*m (m=" : "m*k (m=") + std::to_string(m) + ", k=" + std::to_string(k) + ")"; };
+  const auto kn = [&] { return (trans_b ? "n*k (k=" : "k*n (k=") + std::to_string(k) + ", n=" + std::to_string(n) + ")"; };
+  const F32Arg a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), mk);
+  const F32Arg b = in.f32(2, "b", checked_product(in.op(), "b", {k, n}), kn);
+  const F32Arg bias = in.f32_or_null(3, "bias", n, [&] { return "n (n=" + std::to_string(n) + ")"; });
   const F32Arg c = in.f32(4, "c", checked_product(in.op(), "c", {m, n}),
-                          "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")");
+                          [&] { return "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")"; });
   if (overlaps(c, a) || overlaps(c, b) || overlaps(c, bias)) {
     in.range_error("c must not share memory with a, b or bias");
   }
@@ -123,11 +123,12 @@ Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
                    ", got k=" + std::to_string(k) + ", n=" + std::to_string(n));
   }
 
-  const std::string mk = "(m=" + std::to_string(m) + ", k=" + std::to_string(k) + ")";
-  const F32Arg a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), trans_a ? "k*m " + mk : "m*k " + mk);
-  const F32Arg bias = in.f32_or_null(3, "bias", n, "n (n=" + std::to_string(n) + ")");
+  const F32Arg a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), [&] {
+    return (trans_a ? "k*m (m=" : "m*k (m=") + std::to_string(m) + ", k=" + std::to_string(k) + ")";
+  });
+  const F32Arg bias = in.f32_or_null(3, "bias", n, [&] { return "n (n=" + std::to_string(n) + ")"; });
   const F32Arg c = in.f32(4, "c", checked_product(in.op(), "c", {m, n}),
-                          "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")");
+                          [&] { return "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")"; });
   if (overlaps(c, a) || overlaps(c, bias)) in.range_error("c must not share memory with a or bias");
 
   GemmArgs g = gemm_dense_args(m, n, k, a.data, trans_a, nullptr, false, c.data);

@@ -98,8 +98,8 @@ Napi::Value argmax(const Napi::CallbackInfo& info) {
   const auto ax = static_cast<int64_t>(axis);
   const int64_t x_size = checked_product(args.op(), "shape", shape);
   const int64_t y_size = x_size / shape[static_cast<size_t>(ax)];
-  const F32Arg x = args.f32(2, "x", x_size, "size of shape " + shape_string(shape));
-  const I32Arg y = args.i32(3, "y", y_size, "size of shape without axis " + std::to_string(ax));
+  const F32Arg x = args.f32(2, "x", x_size, [&] { return "size of shape " + shape_string(shape); });
+  const I32Arg y = args.i32(3, "y", y_size, [&] { return "size of shape without axis " + std::to_string(ax); });
   kernels::argmax(shape, ax, x.data, y.data);
   return info.Env().Undefined();
 }

@@ -113,7 +113,7 @@ Napi::Value softmax_cross_entropy(const Napi::CallbackInfo& info) {
   const CrossEntropyArgs a = cross_entropy_args(args);
   const F32Arg logits = args.f32(3, "logits", a.n * a.c, a.nc_how);
   const kernels::CrossEntropyTarget target = read_target(args, 4, a);
-  const F32Arg loss = args.f32(5, "loss", a.n, "n (n=" + std::to_string(a.n) + ")");
+  const F32Arg loss = args.f32(5, "loss", a.n, [&] { return "n (n=" + std::to_string(a.n) + ")"; });
   const F32Arg probs = args.f32(6, "probs", a.n * a.c, a.nc_how);
   kernels::softmax_cross_entropy(a.n, a.c, a.label_smoothing, logits.data, target, loss.data, probs.data);
   return info.Env().Undefined();
@@ -124,7 +124,7 @@ Napi::Value softmax_cross_entropy_backward(const Napi::CallbackInfo& info) {
   args.expect_count(7);
   const CrossEntropyArgs a = cross_entropy_args(args);
   const F32Arg dlogits = args.f32(3, "dlogits", a.n * a.c, a.nc_how);
-  const F32Arg dloss = args.f32(4, "dloss", a.n, "n (n=" + std::to_string(a.n) + ")");
+  const F32Arg dloss = args.f32(4, "dloss", a.n, [&] { return "n (n=" + std::to_string(a.n) + ")"; });
   const F32Arg probs = args.f32(5, "probs", a.n * a.c, a.nc_how);
   const kernels::CrossEntropyTarget target = read_target(args, 6, a);
   kernels::softmax_cross_entropy_backward(a.n, a.c, a.label_smoothing, dlogits.data, dloss.data, probs.data, target);
