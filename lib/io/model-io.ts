@@ -11,6 +11,7 @@
 // manifest with its new files: never a manifest pointing at the wrong weights. The SHA-256 in the
 // manifest is checked on load, so a replaced or corrupted data file is refused, not half-trusted.
 
+import { parseSchedulerState, type SchedulerState } from '../optim/lr_scheduler.js';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Module } from '../nn/module.js';
@@ -31,6 +32,8 @@ const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 export interface SaveOptions {
   /** Also save this optimizer's state (it must optimize parameters of `model`) to resume training. */
   optimizer?: SavableOptimizer;
+  /** Also save this learning-rate scheduler's position (its stateDict(), JSON in model.json). */
+  scheduler?: { stateDict(): SchedulerState };
 }
 
 export interface LoadResult {
@@ -38,6 +41,8 @@ export interface LoadResult {
   model: Module;
   /** Present when the model was saved with { optimizer }; pass it to io.restoreOptimizer. */
   optimizerState?: SavedOptimizerState;
+  /** Present when the model was saved with { scheduler }; pass it to that scheduler's loadStateDict. */
+  schedulerState?: SchedulerState;
 }
 
 function dataFileName(kind: 'weights' | 'optimizer', hash: string): string {
@@ -73,6 +78,10 @@ export function save(model: Module, dir: string, options: SaveOptions = {}): voi
     const hash = sha256(bytes);
     manifest.optimizer = { ...entry, file: dataFileName('optimizer', hash), sha256: hash };
     files.push([dataFileName('optimizer', hash), bytes]);
+  }
+  if (options.scheduler !== undefined) {
+    if (typeof options.scheduler?.stateDict !== 'function') throw new TypeError('io.save: scheduler must be an optim.* learning-rate scheduler');
+    manifest.scheduler = parseSchedulerState('io.save: scheduler', options.scheduler.stateDict());
   }
 
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`io.save: ${dir} exists and is not a directory`);
@@ -164,6 +173,18 @@ export function load(dir: string): LoadResult {
     const state = readDataFile(dir, entry, 'optimizer');
     optimizerState = decodeOptimizer(entry, state.bytes, model, state.path);
   }
+  let schedulerState: SchedulerState | undefined;
+  if (m.has('scheduler')) {
+    try {
+      schedulerState = parseSchedulerState('scheduler', m.raw('scheduler'));
+    } catch (e) {
+      m.fail((e as Error).message);
+    }
+  }
   m.done();
-  return optimizerState === undefined ? { model } : { model, optimizerState };
+  return {
+    model,
+    ...(optimizerState === undefined ? {} : { optimizerState }),
+    ...(schedulerState === undefined ? {} : { schedulerState }),
+  };
 }

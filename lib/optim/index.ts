@@ -9,5 +9,5 @@ export { RMSprop } from './rmsprop.js';
 export type { RMSpropOptions } from './rmsprop.js';
 export { Adam, AdamW } from './adam.js';
 export type { AdamOptions } from './adam.js';
-export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau, LinearWarmup } from './lr_scheduler.js';
-export type { ReduceLROnPlateauOptions, LinearWarmupOptions, LrOwner } from './lr_scheduler.js';
+export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau, LinearWarmup, parseSchedulerState } from './lr_scheduler.js';
+export type { ReduceLROnPlateauOptions, LinearWarmupOptions, LrOwner, SchedulerKind, SchedulerState } from './lr_scheduler.js';

@@ -14,7 +14,80 @@ function checkOptimizer(name: string, optimizer: LrOwner): void {
   if (!optimizer || !Array.isArray(optimizer.paramGroups)) throw new TypeError(`${name}: expected an optimizer`);
 }
 
+// --- saved state (PyTorch's scheduler.state_dict()) --------------------------------------------------
+// Plain JSON (io.save writes it into model.json): a schedule's position and what it derived from the
+// run so far. Hyperparameters (stepSize, gamma, ...) are the constructor's and are not saved: build the
+// same scheduler, then loadStateDict. The optimizer's own state (io.restoreOptimizer) restores the lrs.
+
+export type SchedulerKind = 'StepLR' | 'ExponentialLR' | 'CosineAnnealingLR' | 'ReduceLROnPlateau' | 'LinearWarmup';
+const KINDS: readonly SchedulerKind[] = ['StepLR', 'ExponentialLR', 'CosineAnnealingLR', 'ReduceLROnPlateau', 'LinearWarmup'];
+
+export interface SchedulerState {
+  type: SchedulerKind;
+  /** Steps taken so far. */
+  lastEpoch: number;
+  /** Closed-form schedules and LinearWarmup: each group's initial lr. */
+  baseLrs?: number[];
+  /** ReduceLROnPlateau: the best metric so far (null before the first step). */
+  best?: number | null;
+  numBadEpochs?: number;
+  cooldownCounter?: number;
+  /** LinearWarmup: the state of its `after` schedule (null when it has none). */
+  after?: SchedulerState | null;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stepCount(where: string, key: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new RangeError(`${where}: ${key} must be an integer >= 0, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * Checks the shape of a saved scheduler state (e.g. read back from a file) and returns a clean copy;
+ * throws naming `where` and the bad field. Whether it fits a given scheduler is loadStateDict's check.
+ */
+export function parseSchedulerState(where: string, raw: unknown): SchedulerState {
+  if (!isRecord(raw)) throw new TypeError(`${where}: a scheduler state must be an object, got ${JSON.stringify(raw)}`);
+  const type = raw.type as SchedulerKind;
+  if (!KINDS.includes(type)) throw new RangeError(`${where}: type must be one of ${KINDS.join(', ')}, got ${JSON.stringify(raw.type)}`);
+  const known = new Set(['type', 'lastEpoch', 'baseLrs', 'best', 'numBadEpochs', 'cooldownCounter', 'after']);
+  for (const key of Object.keys(raw)) if (!known.has(key)) throw new RangeError(`${where}: unknown field '${key}'`);
+  const out: SchedulerState = { type, lastEpoch: stepCount(where, 'lastEpoch', raw.lastEpoch) };
+  if (type === 'ReduceLROnPlateau') {
+    if (raw.best !== null && (typeof raw.best !== 'number' || !Number.isFinite(raw.best))) {
+      throw new RangeError(`${where}: best must be a finite number or null, got ${JSON.stringify(raw.best)}`);
+    }
+    out.best = raw.best as number | null;
+    out.numBadEpochs = stepCount(where, 'numBadEpochs', raw.numBadEpochs);
+    out.cooldownCounter = stepCount(where, 'cooldownCounter', raw.cooldownCounter);
+    return out;
+  }
+  const lrs = raw.baseLrs;
+  if (!Array.isArray(lrs) || lrs.length === 0 || lrs.some((v) => typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
+    throw new RangeError(`${where}: baseLrs must be a non-empty array of finite numbers >= 0, got ${JSON.stringify(lrs)}`);
+  }
+  out.baseLrs = [...lrs] as number[];
+  if (type === 'LinearWarmup') out.after = raw.after === null || raw.after === undefined ? null : parseSchedulerState(`${where} (after)`, raw.after);
+  return out;
+}
+
+/** parseSchedulerState plus the checks that `sd` was saved by a scheduler like this one. */
+function readState(kind: SchedulerKind, sd: unknown, groups: number): SchedulerState {
+  const where = `${kind}.loadStateDict`;
+  const state = parseSchedulerState(where, sd);
+  if (state.type !== kind) throw new RangeError(`${where}: the state was saved by a ${state.type}`);
+  if (state.baseLrs !== undefined && state.baseLrs.length !== groups) {
+    throw new RangeError(`${where}: the state has ${state.baseLrs.length} parameter groups, the optimizer ${groups}`);
+  }
+  return state;
+}
+
 export abstract class LRScheduler {
+  /** The class, as saved in stateDict(). */
+  abstract readonly kind: SchedulerKind;
   readonly baseLrs: number[];
   /** Epochs stepped so far (0 right after construction). */
   lastEpoch = 0;
@@ -41,10 +114,22 @@ export abstract class LRScheduler {
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
+
+  stateDict(): SchedulerState {
+    return { type: this.kind, lastEpoch: this.lastEpoch, baseLrs: [...this.baseLrs] };
+  }
+
+  /** Resumes from stateDict() of the same kind of schedule: sets each group's lr for the saved epoch. */
+  loadStateDict(sd: SchedulerState): void {
+    const state = readState(this.kind, sd, this.baseLrs.length);
+    this.baseLrs.splice(0, this.baseLrs.length, ...state.baseLrs!);
+    this.setEpoch(state.lastEpoch);
+  }
 }
 
 /** lr = base·gamma^floor(t / stepSize). */
 export class StepLR extends LRScheduler {
+  readonly kind = 'StepLR';
   constructor(optimizer: LrOwner, readonly stepSize: number, readonly gamma = 0.1) {
     checkOptimizer('StepLR', optimizer);
     checkHyper('StepLR', 'stepSize', stepSize, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1');
@@ -59,6 +144,7 @@ export class StepLR extends LRScheduler {
 
 /** lr = base·gamma^t. */
 export class ExponentialLR extends LRScheduler {
+  readonly kind = 'ExponentialLR';
   constructor(optimizer: LrOwner, readonly gamma: number) {
     checkOptimizer('ExponentialLR', optimizer);
     checkHyper('ExponentialLR', 'gamma', gamma, (v) => v > 0, '> 0');
@@ -72,6 +158,7 @@ export class ExponentialLR extends LRScheduler {
 
 /** lr = etaMin + (base - etaMin)·(1 + cos(π·t/tMax))/2 (SGDR without restarts; periodic beyond tMax). */
 export class CosineAnnealingLR extends LRScheduler {
+  readonly kind = 'CosineAnnealingLR';
   constructor(optimizer: LrOwner, readonly tMax: number, readonly etaMin = 0) {
     checkOptimizer('CosineAnnealingLR', optimizer);
     checkHyper('CosineAnnealingLR', 'tMax', tMax, (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1');
@@ -101,6 +188,7 @@ export interface ReduceLROnPlateauOptions {
 
 /** Multiplies the lr by `factor` when the metric has not improved for more than `patience` epochs. */
 export class ReduceLROnPlateau {
+  readonly kind = 'ReduceLROnPlateau';
   readonly mode: 'min' | 'max';
   readonly factor: number;
   readonly patience: number;
@@ -173,6 +261,22 @@ export class ReduceLROnPlateau {
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
   }
+
+  stateDict(): SchedulerState {
+    return {
+      type: this.kind, lastEpoch: this.lastEpoch, best: Number.isFinite(this.best) ? this.best : null,
+      numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter,
+    };
+  }
+
+  /** Resumes the plateau tracking; the lrs themselves come back with the optimizer's state. */
+  loadStateDict(sd: SchedulerState): void {
+    const state = readState(this.kind, sd, this.optimizer.paramGroups.length);
+    this.lastEpoch = state.lastEpoch;
+    this.best = state.best ?? (this.mode === 'min' ? Infinity : -Infinity);
+    this.numBadEpochs = state.numBadEpochs!;
+    this.cooldownCounter = state.cooldownCounter!;
+  }
 }
 
 export interface LinearWarmupOptions {
@@ -188,6 +292,7 @@ export interface LinearWarmupOptions {
  * then base, handed to `after` if given. Build `after` first, then wrap it.
  */
 export class LinearWarmup {
+  readonly kind = 'LinearWarmup';
   readonly warmupSteps: number;
   readonly startFactor: number;
   readonly after: LRScheduler | ReduceLROnPlateau | null;
@@ -231,5 +336,21 @@ export class LinearWarmup {
 
   getLastLr(): number[] {
     return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  stateDict(): SchedulerState {
+    return { type: this.kind, lastEpoch: this.lastEpoch, baseLrs: [...this.baseLrs], after: this.after?.stateDict() ?? null };
+  }
+
+  /** Resumes the warm-up and the schedule after it (which must be of the same kind as when saved). */
+  loadStateDict(sd: SchedulerState): void {
+    const state = readState(this.kind, sd, this.baseLrs.length);
+    if ((state.after ?? null) === null ? this.after !== null : this.after === null) {
+      throw new RangeError(`LinearWarmup.loadStateDict: the state was saved ${this.after === null ? 'with' : 'without'} an 'after' schedule`);
+    }
+    if (this.after !== null) this.after.loadStateDict(state.after!);
+    this.baseLrs.splice(0, this.baseLrs.length, ...state.baseLrs!);
+    this.lastEpoch = state.lastEpoch;
+    this.apply();
   }
 }

@@ -10,7 +10,7 @@ import { mse } from '../../lib/losses/index.js';
 import { noGrad } from '../../lib/autograd/graph.js';
 import { manualSeed } from '../../lib/random.js';
 import { Tensor } from '../../lib/tensor.js';
-import { bits, listDir, randomInput, randomize, readManifest, tempDir } from './helpers.js';
+import { bits, listDir, randomInput, randomize, readManifest, tempDir, writeManifest } from './helpers.js';
 
 interface Case {
   name: string;
@@ -75,6 +75,13 @@ const CASES: Case[] = [
     input: [2, 12, 12, 1],
   },
 ];
+
+/** A fresh directory holding `model` saved without optimizer or scheduler. */
+function tempDirWith(model: nn.Module): string {
+  const dir = tempDir();
+  io.save(model, dir);
+  return dir;
+}
 
 function expectSameState(a: nn.Module, b: nn.Module): void {
   const sa = a.stateDict();
@@ -239,6 +246,46 @@ describe('optimizer state', () => {
     expect(opt2.paramGroups.map((g) => g.lr)).toEqual(opt1.paramGroups.map((g) => g.lr));
     train(resumed, opt2, 3);
     expectSameState(straight, resumed);
+  });
+
+  test('a scheduler saved with the model resumes its schedule (StepLR and ReduceLROnPlateau)', () => {
+    const first = makeModel();
+    const opt1 = new optim.SGD(first.parameters(), { lr: 0.1 });
+    const sched1 = new optim.StepLR(opt1, 2, 0.5);
+    for (let e = 0; e < 3; e++) { train(first, opt1, 1); sched1.step(); }
+    const dir = tempDir();
+    io.save(first, dir, { optimizer: opt1, scheduler: sched1 });
+    expect(readManifest(dir).scheduler).toEqual({ type: 'StepLR', lastEpoch: 3, baseLrs: [0.1] });
+
+    const { model, optimizerState, schedulerState } = io.load(dir);
+    const opt2 = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const sched2 = new optim.StepLR(opt2, 2, 0.5);
+    io.restoreOptimizer(opt2, model, optimizerState!);
+    sched2.loadStateDict(schedulerState!);
+    expect(sched2.lastEpoch).toBe(3);
+    expect(opt2.paramGroups[0].lr).toBe(0.05);
+    sched1.step();
+    sched2.step();
+    expect(opt2.paramGroups[0].lr).toBe(opt1.paramGroups[0].lr);
+
+    const plateau = new optim.ReduceLROnPlateau(opt1, { patience: 3 });
+    plateau.step(0.5);
+    plateau.step(0.7);
+    io.save(first, dir, { scheduler: plateau });
+    const back = io.load(dir).schedulerState!;
+    expect(back).toEqual({ type: 'ReduceLROnPlateau', lastEpoch: 2, best: 0.5, numBadEpochs: 1, cooldownCounter: 0 });
+    expect(io.load(tempDirWith(first)).schedulerState).toBeUndefined();
+  });
+
+  test('a malformed saved scheduler state is refused when loading, naming the field', () => {
+    const model = makeModel();
+    const dir = tempDir();
+    io.save(model, dir, { scheduler: new optim.ExponentialLR(new optim.SGD(model.parameters()), 0.9) });
+    const manifest = readManifest(dir);
+    manifest.scheduler = { type: 'ExponentialLR', lastEpoch: 1.5, baseLrs: [0.01] };
+    writeManifest(dir, manifest);
+    expect(() => io.load(dir)).toThrow(/scheduler: lastEpoch must be an integer >= 0, got 1.5/);
+    expect(() => io.save(model, dir, { scheduler: {} as never })).toThrow(/io.save: scheduler must be an optim.\* learning-rate scheduler/);
   });
 
   test('restoreOptimizer refuses another optimizer class or other parameters', () => {

@@ -94,3 +94,56 @@ describe('learning-rate schedules', () => {
     expect(() => new LinearWarmup(fakeOptimizer(1), { warmupSteps: 2, startFactor: 0 })).toThrow(/LinearWarmup: startFactor must be in \(0, 1\], got 0/);
   });
 });
+
+describe('scheduler state (stateDict / loadStateDict)', () => {
+  type Sched = { step(m?: number): void; getLastLr(): number[]; stateDict(): unknown; loadStateDict(sd: never): void };
+  const metric = (t: number) => [5, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 2][t % 13];
+  const makers: [string, (o: ReturnType<typeof fakeOptimizer>) => Sched, boolean][] = [
+    ['StepLR', (o) => new StepLR(o, 3, 0.5), false],
+    ['ExponentialLR', (o) => new ExponentialLR(o, 0.9), false],
+    ['CosineAnnealingLR', (o) => new CosineAnnealingLR(o, 7, 0.01), false],
+    ['ReduceLROnPlateau', (o) => new ReduceLROnPlateau(o, { patience: 1, cooldown: 1, factor: 0.5 }), true],
+    ['LinearWarmup -> StepLR', (o) => new LinearWarmup(o, { warmupSteps: 3, after: new StepLR(o, 2, 0.5) }), false],
+    ['LinearWarmup -> ReduceLROnPlateau', (o) => new LinearWarmup(o, { warmupSteps: 2, after: new ReduceLROnPlateau(o, { patience: 0 }) }), true],
+  ];
+
+  test.each(makers)('%s: 5 steps, save (through JSON), load into a fresh one, 6 more == 11 straight', (_, make, needsMetric) => {
+    const step = (s: Sched, t: number) => (needsMetric ? s.step(metric(t)) : s.step());
+    const straightOpt = fakeOptimizer(1, 0.3);
+    const straight = make(straightOpt);
+    for (let t = 1; t <= 11; t++) step(straight, t);
+
+    const firstOpt = fakeOptimizer(1, 0.3);
+    const first = make(firstOpt);
+    for (let t = 1; t <= 5; t++) step(first, t);
+    const saved = JSON.parse(JSON.stringify(first.stateDict()));
+
+    // A resumed run rebuilds the optimizer (its lrs come back with the optimizer state) and the scheduler.
+    const resumedOpt = fakeOptimizer(1, 0.3);
+    const resumed = make(resumedOpt);
+    resumedOpt.paramGroups.forEach((g, i) => { g.lr = firstOpt.paramGroups[i].lr; });
+    resumed.loadStateDict(saved as never);
+    expect(resumed.getLastLr()).toEqual(first.getLastLr());
+    for (let t = 6; t <= 11; t++) step(resumed, t);
+    expect(resumed.getLastLr()).toEqual(straight.getLastLr());
+    expect(resumed.stateDict()).toEqual(straight.stateDict());
+  });
+
+  test('loadStateDict refuses a state from another kind, another group count or with bad fields', () => {
+    const o = fakeOptimizer(1, 0.3);
+    const step = new StepLR(o, 3);
+    expect(() => step.loadStateDict(new ExponentialLR(fakeOptimizer(1, 0.3), 0.9).stateDict())).toThrow(/^StepLR.loadStateDict: the state was saved by a ExponentialLR/);
+    expect(() => step.loadStateDict(new StepLR(fakeOptimizer(1), 3).stateDict())).toThrow(/1 parameter groups, the optimizer 2/);
+    expect(() => step.loadStateDict({ type: 'StepLR', lastEpoch: -1, baseLrs: [1, 1] })).toThrow(/lastEpoch must be an integer >= 0, got -1/);
+    expect(() => step.loadStateDict({ type: 'StepLR', lastEpoch: 2, baseLrs: [1, NaN] } as never)).toThrow(RangeError);
+    expect(() => step.loadStateDict({ type: 'StepLR', lastEpoch: 2, baseLrs: [1, 1], extra: 1 } as never)).toThrow(/unknown field 'extra'/);
+    expect(() => step.loadStateDict(null as never)).toThrow(TypeError);
+    const plateau = new ReduceLROnPlateau(o);
+    expect(() => plateau.loadStateDict({ type: 'ReduceLROnPlateau', lastEpoch: 1, best: 'x', numBadEpochs: 0, cooldownCounter: 0 } as never)).toThrow(/best must be a finite number or null/);
+    const warm = new LinearWarmup(o, { warmupSteps: 2 });
+    const other = fakeOptimizer(1, 0.3);
+    expect(() => warm.loadStateDict(new LinearWarmup(other, { warmupSteps: 2, after: new StepLR(other, 2) }).stateDict()))
+      .toThrow(/saved with an 'after' schedule/);
+    expect(step.lastEpoch).toBe(0); // refused loads change nothing
+  });
+});
