@@ -1,7 +1,9 @@
 // The forward pass over a big input in batches, with no autograd graph: what predictAsync runs in its
-// worker, and the synchronous reference it must equal bit for bit (same batches, same kernels).
+// worker, and the synchronous reference it must equal bit for bit (same batches, same kernels). Each
+// weight is packed once for the whole call (ops/packed-weights.ts).
 
 import { noGrad } from '../autograd/graph.js';
+import { withPackedWeights } from '../ops/packed-weights.js';
 import type { Module } from '../nn/module.js';
 import { Tensor, formatShape, type TensorData } from '../tensor.js';
 
@@ -32,7 +34,7 @@ export function forwardInBatches(model: Module, x: Tensor, batchSize: number, op
   let out: TensorData | null = null;
   let outShape: number[] = [];
   let outRow = 0;
-  noGrad(() => {
+  noGrad(() => withPackedWeights(() => {
     for (let begin = 0; begin < n; begin += batchSize) {
       const rows = Math.min(batchSize, n - begin);
       const xb = new Tensor(x.data.subarray(begin * rowSize, (begin + rows) * rowSize), [rows, ...rest]);
@@ -50,6 +52,6 @@ export function forwardInBatches(model: Module, x: Tensor, batchSize: number, op
       }
       out.set(yb.data, begin * outRow);
     }
-  });
+  }));
   return new Tensor(out!, outShape);
 }

@@ -5,6 +5,7 @@ import { output } from '../autograd/record.js';
 import type { Activation, MatmulArgs } from '../backend/backend.js';
 import { kernelOutput } from '../backend/alloc.js';
 import { getBackend } from '../backend/index.js';
+import { matmulWithPackedWeights } from './packed-weights.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { checkNumber, floatData } from './check.js';
 
@@ -74,7 +75,10 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   const m = x.size / k;
   const outShape = [...x.shape.slice(0, -1), n];
   const y = kernelOutput(m * n);
-  if (m > 0) getBackend().matmul(mmArgs(m, n, k, false, false, ep), xd, wd, bd, y);
+  if (m > 0) {
+    const args = mmArgs(m, n, k, false, false, ep);
+    if (!matmulWithPackedWeights(args, xd, wd, bd, y)) getBackend().matmul(args, xd, wd, bd, y);
+  }
   const hasBias = bd !== null;
   const inputs = bias ? [x, w, bias] : [x, w];
   const { activation, alpha } = ep;

@@ -3,6 +3,7 @@
 
 import { kernelOutput } from '../backend/alloc.js';
 import { noGrad } from '../autograd/graph.js';
+import { withPackedWeights } from '../ops/packed-weights.js';
 import { DataLoader, Dataset, type ArrayInput, type Batch } from '../data/dataset.js';
 import type { MetricSpec } from '../metrics/streaming.js';
 import { Module } from '../nn/module.js';
@@ -75,9 +76,10 @@ export function evaluate(model: Module, data: FitData, options: EvaluateOptions 
   const modes = saveModes(model);
   try {
     model.eval();
-    noGrad(() => {
+    // Synchronous, so the weights cannot change between batches: pack each one once (packed-weights.ts).
+    noGrad(() => withPackedWeights(() => {
       for (const batch of loader) evaluateBatch(op, model, batch, loss, totals);
-    });
+    }));
   } finally {
     restoreModes(modes);
   }
@@ -98,7 +100,7 @@ export function predict(model: Module, x: ArrayInput | Dataset, options: Predict
   const modes = saveModes(model);
   try {
     model.eval();
-    return noGrad(() => {
+    return noGrad(() => withPackedWeights(() => {
       let out: Tensor['data'] | null = null;
       let rowShape: readonly number[] = [];
       let row = 0;
@@ -120,7 +122,7 @@ export function predict(model: Module, x: ArrayInput | Dataset, options: Predict
         filled += y.size;
       }
       return new Tensor(out!, [n, ...rowShape]);
-    });
+    }));
   } finally {
     restoreModes(modes);
   }

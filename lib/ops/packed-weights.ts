@@ -1,0 +1,47 @@
+// Inference with weights packed once per call instead of once per batch.
+//
+// Every matmul packs its B operand (the weights, for a Linear) into the micro-kernel's panel layout
+// before multiplying. Training must repack each step (the weights change), but a batched inference call
+// (predict, predictAsync) runs the same weights over many batches: inside `withPackedWeights`, linear()
+// packs each weight buffer the first time it meets it and reuses the panels for the remaining batches.
+//
+// Safety: the cache lives only for the duration of one synchronous call, which the caller owns (no user
+// code runs between batches but the model's own forward), and is keyed by the weight's Float32Array.
+// Only rows > SMALL_M use it: matmul runs m <= 8 on an unpacked path, and matmulPacked gives the same
+// bits as matmul for m > 8 (native.ts), so predictions are identical with or without the cache.
+
+import type { MatmulArgs } from '../backend/backend.js';
+import { getBackend, nativeAddon } from '../backend/index.js';
+import type { PackedMatmulB } from '../backend/native.js';
+
+const SMALL_M = 8;
+
+let cache: Map<Float32Array, PackedMatmulB> | null = null;
+
+/** Runs fn with weight packing cached per weight buffer (nested calls share the outer cache). */
+export function withPackedWeights<T>(fn: () => T): T {
+  if (cache !== null) return fn();
+  cache = new Map();
+  try {
+    return fn();
+  } finally {
+    cache = null;
+  }
+}
+
+/**
+ * c = act(a·w + bias) through a cached packed w when a withPackedWeights scope is active, the native
+ * backend runs and m is large enough; returns false (nothing done) otherwise.
+ */
+export function matmulWithPackedWeights(args: MatmulArgs, a: Float32Array, w: Float32Array, bias: Float32Array | null, c: Float32Array): boolean {
+  if (cache === null || args.m <= SMALL_M || args.transB || args.accumulate || getBackend().name !== 'native') return false;
+  const addon = nativeAddon();
+  if (addon === undefined) return false;
+  let packed = cache.get(w);
+  if (packed === undefined || packed.k !== args.k || packed.n !== args.n) {
+    packed = addon.packMatmulB({ k: args.k, n: args.n, transB: false }, w);
+    cache.set(w, packed);
+  }
+  addon.matmulPacked({ m: args.m, n: args.n, k: args.k, transA: args.transA, accumulate: false, activation: args.activation, alpha: args.alpha }, a, packed, bias, c);
+  return true;
+}
