@@ -9,7 +9,8 @@
 //   2. loads it with io.load (architecture + weights, checked against each other);
 //   3. runs it over --images digits twice, while a 5 ms timer measures how responsive the process is:
 //      - model.predict: runs on the JS thread, so no timer (no request, no I/O) fires until it is done;
-//      - predictAsync: runs the same batches on a worker thread; the timer keeps firing meanwhile.
+//      - predictAsync: runs the same batches off the JS thread (a native kernel plan on a libuv thread);
+//        the timer keeps firing meanwhile.
 //   Both give bit-identical outputs (same kernels, same batches).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -101,7 +102,7 @@ const line = (name, r) =>
 console.log(line('model.predict (JS thread):', sync));
 
 const asyncRun = await whileTicking(() => tf.predictAsync(model, x, { batchSize }));
-console.log(line('predictAsync (worker thread):', asyncRun));
+console.log(line('predictAsync (off the JS thread):', asyncRun));
 
 const same = sync.result.data.every((v, i) => Object.is(v, asyncRun.result.data[i]));
 const accuracy = metrics.accuracy(asyncRun.result.argmax(1), y);

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include "binding/export.h"
+#include "binding/plan.h"
 
 namespace {
 
@@ -18,6 +19,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_norm(env, exports);
   register_dropout(env, exports);
   register_optim(env, exports);
+  register_plan(env, exports);
   return exports;
 }
 

@@ -60,7 +60,8 @@
       "native/binding/norm.cc",
       "native/binding/dropout.cc",
       "native/binding/optim.cc",
-      "native/binding/conv_args.cc"
+      "native/binding/conv_args.cc",
+      "native/binding/plan.cc"
     ],
     "tf_test_sources": [
       "native/tests/testing.cc",

@@ -18,7 +18,7 @@ export interface PackedMatmulB {
 }
 
 /** What the addon exports beyond the kernel interface (used by the runtime, tests and benchmarks). */
-export interface NativeAddon extends Omit<Backend, 'name' | 'info'> {
+export interface NativeAddon extends Omit<Backend, 'name' | 'info'>, NativePlanApi {
   backendInfo(): BackendInfo & { availableIsas: string[]; availableCores: number; envId: number };
   setIsa(isa: string): void;
   /** Packs b [K,N] (transB: [N,K]); errors as for matmul, named `packMatmulB`. */
@@ -30,6 +30,25 @@ export interface NativeAddon extends Omit<Backend, 'name' | 'info'> {
    * unpacked path in `matmul`, equal within float rounding).
    */
   matmulPacked(args: Omit<MatmulArgs, 'transB'>, a: F32, packedB: PackedMatmulB, bias: F32 | null, c: F32): void;
+}
+
+/** A recorded forward pass (planBegin/planEnd); opaque, owns its buffers until collected. */
+export interface KernelPlan {
+  /** Kernel calls recorded. */
+  readonly calls: number;
+}
+
+/** Records and replays kernel plans (native/binding/plan.h): predictAsync's native path. */
+export interface NativePlanApi {
+  /** Arms a recorder on this thread: kernels run as usual and are also kept. */
+  planBegin(): void;
+  /** Disarms it; throws a RangeError naming a kernel that could not be kept. */
+  planEnd(): KernelPlan;
+  /**
+   * On a libuv thread, for each of `batches` slices: copies x's slice into `input` (the buffer the
+   * recording read), replays the plan, copies `output` into y's slice. One run per plan at a time.
+   */
+  planRun(plan: KernelPlan, input: F32, output: F32, x: F32, y: F32, batches: number): Promise<void>;
 }
 
 export type NativeLoadResult =

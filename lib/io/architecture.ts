@@ -100,6 +100,17 @@ export function registeredName(m: Module): string | undefined {
   return byType.get(m.constructor);
 }
 
+/**
+ * True when every module in the tree is a built-in nn class (not a user class, even a registered
+ * one): their forward passes are fixed sequences of kernels, which predictAsync can record and replay.
+ */
+export function isBuiltinModuleTree(model: Module): boolean {
+  return model.namedModules().every(([, m]) => {
+    const name = byType.get(m.constructor);
+    return name !== undefined && builtinNames.has(name);
+  });
+}
+
 // --- module -> node
 
 /** The architecture of `model` as a JSON tree; throws naming the first module that cannot be saved. */

@@ -11,6 +11,7 @@
 #include "binding/conv_args.h"
 #include "binding/epilogue.h"
 #include "binding/export.h"
+#include "binding/plan.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
 
@@ -38,7 +39,7 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
   const F32Arg w = args.f32(3, "w", s.w_size(), w_how(s));
   const F32Arg bias = args.f32_or_null(4, "bias", s.oc, bias_how(s));
   const F32Arg y = args.f32(5, "y", s.y_size(), y_how(s));
-  conv2d_forward(s, epilogue, x.data, w.data, bias.data, y.data);
+  run_or_record(info, [=] { conv2d_forward(s, epilogue, x.data, w.data, bias.data, y.data); });
   return info.Env().Undefined();
 }
 

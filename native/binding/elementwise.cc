@@ -9,6 +9,7 @@
 
 #include "binding/args.h"
 #include "binding/export.h"
+#include "binding/plan.h"
 #include "kernels/broadcast.h"
 #include "kernels/elementwise.h"
 
@@ -95,7 +96,7 @@ Napi::Value unary(const Napi::CallbackInfo& info) {
   const int64_t n = f32_length(args, 2, "x");
   const F32Arg x = args.f32(2, "x", n, "x.length");
   const F32Arg y = args.f32(3, "y", n, "x.length");
-  kernels::unary(op, alpha, x.data, y.data, n);
+  run_or_record(info, [=] { kernels::unary(op, alpha, x.data, y.data, n); });
   return info.Env().Undefined();
 }
 
@@ -128,7 +129,7 @@ Napi::Value binary(const Napi::CallbackInfo& info) {
   const F32Arg a = args.f32(2, "a", s.a_size, [&] { return "size of aShape " + shape_string(s.a); });
   const F32Arg b = args.f32(4, "b", s.b_size, [&] { return "size of bShape " + shape_string(s.b); });
   const F32Arg y = args.f32(5, "y", s.out_size, [&] { return "size of the broadcast shape " + shape_string(s.out); });
-  kernels::binary(op, s.a, a.data, s.b, b.data, y.data);
+  run_or_record(info, [=] { kernels::binary(op, s.a, a.data, s.b, b.data, y.data); });
   return info.Env().Undefined();
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "binding/args.h"
+#include "binding/plan.h"
 
 namespace tf::binding {
 namespace {
@@ -17,7 +18,11 @@ Napi::Value trampoline(const Napi::CallbackInfo& info) {
   const auto* entry = static_cast<const Entry*>(info.Data());
   const Napi::Env env = info.Env();
   try {
-    return entry->fn(info);
+    // While a plan is recorded on this thread, every kernel must have kept its call (plan.h).
+    const size_t recorded_before = recorder_steps();
+    Napi::Value result = entry->fn(info);
+    check_recorded(entry->name, recorded_before);
+    return result;
   } catch (const ArgError& e) {
     if (e.kind == ArgError::Kind::type) throw Napi::TypeError::New(env, e.what());
     throw Napi::RangeError::New(env, e.what());

@@ -8,6 +8,7 @@
 #include "binding/args.h"
 #include "binding/epilogue.h"
 #include "binding/export.h"
+#include "binding/plan.h"
 #include "kernels/gemm.h"
 
 namespace tf::binding {
@@ -51,7 +52,7 @@ Napi::Value matmul(const Napi::CallbackInfo& info) {
   g.accumulate = accumulate;
   g.activation = epilogue.activation;
   g.alpha = epilogue.alpha;
-  gemm(g);
+  run_or_record(info, [g] { gemm(g); });
   return info.Env().Undefined();
 }
 
@@ -136,7 +137,8 @@ Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
   g.accumulate = accumulate;
   g.activation = epilogue.activation;
   g.alpha = epilogue.alpha;
-  gemm_packed(g, packed);
+  const GemmPackedB* packed_b = &packed;  // alive: the recorder keeps a reference to its handle
+  run_or_record(info, [g, packed_b] { gemm_packed(g, *packed_b); });
   return info.Env().Undefined();
 }
 

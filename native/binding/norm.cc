@@ -7,6 +7,7 @@
 
 #include "binding/args.h"
 #include "binding/export.h"
+#include "binding/plan.h"
 #include "kernels/norm.h"
 
 namespace tf::binding {
@@ -77,7 +78,7 @@ Napi::Value batch_norm_inference(const Napi::CallbackInfo& info) {
   const F32Arg running_mean = a.f32(6, "runningMean", c, just("c", c));
   const F32Arg running_var = a.f32(7, "runningVar", c, just("c", c));
   const F32Arg y = a.f32(8, "y", mc, how);
-  tf::batch_norm_inference(m, c, eps, x.data, gamma.data, beta.data, running_mean.data, running_var.data, y.data);
+  run_or_record(info, [=] { tf::batch_norm_inference(m, c, eps, x.data, gamma.data, beta.data, running_mean.data, running_var.data, y.data); });
   return a.env().Undefined();
 }
 
@@ -131,7 +132,7 @@ Napi::Value layer_norm(const Napi::CallbackInfo& info) {
   const F32Arg y = a.f32(6, "y", md, how);
   const F32Arg save_mean = a.f32(7, "saveMean", m, just("m", m));
   const F32Arg save_inv_std = a.f32(8, "saveInvStd", m, just("m", m));
-  tf::layer_norm(m, d, eps, x.data, gamma.data, beta.data, y.data, save_mean.data, save_inv_std.data);
+  run_or_record(info, [=] { tf::layer_norm(m, d, eps, x.data, gamma.data, beta.data, y.data, save_mean.data, save_inv_std.data); });
   return a.env().Undefined();
 }
 

@@ -11,6 +11,7 @@
 #include "binding/args.h"
 #include "binding/conv_args.h"
 #include "binding/export.h"
+#include "binding/plan.h"
 #include "kernels/pool.h"
 
 namespace tf::binding {
@@ -25,7 +26,7 @@ Napi::Value max_pool2d_binding(const Napi::CallbackInfo& info) {
   const Pool2dShape s = read_pool2d_shape(args, 0);
   const F32Arg x = args.f32(1, "x", s.x_size(), x_how(s));
   const F32Arg y = args.f32(2, "y", s.y_size(), y_how(s));
-  max_pool2d(s, x.data, y.data);
+  run_or_record(info, [=] { max_pool2d(s, x.data, y.data); });
   return info.Env().Undefined();
 }
 
@@ -47,7 +48,7 @@ Napi::Value avg_pool2d_binding(const Napi::CallbackInfo& info) {
   const bool count_include_pad = args.boolean(1, "countIncludePad");
   const F32Arg x = args.f32(2, "x", s.x_size(), x_how(s));
   const F32Arg y = args.f32(3, "y", s.y_size(), y_how(s));
-  avg_pool2d(s, count_include_pad, x.data, y.data);
+  run_or_record(info, [=] { avg_pool2d(s, count_include_pad, x.data, y.data); });
   return info.Env().Undefined();
 }
 
@@ -81,7 +82,7 @@ Napi::Value global_avg_pool2d_binding(const Napi::CallbackInfo& info) {
   const GlobalShape s = read_global_shape(args);
   const F32Arg x = args.f32(3, "x", s.n * s.hw * s.c, s.x_how());
   const F32Arg y = args.f32(4, "y", s.n * s.c, s.y_how());
-  global_avg_pool2d(s.n, s.hw, s.c, x.data, y.data);
+  run_or_record(info, [=] { global_avg_pool2d(s.n, s.hw, s.c, x.data, y.data); });
   return info.Env().Undefined();
 }
 
@@ -101,7 +102,7 @@ Napi::Value global_max_pool2d_binding(const Napi::CallbackInfo& info) {
   const GlobalShape s = read_global_shape(args);
   const F32Arg x = args.f32(3, "x", s.n * s.hw * s.c, s.x_how());
   const F32Arg y = args.f32(4, "y", s.n * s.c, s.y_how());
-  global_max_pool2d(s.n, s.hw, s.c, x.data, y.data);
+  run_or_record(info, [=] { global_max_pool2d(s.n, s.hw, s.c, x.data, y.data); });
   return info.Env().Undefined();
 }
 

@@ -8,6 +8,7 @@
 
 #include "binding/args.h"
 #include "binding/export.h"
+#include "binding/plan.h"
 #include "kernels/reduce.h"
 
 namespace tf::binding {
@@ -67,7 +68,7 @@ Napi::Value reduce(const Napi::CallbackInfo& info) {
   const ReduceShapes s = reduce_shapes(args, 1, 2);
   const F32Arg x = args.f32(3, "x", s.x_size, s.x_how);
   const F32Arg y = args.f32(4, "y", s.y_size, s.y_how);
-  kernels::reduce(op, s.shape, s.axes, x.data, y.data);
+  run_or_record(info, [=] { kernels::reduce(op, s.shape, s.axes, x.data, y.data); });
   return info.Env().Undefined();
 }
 
@@ -100,7 +101,7 @@ Napi::Value argmax(const Napi::CallbackInfo& info) {
   const int64_t y_size = x_size / shape[static_cast<size_t>(ax)];
   const F32Arg x = args.f32(2, "x", x_size, [&] { return "size of shape " + shape_string(shape); });
   const I32Arg y = args.i32(3, "y", y_size, [&] { return "size of shape without axis " + std::to_string(ax); });
-  kernels::argmax(shape, ax, x.data, y.data);
+  run_or_record(info, [=] { kernels::argmax(shape, ax, x.data, y.data); });
   return info.Env().Undefined();
 }
 

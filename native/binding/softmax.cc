@@ -10,6 +10,7 @@
 
 #include "binding/args.h"
 #include "binding/export.h"
+#include "binding/plan.h"
 #include "kernels/softmax.h"
 
 namespace tf::binding {
@@ -40,7 +41,7 @@ Napi::Value run_forward(const Napi::CallbackInfo& info, const char* op, ForwardF
   const SoftmaxDims s = softmax_dims(args);
   const F32Arg x = args.f32(3, "x", s.size, s.how);
   const F32Arg y = args.f32(4, "y", s.size, s.how);
-  fn(s.outer, s.dim, s.inner, x.data, y.data);
+  run_or_record(info, [=] { fn(s.outer, s.dim, s.inner, x.data, y.data); });
   return info.Env().Undefined();
 }
 

@@ -93,8 +93,8 @@ test('batch-inference.mjs: io.save/io.load round trip, predictAsync leaves the e
   expect(r.stdout).toMatch(/loaded with io\.load from /);
   expect(r.stdout).toContain('outputs identical: yes');
   expect(numberFrom(r.stdout, /accuracy on these 2000 digits: ([0-9.]+)%/)).toBeGreaterThan(80);
-  // predict runs on the JS thread: the timer cannot fire until it returns. predictAsync runs on a
-  // worker: the timer keeps firing and the longest stall is a fraction of predict's.
+  // predict runs on the JS thread: the timer cannot fire until it returns. predictAsync runs off it
+  // (a native plan): the timer keeps firing and the longest stall is a fraction of predict's.
   const syncTicks = numberFrom(r.stdout, /model\.predict .*timer fired (\d+) times/);
   const syncStall = numberFrom(r.stdout, /model\.predict .*blocked up to (\d+) ms/);
   const asyncTicks = numberFrom(r.stdout, /predictAsync .*timer fired (\d+) times/);

@@ -1,6 +1,8 @@
-// predictAsync: batched inference on worker_threads (which run the built package in dist/, rebuilt
-// by `npm test`). Results must equal the same batched forward on this thread bit for bit; the event
-// loop must keep running meanwhile; calls run concurrently, from workers too; errors keep their text.
+// predictAsync: batched inference off the JS thread, as a native kernel plan on a libuv thread
+// (runner 'native', the default for built-in models) or on worker_threads (runner 'workers', which run
+// the built package in dist/, rebuilt by `npm test`). Results must equal the same batched forward on
+// this thread bit for bit; the event loop must keep running meanwhile; calls run concurrently, from
+// workers too; errors keep their text.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -56,15 +58,17 @@ afterAll(async () => {
 });
 
 describe('predictAsync', () => {
-  test.each([
+  const cases: [string, () => nn.Sequential, number[], number][] = [
     ['MLP with batch norm and dropout, N=37 batch=8', mlp, [37, 12], 8],
     ['CNN with residual, N=10 batch=3', cnn, [10, 8, 8, 2], 3],
     ['MLP, one batch bigger than N', mlp, [5, 12], 64],
-  ] as const)('%s: equals the synchronous batched forward bit for bit', async (_name, make, shape, batchSize) => {
+  ];
+  test.each(cases.flatMap(([name, make, shape, batchSize]) => (['native', 'workers'] as const).map((runner) => [`${name}, runner ${runner}`, make, shape, batchSize, runner] as const)))(
+    '%s: equals the synchronous batched forward bit for bit', async (_name, make, shape, batchSize, runner) => {
     const model = make();
     randomize(model, 4); // includes running statistics, so eval mode matters
     const x = randomInput([...shape], 5);
-    const y = await predictAsync(model, x, { batchSize });
+    const y = await predictAsync(model, x, { batchSize, runner });
     expect(model.training).toBe(true); // the caller's model is not switched to eval
     const ref = syncForward(model, x, batchSize);
     expect(y.shape).toEqual(ref.shape);
@@ -120,18 +124,19 @@ describe('predictAsync', () => {
     expect(bits(yb)).toEqual(bits(syncForward(b, xb, 5)));
   });
 
-  test('the event loop keeps ticking during a long predictAsync', async () => {
+  test.each(['native', 'workers'] as const)('the event loop keeps ticking during a long predictAsync (runner %s)', async (runner) => {
     manualSeed(3);
     const layers: nn.Module[] = [new nn.Linear(256, 512), new nn.ReLU()];
     for (let i = 0; i < 5; i++) layers.push(new nn.Linear(512, 512), new nn.ReLU());
     const model = new nn.Sequential(...layers, new nn.Linear(512, 4));
     const x = randomInput([6000, 256], 1);
     const p = pool({ size: 1 });
-    await p.predict(model, x.slice([0, 0], [8, 256]), { batchSize: 8 }); // warm the worker (start + model)
+    const run = (input: Tensor, batchSize: number) => (runner === 'workers' ? p.predict(model, input, { batchSize }) : predictAsync(model, input, { batchSize, runner }));
+    await run(x.slice([0, 0], [1000, 256]), 500); // warm up (worker start and model, or plan recording)
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     const t0 = performance.now();
-    const y = await p.predict(model, x, { batchSize: 500 });
+    const y = await run(x, 500);
     const elapsed = performance.now() - t0;
     clearInterval(timer);
     expect(y.shape).toEqual([6000, 4]);
@@ -163,10 +168,50 @@ describe('predictAsync', () => {
       syncError = e as Error;
     }
     expect(syncError).toBeDefined();
-    const err = await predictAsync(model, x, { batchSize: 2 }).catch((e: Error) => e);
+    const err = await predictAsync(model, x, { batchSize: 2, runner: 'workers' }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(syncError!.constructor);
     expect((err as Error).message).toBe(syncError!.message);
     expect((err as Error).stack).toContain('--- in the predictAsync worker ---');
+    // The native path meets the error while recording the plan, on this thread.
+    const native = await predictAsync(model, x, { batchSize: 2, runner: 'native' }).catch((e: Error) => e);
+    expect(native).toBeInstanceOf(syncError!.constructor);
+    expect((native as Error).message).toBe(syncError!.message);
+  });
+
+  test('runner native: user modules and the reference backend are refused with the reason; auto falls back to workers', async () => {
+    class Half extends nn.Module {
+      forward(x: Tensor) {
+        return x.mul(0.5);
+      }
+    }
+    io.registerModule('test.Half', { type: Half, toConfig: () => ({}), fromConfig: () => new Half() });
+    const model = new nn.Sequential(new nn.Linear(3, 2), new Half());
+    const x = randomInput([5, 3], 1);
+    await expect(predictAsync(model, x, { runner: 'native' })).rejects.toThrow(/^predictAsync: runner 'native' is not available: the model contains non-built-in module classes/);
+    const previous = getBackend().name;
+    setBackend('reference');
+    try {
+      await expect(predictAsync(mlp(), randomInput([3, 12], 1), { runner: 'native' })).rejects.toThrow(/the active backend is not native/);
+    } finally {
+      setBackend(previous);
+    }
+    await expect(predictAsync(model, x, { runner: 'fast' as never })).rejects.toThrow(/^predictAsync: runner must be 'auto', 'native' or 'workers', got "fast"/);
+  });
+
+  test('runner native: the model and x are snapshotted at the call; concurrent calls on one model each get their own plan', async () => {
+    const model = mlp();
+    randomize(model, 6);
+    const x = randomInput([40, 12], 2);
+    const before = syncForward(model, x, 16);
+    const pending = predictAsync(model, x, { batchSize: 16, runner: 'native' });
+    for (const q of model.parameters()) q.data.fill(0);
+    x.data.fill(7);
+    expect(bits(await pending)).toEqual(bits(before));
+
+    const fresh = mlp();
+    const xs = [randomInput([48, 12], 3), randomInput([48, 12], 4), randomInput([48, 12], 5)];
+    const ys = await Promise.all(xs.map((xi) => predictAsync(fresh, xi, { batchSize: 16, runner: 'native' })));
+    ys.forEach((y, i) => expect(bits(y)).toEqual(bits(syncForward(fresh, xs[i], 16))));
   });
 
   test('bad arguments and unsavable models reject before any work', async () => {

@@ -1,0 +1,253 @@
+// Kernel plans: record a forward pass on the JS thread, replay it on a libuv thread (see plan.h).
+#include "binding/plan.h"
+
+#include <atomic>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <new>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "binding/args.h"
+#include "binding/export.h"
+
+namespace tf::binding {
+namespace {
+
+// Bindings that set things up rather than compute (they may run while recording without being kept).
+constexpr const char* kSetupFunctions[] = {"backendInfo", "setNumThreads", "setIsa", "packMatmulB",
+                                           "planBegin",   "planEnd",       "planRun"};
+
+bool is_setup_function(const char* name) {
+  for (const char* s : kSetupFunctions) {
+    if (std::strcmp(s, name) == 0) return true;
+  }
+  return false;
+}
+
+// A typed array the recorded calls read or write: where, and how many bytes.
+using BufferSpan = std::pair<const void*, size_t>;
+
+struct Recording {
+  napi_env env = nullptr;
+  std::vector<std::function<void()>> calls;
+  std::vector<napi_ref> refs;      // every object argument of a recorded call, kept alive
+  std::set<BufferSpan> buffers;    // typed arrays among them
+  std::string unrecordable;        // the first kernel that could not be kept ("" = none)
+
+  void release() {
+    for (napi_ref r : refs) napi_delete_reference(env, r);
+    refs.clear();
+  }
+};
+
+// Armed by planBegin on this JS thread only; every recorded binding runs synchronously on it.
+thread_local Recording* tls_recording = nullptr;
+
+// The recorded calls and the references that keep their buffers alive. Owned by a JS handle object
+// (napi_wrap); freed when that handle is collected, which cannot happen while a run holds it.
+class Plan {
+ public:
+  explicit Plan(Recording&& r) : recording_(std::move(r)) {}
+  ~Plan() { recording_.release(); }
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+
+  size_t size() const { return recording_.calls.size(); }
+  bool holds(const F32Arg& a) const {
+    return recording_.buffers.count({a.data, static_cast<size_t>(a.length) * sizeof(float)}) > 0;
+  }
+  void run() const {
+    for (const auto& call : recording_.calls) call();
+  }
+  std::atomic<bool> running{false};
+
+ private:
+  Recording recording_;
+};
+
+// Tags plan handles so planRun can tell one from any other object before unwrapping it.
+const napi_type_tag kPlanTag = {0x5f3a0c2e91d84b67ULL, 0xa41e7c09d2b6f358ULL};
+
+Napi::Value plan_begin(const Napi::CallbackInfo& info) {
+  Args in(info, "planBegin");
+  in.expect_count(0);
+  if (tls_recording != nullptr) in.range_error("a plan is already being recorded on this thread");
+  tls_recording = new Recording();
+  tls_recording->env = info.Env();
+  return info.Env().Undefined();
+}
+
+// planEnd() -> handle { calls }: stops recording; throws (after stopping) if a kernel could not be kept.
+Napi::Value plan_end(const Napi::CallbackInfo& info) {
+  Args in(info, "planEnd");
+  in.expect_count(0);
+  if (tls_recording == nullptr) in.range_error("no plan is being recorded on this thread");
+  std::unique_ptr<Recording> recording(tls_recording);
+  tls_recording = nullptr;
+  if (!recording->unrecordable.empty()) {
+    const std::string name = recording->unrecordable;
+    recording->release();
+    in.range_error("kernel '" + name + "' cannot run in a plan");
+  }
+  Napi::Env env = info.Env();
+  auto plan = std::make_unique<Plan>(std::move(*recording));
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("calls", Napi::Number::New(env, static_cast<double>(plan->size())));
+  handle.TypeTag(&kPlanTag);
+  napi_status status = napi_wrap(
+      env, handle, plan.get(), [](napi_env, void* data, void*) { delete static_cast<Plan*>(data); }, nullptr,
+      nullptr);
+  if (status != napi_ok) throw Napi::Error::New(env, "planEnd: could not attach the plan to its handle");
+  plan.release();
+  handle.Freeze();
+  return handle;
+}
+
+// Replays a plan over `batches` consecutive slices of x into y on a libuv thread.
+class PlanRun : public Napi::AsyncWorker {
+ public:
+  PlanRun(Napi::Env env, Plan* plan, const Napi::Object& handle, const Napi::CallbackInfo& info, F32Arg input,
+          F32Arg output, F32Arg x, F32Arg y, int64_t batches)
+      : Napi::AsyncWorker(env, "tensorforge.planRun"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        plan_(plan),
+        handle_(Napi::Persistent(handle)),
+        input_(input),
+        output_(output),
+        x_(x),
+        y_(y),
+        batches_(batches) {
+    // The typed arrays must outlive the run: references released on the JS thread when it ends.
+    for (size_t i = 1; i <= 4; ++i) args_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
+  }
+
+  Napi::Promise promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      const size_t in_bytes = static_cast<size_t>(input_.length) * sizeof(float);
+      const size_t out_bytes = static_cast<size_t>(output_.length) * sizeof(float);
+      for (int64_t b = 0; b < batches_; ++b) {
+        std::memcpy(input_.data, x_.data + b * input_.length, in_bytes);
+        plan_->run();
+        std::memcpy(y_.data + b * output_.length, output_.data, out_bytes);
+      }
+    } catch (const std::bad_alloc&) {
+      SetError("planRun: out of memory (allocation failed)");
+    } catch (const std::exception& e) {
+      SetError(std::string("planRun: internal error: ") + e.what());
+    } catch (...) {
+      SetError("planRun: internal error (unknown C++ exception)");
+    }
+  }
+
+  void OnOK() override {
+    plan_->running = false;
+    deferred_.Resolve(Env().Undefined());
+  }
+
+  void OnError(const Napi::Error& e) override {
+    plan_->running = false;
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Plan* plan_;
+  Napi::ObjectReference handle_;  // keeps the plan (and so its buffers) alive while running
+  std::vector<Napi::ObjectReference> args_;
+  F32Arg input_, output_, x_, y_;
+  int64_t batches_;
+};
+
+// A Float32Array of any length >= 1 (its length is checked against the plan instead).
+F32Arg nonempty_f32(const Args& in, size_t i, const char* name) {
+  const Napi::Value v = in.at(i);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    in.type_error(std::string(name) + " must be a Float32Array, got " + describe(v));
+  }
+  auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() == 0) in.range_error(std::string(name) + " must not be empty");
+  return {a.Data(), static_cast<int64_t>(a.ElementLength())};
+}
+
+// planRun(plan, input, output, x, y, batches) -> Promise<void>
+//   input: the buffer the recording read as its input, [rows*inRow]; output: the buffer holding its
+//   result, [rows*outRow]; x [batches*rows*inRow] -> y [batches*rows*outRow].
+Napi::Value plan_run(const Napi::CallbackInfo& info) {
+  Args in(info, "planRun");
+  in.expect_count(6);
+  const Napi::Value handle = in.at(0);
+  if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPlanTag)) {
+    in.type_error("plan must be a handle returned by planEnd, got " + describe(handle));
+  }
+  void* raw = nullptr;
+  if (napi_unwrap(info.Env(), handle, &raw) != napi_ok || raw == nullptr) in.type_error("plan is not a live plan handle");
+  Plan* plan = static_cast<Plan*>(raw);
+  const int64_t batches = in.dim(5, "batches");
+  const F32Arg input = nonempty_f32(in, 1, "input");
+  const F32Arg output = nonempty_f32(in, 2, "output");
+  if (!plan->holds(input)) in.range_error("input is not a buffer the plan reads");
+  if (!plan->holds(output)) in.range_error("output is not a buffer the plan writes");
+  const F32Arg x = in.f32(3, "x", checked_product(in.op(), "x", {batches, input.length}), [&] {
+    return "batches*input.length (" + std::to_string(batches) + "*" + std::to_string(input.length) + ")";
+  });
+  const F32Arg y = in.f32(4, "y", checked_product(in.op(), "y", {batches, output.length}), [&] {
+    return "batches*output.length (" + std::to_string(batches) + "*" + std::to_string(output.length) + ")";
+  });
+  const auto overlaps = [](const F32Arg& a, const F32Arg& b) {
+    return a.data < b.data + b.length && b.data < a.data + a.length;
+  };
+  if (overlaps(x, y) || overlaps(x, input) || overlaps(x, output) || overlaps(y, input) || overlaps(y, output)) {
+    in.range_error("x and y must not share memory with each other or with the plan's buffers");
+  }
+  bool idle = false;
+  if (!plan->running.compare_exchange_strong(idle, true)) in.range_error("the plan is already running");
+  auto* work = new PlanRun(info.Env(), plan, handle.As<Napi::Object>(), info, input, output, x, y, batches);
+  Napi::Promise promise = work->promise();
+  work->Queue();
+  return promise;
+}
+
+}  // namespace
+
+void run_or_record(const Napi::CallbackInfo& info, const std::function<void()>& call) {
+  call();
+  Recording* r = tls_recording;
+  if (r == nullptr) return;
+  r->calls.push_back(call);
+  for (size_t i = 0; i < info.Length(); ++i) {
+    const Napi::Value v = info[i];
+    if (!v.IsObject()) continue;
+    napi_ref ref = nullptr;
+    if (napi_create_reference(info.Env(), v, 1, &ref) != napi_ok) {
+      throw Napi::Error::New(info.Env(), "planBegin: could not keep a recorded argument alive");
+    }
+    r->refs.push_back(ref);
+    if (v.IsTypedArray()) {
+      const auto ta = v.As<Napi::TypedArray>();
+      const auto* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      r->buffers.insert({data, ta.ByteLength()});
+    }
+  }
+}
+
+size_t recorder_steps() { return tls_recording == nullptr ? 0 : tls_recording->calls.size(); }
+
+void check_recorded(const char* name, size_t recorded_before) {
+  Recording* r = tls_recording;
+  if (r == nullptr || !r->unrecordable.empty() || is_setup_function(name)) return;
+  if (r->calls.size() == recorded_before) r->unrecordable = name;
+}
+
+void register_plan(Napi::Env env, Napi::Object exports) {
+  export_function(env, exports, "planBegin", plan_begin);
+  export_function(env, exports, "planEnd", plan_end);
+  export_function(env, exports, "planRun", plan_run);
+}
+
+}  // namespace tf::binding

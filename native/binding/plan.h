@@ -1,0 +1,34 @@
+// Kernel plans: a forward pass recorded once on the JS thread and replayed later on a libuv worker
+// thread (predictAsync's native path), so batch inference never runs JS or holds the event loop.
+//
+// Recording: planBegin() arms a recorder on the calling thread; every kernel binding then validates its
+// arguments as always, runs the kernel, and, through run_or_record, also keeps the call (a closure over
+// the validated pointers and sizes) plus a reference to every object argument, so the buffers it reads
+// and writes stay alive and in place. planEnd() disarms it and returns the plan as an opaque handle.
+// A kernel binding that cannot be replayed marks the recording unusable; planEnd() then throws.
+//
+// Replaying: planRun(plan, input, output, x, y, batches) copies batch b of x into the `input` buffer the
+// recording read, runs every recorded call, and copies the `output` buffer into batch b of y, for each
+// b, on a libuv thread; it resolves when done. The plan's buffers are shared by its calls, so one plan
+// runs one job at a time (a second planRun while it runs is an error).
+#pragma once
+
+#include <napi.h>
+
+#include <functional>
+
+namespace tf::binding {
+
+// Runs `call` now and, while this thread records a plan, keeps it (and references to info's object
+// arguments) in the plan. `call` must capture only validated raw pointers and sizes, by value.
+void run_or_record(const Napi::CallbackInfo& info, const std::function<void()>& call);
+
+// Called by the trampoline after every binding: `recorded_before` is the recorder's step count before
+// the call. A kernel (any binding but the few setup functions) that did not record marks the recording
+// unusable, naming itself.
+size_t recorder_steps();
+void check_recorded(const char* name, size_t recorded_before);
+
+void register_plan(Napi::Env env, Napi::Object exports);
+
+}  // namespace tf::binding

@@ -1,0 +1,108 @@
+// Kernel plans (native/binding/plan.h): recorded kernel calls replayed on a libuv thread. The addon
+// API is internal (predictAsync uses it) but JS-reachable, so it must be safe against misuse too.
+
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, test } from 'vitest';
+import type { KernelPlan, NativeAddon } from '../../lib/backend/native.js';
+import { nativeAddon } from '../../lib/backend/index.js';
+import { Rng, expectKernelError } from '../helpers/parity.js';
+
+const addon = (): NativeAddon => nativeAddon()!;
+const mm = (m: number, n: number, k: number) => ({ m, n, k, transA: false, transB: false, accumulate: false, activation: 'relu' as const, alpha: 0 });
+
+/** Records y = relu(relu(x·w1)·w2) for x [rows, 5] with buffers that only the plan keeps afterwards. */
+function recordTwoLayers(rows: number, seed: number): { plan: KernelPlan; input: Float32Array; output: Float32Array; w1: Float32Array; w2: Float32Array } {
+  const rng = new Rng(seed);
+  const w1 = rng.f32(5 * 7);
+  const w2 = rng.f32(7 * 3);
+  const input = rng.f32(rows * 5);
+  const hidden = new Float32Array(rows * 7);
+  const output = new Float32Array(rows * 3);
+  addon().planBegin();
+  try {
+    addon().matmul(mm(rows, 7, 5), input, w1, null, hidden);
+    addon().matmul(mm(rows, 3, 7), hidden, w2, null, output);
+  } catch (e) {
+    addon().planEnd();
+    throw e;
+  }
+  return { plan: addon().planEnd(), input, output, w1, w2 };
+}
+
+function direct(x: Float32Array, rows: number, w1: Float32Array, w2: Float32Array): Float32Array {
+  const hidden = new Float32Array(rows * 7);
+  const out = new Float32Array(rows * 3);
+  addon().matmul(mm(rows, 7, 5), x, w1, null, hidden);
+  addon().matmul(mm(rows, 3, 7), hidden, w2, null, out);
+  return out;
+}
+
+describe('kernel plans', () => {
+  test('replays the recorded calls on new data, batch after batch, bit-identical to direct calls', async () => {
+    const rows = 13;
+    const { plan, input, output, w1, w2 } = recordTwoLayers(rows, 1);
+    expect(plan.calls).toBe(2);
+    const batches = 4;
+    const x = new Rng(2).f32(batches * rows * 5);
+    const y = new Float32Array(batches * rows * 3);
+    await addon().planRun(plan, input, output, x, y, batches);
+    for (let b = 0; b < batches; b++) {
+      const want = direct(x.subarray(b * rows * 5, (b + 1) * rows * 5), rows, w1, w2);
+      expect(new Uint32Array(y.buffer, b * rows * 3 * 4, rows * 3)).toEqual(new Uint32Array(want.buffer));
+    }
+  });
+
+  test('the plan keeps its buffers alive after JS drops them (forced GC)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const rows = 9;
+    const recorded = recordTwoLayers(rows, 3);
+    const { plan, input, output } = recorded;
+    const weights = [recorded.w1.slice(), recorded.w2.slice()];
+    // Only the plan (and input/output, which planRun needs) still refer to the weights and the hidden buffer.
+    (recorded as Partial<typeof recorded>).w1 = undefined;
+    (recorded as Partial<typeof recorded>).w2 = undefined;
+    for (let i = 0; i < 3; i++) {
+      gc();
+      for (let j = 0; j < 200; j++) new Float32Array(50_000); // churn so freed memory would be reused
+    }
+    const x = new Rng(4).f32(rows * 5);
+    const y = new Float32Array(rows * 3);
+    await addon().planRun(plan, input, output, x, y, 1);
+    expect(new Uint32Array(y.buffer)).toEqual(new Uint32Array(direct(x, rows, weights[0], weights[1]).buffer));
+  });
+
+  test('a kernel that cannot be replayed (an optimizer update) makes planEnd throw; recording stops either way', () => {
+    const a = addon();
+    a.planBegin();
+    a.adamUpdate({ lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, amsgrad: false, step: 1 },
+      new Float32Array(4), new Float32Array(4), new Float32Array(4), new Float32Array(4), null);
+    expect(() => a.planEnd()).toThrow(/^planEnd: kernel 'adamUpdate' cannot run in a plan/);
+    expect(() => a.planEnd()).toThrow(/^planEnd: no plan is being recorded on this thread/);
+    a.planBegin();
+    expect(() => a.planBegin()).toThrow(/^planBegin: a plan is already being recorded on this thread/);
+    a.planEnd();
+  });
+
+  test('planRun validates everything and refuses a second run of a busy plan', async () => {
+    const rows = 4;
+    const { plan, input, output } = recordTwoLayers(rows, 5);
+    const run = (...args: unknown[]) => (addon().planRun as (...a: unknown[]) => unknown)(...args);
+    const x = new Float32Array(2 * rows * 5);
+    const y = new Float32Array(2 * rows * 3);
+    expectKernelError(() => run({ calls: 2 }, input, output, x, y, 2), TypeError, 'planRun');
+    expectKernelError(() => run(plan, new Float32Array(input.length), output, x, y, 2), RangeError, 'planRun');
+    expectKernelError(() => run(plan, input, new Float32Array(output.length), x, y, 2), RangeError, 'planRun');
+    expectKernelError(() => run(plan, input, output, x.subarray(1), y, 2), RangeError, 'planRun');
+    expectKernelError(() => run(plan, input, output, x, y.subarray(1), 2), RangeError, 'planRun');
+    expectKernelError(() => run(plan, input, output, x, y, 0), RangeError, 'planRun');
+    expectKernelError(() => run(plan, input, output, x, new Float64Array(y.length), 2), TypeError, 'planRun');
+    expectKernelError(() => run(plan, input, output, input, output, 1), RangeError, 'planRun');
+    expectKernelError(() => run(plan, input, output, x, y), TypeError, 'planRun');
+    const first = addon().planRun(plan, input, output, x, y, 2);
+    expectKernelError(() => run(plan, input, output, x.slice(), y.slice(), 2), RangeError, 'planRun');
+    await first;
+    await addon().planRun(plan, input, output, x, y, 2); // idle again
+  });
+});
