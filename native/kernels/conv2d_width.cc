@@ -15,6 +15,7 @@
 // backward-filter, per part KH*KW*OC*16 + OC*16, per task rows*(round_up(OW,16) + KW - 1) + OC*OH*round_up(OW,16)
 // with rows = (OH-1)*sh + (KH-1)*dh + 1 (one image, independent of N).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -35,13 +36,19 @@ constexpr int64_t kMaxParts = 16;
 const ConvWidthUkernel* width_ukernel() {
 #if defined(TF_HAVE_CONV_WIDTH)
   static const ConvWidthUkernel scalar{&conv_width_f32__scalar_fwd, &conv_width_f32__scalar_grad,
+                                       &conv_width_f32__scalar_grad_flat,
+                                       &conv_width_f32__scalar_add_runs,
                                        "conv_width_f32__scalar"};
 #if defined(TF_HAVE_AVX2)
   static const ConvWidthUkernel avx2{&conv_width_f32__avx2_fma_fwd, &conv_width_f32__avx2_fma_grad,
+                                       &conv_width_f32__avx2_fma_grad_flat,
+                                       &conv_width_f32__avx2_fma_add_runs,
                                      "conv_width_f32__avx2_fma"};
 #endif
 #if defined(TF_HAVE_AVX512)
   static const ConvWidthUkernel avx512{&conv_width_f32__avx512f_fwd, &conv_width_f32__avx512f_grad,
+                                       &conv_width_f32__avx512f_grad_flat,
+                                       &conv_width_f32__avx512f_add_runs,
                                        "conv_width_f32__avx512f"};
 #endif
   switch (kernels().isa) {
@@ -105,19 +112,58 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
   const int64_t parts = std::min(s.n, kMaxParts);
   const int64_t acc_size = (taps + 1) * s.oc * kLanes;  // the last OC*16 are the dbias partials
   std::vector<float> partial(static_cast<size_t>(parts * acc_size), 0.0f);
+  // stride_h 1: the flat layout (conv_width_ukernels.h grad_flat): x rows of stride fs = OW + KW - 1
+  // (= pl + W + pr), dy rows at the same stride, zero in columns >= OW, so tap (ky, kx) is the offset
+  // ky*dh*fs + kx from flat output position q = oh*fs + ow. Images with a non-finite x take the masked
+  // row form instead (its pad lanes never multiply x).
+  const bool flat = s.stride_h == 1;
+  const int64_t fs = s.ow + s.kw - 1;
+  const int64_t flen = ceil_div(s.oh * fs, kLanes) * kLanes;
+  const int64_t fmax_off = (s.kh - 1) * s.dilation_h * fs + s.kw - 1;
+  const int64_t frows = s.oh + (s.kh - 1) * s.dilation_h;
+  std::vector<int64_t> off(static_cast<size_t>(taps));
+  for (int64_t t = 0; t < taps; ++t) off[t] = (t / s.kw) * s.dilation_h * fs + t % s.kw;
   parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> plane(static_cast<size_t>(rows * xs), 0.0f);
-    std::vector<float> dyt(static_cast<size_t>(s.oc * s.oh * owp), 0.0f);  // lanes >= OW stay zero
+    std::vector<float> plane, dyt, fplane, fdyt;
     for (int64_t part = begin; part < end; ++part) {
       float* acc = partial.data() + part * acc_size;
+      float* bacc = dbias != nullptr ? acc + taps * s.oc * kLanes : nullptr;
       for (int64_t n = part * s.n / parts; n < (part + 1) * s.n / parts; ++n) {
+        const float* xn = x + n * s.h * s.w;
+        const float* dyn = dy + n * s.oh * s.ow * s.oc;
+        bool finite = true;
+        if (flat) {
+          for (int64_t i = 0; i < s.h * s.w; ++i) finite &= std::isfinite(xn[i]);
+        }
+        if (flat && finite) {
+          if (fplane.empty()) {
+            fplane.assign(static_cast<size_t>(flen + fmax_off), 0.0f);  // borders stay zero
+            fdyt.assign(static_cast<size_t>(s.oc * flen), 0.0f);       // columns >= OW stay zero
+          }
+          for (int64_t r = 0; r < frows; ++r) {
+            const int64_t ih = r - s.pad_top;
+            if (ih < 0 || ih >= s.h) continue;
+            std::memcpy(fplane.data() + r * fs + s.pad_left, xn + ih * s.w, static_cast<size_t>(s.w) * sizeof(float));
+          }
+          for (int64_t o = 0; o < s.oc; ++o) {
+            for (int64_t r = 0; r < s.oh; ++r) {
+              float* d = fdyt.data() + o * flen + r * fs;
+              const float* src = dyn + r * s.ow * s.oc + o;
+              for (int64_t ow = 0; ow < s.ow; ++ow) d[ow] = src[ow * s.oc];
+            }
+          }
+          uk.grad_flat(taps, off.data(), fplane.data(), fdyt.data(), s.oc, flen, acc, bacc);
+          continue;
+        }
+        if (plane.empty()) {
+          plane.assign(static_cast<size_t>(rows * xs), 0.0f);
+          dyt.assign(static_cast<size_t>(s.oc * s.oh * owp), 0.0f);  // lanes >= OW stay zero
+        }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t ih = r - s.pad_top;
           if (ih < 0 || ih >= s.h) continue;  // stays zero
-          std::memcpy(plane.data() + r * xs + s.pad_left, x + (n * s.h + ih) * s.w,
-                      static_cast<size_t>(copy_len) * sizeof(float));
+          std::memcpy(plane.data() + r * xs + s.pad_left, xn + ih * s.w, static_cast<size_t>(copy_len) * sizeof(float));
         }
-        const float* dyn = dy + n * s.oh * s.ow * s.oc;
         for (int64_t o = 0; o < s.oc; ++o) {
           for (int64_t r = 0; r < s.oh; ++r) {
             float* d = dyt.data() + (o * s.oh + r) * owp;
@@ -125,8 +171,7 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
             for (int64_t ow = 0; ow < s.ow; ++ow) d[ow] = src[ow * s.oc];
           }
         }
-        uk.grad(s.kh, s.kw, plane.data(), xs, s.stride_h, s.dilation_h, dyt.data(), s.oc, s.oh, s.ow, acc,
-                dbias != nullptr ? acc + taps * s.oc * kLanes : nullptr);
+        uk.grad(s.kh, s.kw, plane.data(), xs, s.stride_h, s.dilation_h, dyt.data(), s.oc, s.oh, s.ow, acc, bacc);
       }
     }
   });

@@ -416,3 +416,32 @@ TF_TEST(conv2d_width_paths_match_naive) {
     });
   }
 }
+
+// add_runs (the col2im of few-channel backward-input) on every ISA: the same bits as the plain run-by-run
+// loop, for overlapping runs (dst stride < len: the AVX-512 kernel adds them chunk by chunk in registers),
+// disjoint and single runs, lengths around the 16-float vectors; guard pages after src and dst.
+TF_TEST(conv_add_runs_matches_plain_loop) {
+  struct RunCase { int64_t count, len, src_stride, dst_stride; };
+  const RunCase runs[] = {{10, 30, 150, 6}, {7, 30, 150, 12}, {5, 17, 40, 3}, {9, 16, 16, 16}, {1, 33, 0, 0},
+                          {4, 5, 9, 1}, {3, 48, 60, 7}, {1, 1, 0, 0}};
+  for (const RunCase& r : runs) {
+    const int64_t dst_len = (r.count - 1) * r.dst_stride + r.len, src_len = (r.count - 1) * r.src_stride + r.len;
+    GuardedBuffer src(src_len), dst(dst_len);
+    Rng rng(static_cast<uint64_t>(dst_len * 7 + src_len));
+    rng.fill(src.data(), src.size());
+    std::vector<float> start(static_cast<size_t>(dst_len));
+    rng.fill(start.data(), start.size());
+    std::vector<float> want = start;
+    for (int64_t i = 0; i < r.count; ++i)
+      for (int64_t k = 0; k < r.len; ++k) want[i * r.dst_stride + k] += src[i * r.src_stride + k];
+    for_each_isa([&](Isa isa) {
+      const ConvWidthUkernel* uk = conv_detail::width_ukernel();
+      if (uk == nullptr) return;
+      std::copy(start.begin(), start.end(), dst.data());
+      uk->add_runs(r.count, r.len, src.data(), r.src_stride, dst.data(), r.dst_stride);
+      expect_identical(dst.data(), want.data(), want.size(),
+                       std::string(uk->name) + " isa=" + isa_name(isa) + " count=" + std::to_string(r.count) +
+                           " len=" + std::to_string(r.len) + " dst_stride=" + std::to_string(r.dst_stride));
+    });
+  }
+}

@@ -21,5 +21,15 @@ void conv_width_f32__scalar_grad(int64_t kh, int64_t kw, const float* x, int64_t
   grad(kh, kw, x, xs, sh, dh, dyt, oc, oh, ow, acc, bias_acc);
 }
 
+void conv_width_f32__scalar_grad_flat(int64_t taps, const int64_t* off, const float* x, const float* dyt, int64_t oc,
+                               int64_t len, float* acc, float* bias_acc) {
+  grad_flat(taps, off, x, dyt, oc, len, acc, bias_acc);
+}
+
+void conv_width_f32__scalar_add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
+                              int64_t dst_stride) {
+  add_runs(count, len, src, src_stride, dst, dst_stride);
+}
+
 }  // namespace tf
 #endif

@@ -169,3 +169,78 @@ void grad(int64_t kh, int64_t kw, const float* x, int64_t xs, int64_t sh, int64_
     store(bias_acc + j * kLanes, s);
   }
 }
+
+// Flat form (stride_h = 1): with the image's zero-bordered rows and dy's rows laid out at the same row
+// stride, tap t's input for flat position q is x[off[t] + q], so each (tap, channel) is one dot product
+// over q < len (a multiple of 16): no row loop, no tail. Lanes where dyt is zero still read real x values,
+// so the caller uses this form only when the image's x is finite (0 * inf would make NaN).
+template <int KB, int OB>
+void grad_flat_block(const int64_t* off, const float* x, const float* dyt, int64_t len, int64_t o0, int64_t oc,
+                     float* acc) {
+  Vf a[KB][OB];
+  const float* xp[KB];
+  for (int k = 0; k < KB; ++k) {
+    xp[k] = x + off[k];
+    for (int j = 0; j < OB; ++j) a[k][j] = load(acc + (k * oc + o0 + j) * kLanes);
+  }
+  const float* d = dyt + o0 * len;
+  for (int64_t q = 0; q < len; q += kLanes) {
+    Vf dv[OB];
+    for (int j = 0; j < OB; ++j) dv[j] = load(d + j * len + q);
+    for (int k = 0; k < KB; ++k) {
+      const Vf xv = load(xp[k] + q);
+      for (int j = 0; j < OB; ++j) a[k][j] += xv * dv[j];
+    }
+  }
+  for (int k = 0; k < KB; ++k)
+    for (int j = 0; j < OB; ++j) store(acc + (k * oc + o0 + j) * kLanes, a[k][j]);
+}
+
+using GradFlatBlockFn = void (*)(const int64_t*, const float*, const float*, int64_t, int64_t, int64_t, float*);
+template <int KB>
+GradFlatBlockFn grad_flat_for_ob(int64_t ob) {
+  switch (ob) {
+    case 1: return &grad_flat_block<KB, 1>;
+    case 2: return &grad_flat_block<KB, 2>;
+    case 3: return &grad_flat_block<KB, 3>;
+    default: return &grad_flat_block<KB, 4>;
+  }
+}
+inline GradFlatBlockFn grad_flat_for(int64_t kb, int64_t ob) {
+  switch (kb) {
+    case 1: return grad_flat_for_ob<1>(ob);
+    case 2: return grad_flat_for_ob<2>(ob);
+    case 3: return grad_flat_for_ob<3>(ob);
+    case 4: return grad_flat_for_ob<4>(ob);
+    default: return grad_flat_for_ob<5>(ob);
+  }
+}
+
+void grad_flat(int64_t taps, const int64_t* off, const float* x, const float* dyt, int64_t oc, int64_t len,
+               float* acc, float* bias_acc) {
+  const int64_t kb_max = even_block(taps, kGradMaxKb);
+  const int64_t ob_max = even_block(oc, kGradMaxOb);
+  for (int64_t t0 = 0; t0 < taps; t0 += kb_max) {
+    const int64_t kb = taps - t0 < kb_max ? taps - t0 : kb_max;
+    for (int64_t o0 = 0; o0 < oc; o0 += ob_max) {
+      const int64_t ob = oc - o0 < ob_max ? oc - o0 : ob_max;
+      grad_flat_for(kb, ob)(off + t0, x, dyt, len, o0, oc, acc + t0 * oc * kLanes);
+    }
+  }
+  if (bias_acc == nullptr) return;
+  for (int64_t j = 0; j < oc; ++j) {
+    Vf s = load(bias_acc + j * kLanes);
+    for (int64_t q = 0; q < len; q += kLanes) s += load(dyt + j * len + q);
+    store(bias_acc + j * kLanes, s);
+  }
+}
+
+// The plain loop: compiled per ISA file, so it auto-vectorizes at that file's width (the AVX-512 file
+// has its own masked version instead, see there).
+void add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst, int64_t dst_stride) {
+  for (int64_t i = 0; i < count; ++i, src += src_stride, dst += dst_stride) {
+    float* __restrict d = dst;
+    const float* __restrict v = src;
+    for (int64_t k = 0; k < len; ++k) d[k] += v[k];
+  }
+}

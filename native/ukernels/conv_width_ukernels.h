@@ -15,6 +15,13 @@
 //         transposed to [oc][oh][owp], owp = round_up(ow, 16). When bias_acc != null also
 //         bias_acc[j*16 + l] += dyt[(j*oh + r)*owp + 16b + l] over the same (r, b).
 //         Lane partials stay separate (the caller adds the 16 lanes in lane order at the end).
+//   grad_flat: acc[(t*oc + j)*16 + l] += Σ_{b < len/16} x[off[t] + 16b + l] · dyt[j*len + 16b + l] for t < taps,
+//         and bias_acc[j*16 + l] += Σ_b dyt[j*len + 16b + l] when non-null; len a multiple of 16. The
+//         caller lays x and dy out so that this is the convolution (stride_h 1: one row stride for both)
+//         and calls it only on finite x (lanes where dyt is a zero pad still multiply real x values).
+//   add_runs: for i < count, in order: dst[i*dst_stride + k] += src[i*src_stride + k] for k < len. The
+//         runs may overlap in dst (col2im of backward-input: one output row's pixels, one kernel row), so
+//         each run is added after the previous one, and the result is that of the plain loop.
 #pragma once
 
 #include <cstdint>
@@ -26,9 +33,17 @@ using ConvWidthFwdFn = void (*)(int64_t kh, int64_t kw, const float* const* rows
 using ConvWidthGradFn = void (*)(int64_t kh, int64_t kw, const float* x, int64_t xs, int64_t sh, int64_t dh,
                                  const float* dyt, int64_t oc, int64_t oh, int64_t ow, float* acc, float* bias_acc);
 
+using ConvWidthGradFlatFn = void (*)(int64_t taps, const int64_t* off, const float* x, const float* dyt, int64_t oc,
+                                     int64_t len, float* acc, float* bias_acc);
+
+using ConvAddRunsFn = void (*)(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
+                               int64_t dst_stride);
+
 struct ConvWidthUkernel {
   ConvWidthFwdFn fwd = nullptr;
   ConvWidthGradFn grad = nullptr;
+  ConvWidthGradFlatFn grad_flat = nullptr;
+  ConvAddRunsFn add_runs = nullptr;
   const char* name = "";
 };
 
@@ -36,17 +51,29 @@ struct ConvWidthUkernel {
 #define TF_HAVE_CONV_WIDTH 1
 void conv_width_f32__scalar_fwd(int64_t kh, int64_t kw, const float* const* rows, const float* w, int64_t oc,
                                 const float* bias, float* y, int64_t ow);
+void conv_width_f32__scalar_grad_flat(int64_t taps, const int64_t* off, const float* x, const float* dyt, int64_t oc,
+                                      int64_t len, float* acc, float* bias_acc);
+void conv_width_f32__scalar_add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
+                                     int64_t dst_stride);
 void conv_width_f32__scalar_grad(int64_t kh, int64_t kw, const float* x, int64_t xs, int64_t sh, int64_t dh,
                                  const float* dyt, int64_t oc, int64_t oh, int64_t ow, float* acc, float* bias_acc);
 #if defined(TF_HAVE_AVX2)
 void conv_width_f32__avx2_fma_fwd(int64_t kh, int64_t kw, const float* const* rows, const float* w, int64_t oc,
                                   const float* bias, float* y, int64_t ow);
+void conv_width_f32__avx2_fma_grad_flat(int64_t taps, const int64_t* off, const float* x, const float* dyt, int64_t oc,
+                                      int64_t len, float* acc, float* bias_acc);
+void conv_width_f32__avx2_fma_add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
+                                     int64_t dst_stride);
 void conv_width_f32__avx2_fma_grad(int64_t kh, int64_t kw, const float* x, int64_t xs, int64_t sh, int64_t dh,
                                    const float* dyt, int64_t oc, int64_t oh, int64_t ow, float* acc, float* bias_acc);
 #endif
 #if defined(TF_HAVE_AVX512)
 void conv_width_f32__avx512f_fwd(int64_t kh, int64_t kw, const float* const* rows, const float* w, int64_t oc,
                                  const float* bias, float* y, int64_t ow);
+void conv_width_f32__avx512f_grad_flat(int64_t taps, const int64_t* off, const float* x, const float* dyt, int64_t oc,
+                                      int64_t len, float* acc, float* bias_acc);
+void conv_width_f32__avx512f_add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
+                                     int64_t dst_stride);
 void conv_width_f32__avx512f_grad(int64_t kh, int64_t kw, const float* x, int64_t xs, int64_t sh, int64_t dh,
                                   const float* dyt, int64_t oc, int64_t oh, int64_t ow, float* acc, float* bias_acc);
 #endif
