@@ -124,7 +124,10 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
   std::vector<int64_t> off(static_cast<size_t>(taps));
   for (int64_t t = 0; t < taps; ++t) off[t] = (t / s.kw) * s.dilation_h * fs + t % s.kw;
   parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> plane, dyt, fplane, fdyt;
+    std::vector<float> plane, dyt;
+    // 64-byte aligned: the kernel's dy loads (16 floats at multiples of 16) then never cross a cache line.
+    AlignedFloats fplane(0), fdyt(0);
+    bool flat_ready = false;
     for (int64_t part = begin; part < end; ++part) {
       float* acc = partial.data() + part * acc_size;
       float* bacc = dbias != nullptr ? acc + taps * s.oc * kLanes : nullptr;
@@ -136,23 +139,26 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
           for (int64_t i = 0; i < s.h * s.w; ++i) finite &= std::isfinite(xn[i]);
         }
         if (flat && finite) {
-          if (fplane.empty()) {
-            fplane.assign(static_cast<size_t>(flen + fmax_off), 0.0f);  // borders stay zero
-            fdyt.assign(static_cast<size_t>(s.oc * flen), 0.0f);       // columns >= OW stay zero
+          if (!flat_ready) {
+            fplane = AlignedFloats(flen + fmax_off);
+            fdyt = AlignedFloats(s.oc * flen);
+            std::fill(fplane.get(), fplane.get() + flen + fmax_off, 0.0f);  // borders stay zero
+            std::fill(fdyt.get(), fdyt.get() + s.oc * flen, 0.0f);          // columns >= OW stay zero
+            flat_ready = true;
           }
           for (int64_t r = 0; r < frows; ++r) {
             const int64_t ih = r - s.pad_top;
             if (ih < 0 || ih >= s.h) continue;
-            std::memcpy(fplane.data() + r * fs + s.pad_left, xn + ih * s.w, static_cast<size_t>(s.w) * sizeof(float));
+            std::memcpy(fplane.get() + r * fs + s.pad_left, xn + ih * s.w, static_cast<size_t>(s.w) * sizeof(float));
           }
           for (int64_t o = 0; o < s.oc; ++o) {
             for (int64_t r = 0; r < s.oh; ++r) {
-              float* d = fdyt.data() + o * flen + r * fs;
+              float* d = fdyt.get() + o * flen + r * fs;
               const float* src = dyn + r * s.ow * s.oc + o;
               for (int64_t ow = 0; ow < s.ow; ++ow) d[ow] = src[ow * s.oc];
             }
           }
-          uk.grad_flat(taps, off.data(), fplane.data(), fdyt.data(), s.oc, flen, acc, bacc);
+          uk.grad_flat(taps, off.data(), fplane.get(), fdyt.get(), s.oc, flen, acc, bacc);
           continue;
         }
         if (plane.empty()) {
