@@ -19,6 +19,9 @@
 //   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
 //                    layers (a channel multiplier > 1) keep the direct loops of conv2d.cc.
 //
+// Few-channel backward-input's col2im adds each output row's runs of KW*Cg floats with one add_runs call
+// per kernel row (conv_width_ukernels.h; AVX-512 sums overlapping runs in registers, same bits).
+//
 // Workspace, in floats unless noted; none of it grows with the batch size N (no full im2col, ever):
 //   forward igemm        packed filter G*KH*KW*Cg*round_up(OCg, NR), once per call; per task a pointer
 //                        table of KH*KW*MR pointers (+ MR*KH*KW*Cg floats when Cg < kGatherChannels);
@@ -36,6 +39,9 @@
 //                        Rows variant: per task C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW +
 //                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part;
 //                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (conv2d.cc)
+//   one channel (width)  forward per task (KH+1)*(round_up(OW,16)+KW-1); backward-filter per part (<= 16)
+//                        (KH*KW+1)*OC*16 lane partials, per task one image's zero-bordered x and dy^T
+//                        (about (OH+KH)*(OW+KW) + OC*OH*(OW+KW) floats, conv2d_width.cc)
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
 //   pointwise (1x1)      nothing but tf::gemm's packing buffers
 //
