@@ -16,13 +16,15 @@
       "native/kernels/optim.cc",
       "native/kernels/conv2d_gemm.cc",
       "native/kernels/conv2d_filter.cc",
-      "native/kernels/conv2d_depthwise.cc"
+      "native/kernels/conv2d_depthwise.cc",
+      "native/kernels/conv2d_width.cc"
     ],
     "tf_scalar_sources": [
       "native/ukernels/gemm_f32_4x16__scalar.cc",
       "native/ukernels/gemm_smallm_f32_4xn__scalar.cc",
       "native/ukernels/vmath_f32__scalar.cc",
       "native/ukernels/conv_igemm_f32_4x16__scalar.cc",
+      "native/ukernels/conv_width_f32__scalar.cc",
       "native/ukernels/dwconv_f32__scalar.cc",
       "native/ukernels/maxpool_f32__scalar.cc",
       "native/ukernels/optim_f32__scalar.cc"
@@ -32,6 +34,7 @@
       "native/ukernels/gemm_smallm_f32_4xn__avx2_fma.cc",
       "native/ukernels/vmath_f32__avx2_fma.cc",
       "native/ukernels/conv_igemm_f32_6x16__avx2_fma.cc",
+      "native/ukernels/conv_width_f32__avx2_fma.cc",
       "native/ukernels/dwconv_f32__avx2_fma.cc",
       "native/ukernels/maxpool_f32__avx2.cc"
     ],
@@ -41,6 +44,7 @@
       "native/ukernels/gemm_smallm_f32_8xn__avx512f.cc",
       "native/ukernels/vmath_f32__avx512f.cc",
       "native/ukernels/conv_igemm_f32__avx512f.cc",
+      "native/ukernels/conv_width_f32__avx512f.cc",
       "native/ukernels/dwconv_f32__avx512f.cc",
       "native/ukernels/maxpool_f32__avx512f.cc"
     ],

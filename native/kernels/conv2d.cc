@@ -239,6 +239,10 @@ void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const 
   if (depthwise(s)) return conv_detail::depthwise_forward(s, epilogue, x, w, bias, y, kernels().dwconv);
   if (depthwise_like(s)) return forward_direct(s, epilogue, x, w, bias, y);
   if (conv_detail::is_pointwise(s)) return conv_detail::forward_pointwise(s, epilogue, x, w, bias, y);
+  // One input channel, one group, stride_w = dilation_w = 1 (LeNet conv1): width-vectorized kernels.
+  if (const ConvWidthUkernel* wk = conv_detail::width_ukernel(); wk != nullptr && conv_detail::width_path_applies(s)) {
+    return conv_detail::forward_width(s, epilogue, x, w, bias, y, *wk);
+  }
   if (s.c < conv_detail::kGatherChannels && s.groups == 1 && s.dilation_w == 1) {
     return conv_detail::forward_igemm_rows(s, epilogue, x, w, bias, y, igemm_for(s.oc));
   }
@@ -258,6 +262,10 @@ void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, con
 void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
   if (depthwise(s)) return conv_detail::depthwise_backward_filter(s, dw, dbias, dy, x, kernels().dwconv);
   if (depthwise_like(s)) return backward_filter_direct(s, dw, dbias, dy, x);
+  // One input channel, one group, stride_w = dilation_w = 1 (LeNet conv1): width-vectorized kernels.
+  if (const ConvWidthUkernel* wk = conv_detail::width_ukernel(); wk != nullptr && conv_detail::width_path_applies(s)) {
+    return conv_detail::backward_filter_width(s, dw, dbias, dy, x, *wk);
+  }
   // Few channels, one group, stride_w 1 (the first layers of an image model): igemm over rows of taps
   // read in place from channel planes of x (no im2col, no per-pixel gather). Measured faster than the
   // paths below on LeNet and on C 3 -> 16/64 3x3 and C 4 -> 32 5x5 layers (1 thread, AVX-512); its

@@ -349,6 +349,9 @@ void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* d
   const std::vector<float> zero(static_cast<size_t>(ocg), 0.0f);
   const int64_t band = std::clamp<int64_t>(kBandFloats / (s.ow * k2), 1, s.oh);
   const bool contiguous = s.groups == 1 && s.dilation_w == 1;
+  // The active ISA's run adder (conv_width_ukernels.h), or null without one (plain loops below).
+  const ConvWidthUkernel* width = width_ukernel();
+  const ConvAddRunsFn runs = width != nullptr ? width->add_runs : nullptr;
 
   const double image_work = static_cast<double>(s.oh) * s.ow * k2 * s.oc;
   parallel_for(s.n, grain_for(image_work), [&](int64_t begin, int64_t end) {
@@ -371,6 +374,40 @@ void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* d
             }
           }
           // col2im: scatter each pixel's (tap, ci) values to the inputs it read.
+          if (contiguous && runs != nullptr) {
+            // Per output row and kernel row: the pixels whose taps all fall inside the row add one run of
+            // KW*Cg floats each (one add_runs call), the clipped ones at the borders a shorter run, in
+            // pixel order. A dx element only hears from one kernel row per output row, so its additions
+            // come in the same (oh, ow) order as in the per-pixel loop below: the same bits.
+            for (int64_t r = 0; r < pixels / s.ow; ++r) {
+              const int64_t oh = oh0 + r;
+              const float* src_row = dcol.data() + r * s.ow * k2;
+              for (int64_t kh = 0; kh < s.kh; ++kh) {
+                const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+                if (ih < 0 || ih >= s.h) continue;
+                float* dx_row = dxn + ih * s.w * s.c;
+                auto clipped = [&](int64_t ow) {
+                  const int64_t iw0 = ow * s.stride_w - s.pad_left;
+                  const int64_t kw_lo = std::clamp<int64_t>(-iw0, 0, s.kw);
+                  const int64_t kw_hi = std::clamp<int64_t>(s.w - iw0, kw_lo, s.kw);
+                  runs(1, (kw_hi - kw_lo) * cg, src_row + ow * k2 + (kh * s.kw + kw_lo) * cg, 0,
+                       dx_row + (iw0 + kw_lo) * s.c, 0);
+                };
+                // Interior pixels: iw0 >= 0 and iw0 + KW - 1 < W.
+                const int64_t ow_lo = std::min(s.ow, ceil_div(s.pad_left, s.stride_w));
+                const int64_t ow_hi = std::max(ow_lo, std::min(s.ow, s.w - s.kw + s.pad_left >= 0
+                                                                         ? (s.w - s.kw + s.pad_left) / s.stride_w + 1
+                                                                         : 0));
+                for (int64_t ow = 0; ow < ow_lo; ++ow) clipped(ow);
+                if (ow_hi > ow_lo) {
+                  runs(ow_hi - ow_lo, s.kw * cg, src_row + ow_lo * k2 + kh * s.kw * cg, k2,
+                       dx_row + (ow_lo * s.stride_w - s.pad_left) * s.c, s.stride_w * s.c);
+                }
+                for (int64_t ow = ow_hi; ow < s.ow; ++ow) clipped(ow);
+              }
+            }
+            continue;
+          }
           for (int64_t p = 0; p < pixels; ++p) {
             const int64_t oh = oh0 + p / s.ow, ow = p % s.ow;
             const float* src = dcol.data() + p * k2;

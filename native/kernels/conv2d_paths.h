@@ -14,8 +14,13 @@
 //                    tiles (gathered rows). Few channels, one group, stride_w 1 (LeNet): the igemm with
 //                    rows = taps read in place from per-image channel planes of x, columns = OC
 //                    (backward_filter_rows).
+//   one channel      C = 1, one group, stride_w = dilation_w = 1 (LeNet conv1): forward and backward-filter
+//                    vectorized across 16 output pixels instead of across output channels (conv2d_width.cc).
 //   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
 //                    layers (a channel multiplier > 1) keep the direct loops of conv2d.cc.
+//
+// Few-channel backward-input's col2im adds each output row's runs of KW*Cg floats with one add_runs call
+// per kernel row (conv_width_ukernels.h; AVX-512 sums overlapping runs in registers, same bits).
 //
 // Workspace, in floats unless noted; none of it grows with the batch size N (no full im2col, ever):
 //   forward igemm        packed filter G*KH*KW*Cg*round_up(OCg, NR), once per call; per task a pointer
@@ -34,6 +39,9 @@
 //                        Rows variant: per task C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW +
 //                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part;
 //                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (conv2d.cc)
+//   one channel (width)  forward per task (KH+1)*(round_up(OW,16)+KW-1); backward-filter per part (<= 16)
+//                        (KH*KW+1)*OC*16 lane partials, per task one image's zero-bordered x and dy^T
+//                        (about (OH+KH)*(OW+KW) + OC*OH*(OW+KW) floats, conv2d_width.cc)
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
 //   pointwise (1x1)      nothing but tf::gemm's packing buffers
 //
@@ -44,6 +52,7 @@
 
 #include "kernels/conv2d.h"
 #include "ukernels/conv_ukernels.h"
+#include "ukernels/conv_width_ukernels.h"
 #include "ukernels/dwconv_ukernels.h"
 
 namespace tf::conv_detail {
@@ -72,6 +81,16 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
 void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
                           const ConvIgemmUkernel& uk);
+
+// One input channel, width-vectorized (conv2d_width.cc). width_path_applies: C = 1, one group,
+// stride_w = dilation_w = 1 (any KH, KW, stride_h, dilation_h, padding). width_ukernel(): the active
+// ISA's kernels, or nullptr when this compiler has none (the callers then keep the general paths).
+bool width_path_applies(const Conv2dShape& s);
+const ConvWidthUkernel* width_ukernel();
+void forward_width(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
+                   float* y, const ConvWidthUkernel& uk);
+void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                           const ConvWidthUkernel& uk);
 
 // Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
 void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,

@@ -37,12 +37,62 @@ inline Span window_span(int64_t start, int64_t kernel, int64_t size) {
   return {std::max<int64_t>(0, start), std::min(size, start + kernel)};
 }
 
+// 2x2 windows, stride 2, no padding (LeNet and most CNNs): the windows tile the input and each row of
+// windows reads two whole input rows, so one micro-kernel call handles a whole row of windows (no pointer
+// table, no call per window: with LeNet's 6 channels that per-window overhead was most of the time).
+// AVX-512 only; the other levels keep the per-window kernels (the portable loop measured slower than them).
+struct Pool2x2Rows {
+  Maxpool2x2RowFn row = nullptr;
+  Maxpool2x2RouteRowFn route_row = nullptr;
+};
+Pool2x2Rows pool_2x2_rows(const Pool2dShape& s) {
+  const bool shape = s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_top == 0 &&
+                     s.pad_bottom == 0 && s.pad_left == 0 && s.pad_right == 0;
+#if defined(TF_HAVE_AVX512)
+  if (shape && kernels().isa == Isa::avx512) return {&maxpool2x2_f32__avx512f_row, &maxpool2x2_f32__avx512f_route_row};
+#endif
+  (void)shape;
+  return {};
+}
+
+void max_pool2d_2x2(const Pool2dShape& s, const float* x, float* y, Maxpool2x2RowFn row_fn) {
+  const int64_t row_floats = s.w * s.c;
+  parallel_for(s.n * s.oh, grain_for({s.ow, 4, s.c}), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      const float* a = x + (n * s.h + 2 * oh) * row_floats;
+      row_fn(s.c, s.ow, a, a + row_floats, y + row * s.ow * s.c);
+    }
+  });
+}
+
+// Each task owns the dx rows of its window rows (and, for the last window row, the rows below it that no
+// window covers when H is odd) and writes every element of them once: no zero-fill pass, no scatter.
+void max_pool2d_backward_2x2(const Pool2dShape& s, float* dx, const float* dy, const float* x,
+                             Maxpool2x2RouteRowFn route_fn) {
+  const int64_t row_floats = s.w * s.c;
+  parallel_for(s.n * s.oh, grain_for({s.ow, 4, s.c}), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      const int64_t offset = (n * s.h + 2 * oh) * row_floats;
+      float* da = dx + offset;
+      float* db = da + row_floats;
+      route_fn(s.c, s.ow, x + offset, x + offset + row_floats, dy + row * s.ow * s.c, da, db);
+      // Columns right of the last window (W odd), then rows below the last window row (H odd).
+      std::fill(da + 2 * s.ow * s.c, da + row_floats, 0.0f);
+      std::fill(db + 2 * s.ow * s.c, db + row_floats, 0.0f);
+      if (oh == s.oh - 1) std::fill(dx + (n * s.h + 2 * s.oh) * row_floats, dx + (n + 1) * s.h * row_floats, 0.0f);
+    }
+  });
+}
+
 }  // namespace
 
 // x [N,H,W,C] -> y [N,OH,OW,C]; y = the first maximum of each window (max-pool micro-kernel, SIMD across
 // channels). The padding rule (pad <= kernel/2, checked by the binding) guarantees every window holds at
 // least one real element.
 void max_pool2d(const Pool2dShape& s, const float* x, float* y) {
+  if (const Pool2x2Rows r = pool_2x2_rows(s); r.row != nullptr) return max_pool2d_2x2(s, x, y, r.row);
   const MaxpoolUkernel& uk = kernels().maxpool;
   parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
     std::vector<const float*> in(static_cast<size_t>(s.kh * s.kw));
@@ -108,6 +158,9 @@ static void max_pool2d_backward_disjoint(const Pool2dShape& s, float* dx, const 
 // Tasks own (n, channel block) slices of dx and visit windows in row-major order, so overlapping
 // windows add into a dx element in the same order whatever the thread count.
 void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const float* x) {
+  if (const Pool2x2Rows r = pool_2x2_rows(s); r.route_row != nullptr) {
+    return max_pool2d_backward_2x2(s, dx, dy, x, r.route_row);
+  }
   if (s.stride_h >= s.kh && s.stride_w >= s.kw) return max_pool2d_backward_disjoint(s, dx, dy, x);
   const int64_t blocks = (s.c + kChannelBlock - 1) / kChannelBlock;
   const int64_t plane = s.h * s.w;

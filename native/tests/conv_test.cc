@@ -353,3 +353,95 @@ TF_TEST(conv2d_relu_keeps_nan) {
     });
   }
 }
+
+// The width-vectorized one-channel paths (conv2d_width.cc) against naive sums: widths that are not
+// multiples of 16 (and one > 32), batch 1, OC 1/5/6/7/17 (the 8-channel forward blocks and 4-channel
+// backward-filter blocks both split), KW 1..7 (1..5-tap blocks), stride_h and dilation_h 2, every padding;
+// every ISA, 1 and 2 threads, with dbias and without. An inf in x right of the window (lanes beyond OW
+// read it) must not leak NaN into dw.
+TF_TEST(conv2d_width_paths_match_naive) {
+  const Case shapes[] = {
+      {"LeNet conv1 shape, batch 3", make(3, 28, 28, 1, 5, 5, 6, 1, 1, 1, 1, 2, 2, 2, 2, 1)},
+      {"batch 1, W 13, oc 1", make(1, 7, 13, 1, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {"W 37 oc 5 k 3x7 pad 0/1 3/2", make(2, 6, 37, 1, 3, 7, 5, 1, 1, 1, 1, 0, 1, 3, 2, 1)},
+      {"oc 7 k 4x1 stride_h 2 dilation_h 2", make(2, 11, 17, 1, 4, 1, 7, 2, 1, 2, 1, 1, 2, 0, 0, 1)},
+      {"oc 17 k 2x6 W 16", make(1, 5, 16, 1, 2, 6, 17, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"oc 6 valid 5x5 W 9 (OW 5)", make(2, 9, 9, 1, 5, 5, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+  };
+  const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
+  for (const Case& c : shapes) {
+    const Conv2dShape& s = c.s;
+    TF_CHECK(conv_detail::width_path_applies(s), describe(c.name, s) + ": the width path must take this shape");
+    Buffers b(s);
+    GuardedBuffer dw(s.w_size()), dbias(s.oc);
+    std::vector<double> y(static_cast<size_t>(s.y_size()), 0.0), dwe(static_cast<size_t>(s.w_size()), 0.0);
+    std::vector<double> dbe(static_cast<size_t>(s.oc), 0.0);
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
+      y[yi] += double(b.x[xi]) * b.w[wi];
+      dwe[wi] += double(b.x[xi]) * b.dy[yi];
+    });
+    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
+    for (size_t i = 0; i < y.size(); ++i) y[i] = activate(y[i] + b.bias[i % s.oc], relu);
+    const std::vector<float> want_y = to_float(y), want_dw = to_float(dwe), want_bias = to_float(dbe);
+    const float dw_tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    for_each_isa([&](Isa isa) {
+      const ConvWidthUkernel* uk = conv_detail::width_ukernel();
+      TF_CHECK(uk != nullptr, "width kernels exist with GCC/Clang");
+      if (uk == nullptr) return;
+      for_each_thread_count([&](int threads) {
+        const std::string context = describe(c.name, s) + " " + uk->name + " isa=" + isa_name(isa) +
+                                    " threads=" + std::to_string(threads);
+        conv_detail::forward_width(s, relu, b.x.data(), b.w.data(), b.bias.data(), b.y.data(), *uk);
+        expect_close(b.y.data(), want_y.data(), want_y.size(), tolerance(s), 1e-5f, context + " y");
+        conv_detail::backward_filter_width(s, dw.data(), dbias.data(), b.dy.data(), b.x.data(), *uk);
+        expect_close(dw.data(), want_dw.data(), want_dw.size(), dw_tol, 1e-5f, context + " dw");
+        expect_close(dbias.data(), want_bias.data(), want_bias.size(), dw_tol, 1e-5f, context + " dbias");
+        conv_detail::backward_filter_width(s, dw.data(), nullptr, b.dy.data(), b.x.data(), *uk);
+        expect_close(dw.data(), want_dw.data(), want_dw.size(), dw_tol, 1e-5f, context + " dw (no dbias)");
+        // The last real column only meets tap kx = KW-1 (pad_right 0); the masked lanes past OW read it
+        // for the other taps, which must stay finite.
+        if (s.pad_right == 0 && s.kw > 1) {
+          const float saved = b.x[s.w - 1];
+          b.x[s.w - 1] = INFINITY;
+          conv_detail::backward_filter_width(s, dw.data(), nullptr, b.dy.data(), b.x.data(), *uk);
+          b.x[s.w - 1] = saved;
+          bool finite = true;
+          for (int64_t t = 0; t < s.kh * s.kw; ++t) {
+            if (t % s.kw == s.kw - 1) continue;
+            for (int64_t o = 0; o < s.oc; ++o) finite = finite && std::isfinite(dw[t * s.oc + o]);
+          }
+          TF_CHECK(finite, context + ": an inf outside the taps' windows leaked into dw");
+        }
+      });
+    });
+  }
+}
+
+// add_runs (the col2im of few-channel backward-input) on every ISA: the same bits as the plain run-by-run
+// loop, for overlapping runs (dst stride < len: the AVX-512 kernel adds them chunk by chunk in registers),
+// disjoint and single runs, lengths around the 16-float vectors; guard pages after src and dst.
+TF_TEST(conv_add_runs_matches_plain_loop) {
+  struct RunCase { int64_t count, len, src_stride, dst_stride; };
+  const RunCase runs[] = {{10, 30, 150, 6}, {7, 30, 150, 12}, {5, 17, 40, 3}, {9, 16, 16, 16}, {1, 33, 0, 0},
+                          {4, 5, 9, 1}, {3, 48, 60, 7}, {1, 1, 0, 0}};
+  for (const RunCase& r : runs) {
+    const int64_t dst_len = (r.count - 1) * r.dst_stride + r.len, src_len = (r.count - 1) * r.src_stride + r.len;
+    GuardedBuffer src(src_len), dst(dst_len);
+    Rng rng(static_cast<uint64_t>(dst_len * 7 + src_len));
+    rng.fill(src.data(), src.size());
+    std::vector<float> start(static_cast<size_t>(dst_len));
+    rng.fill(start.data(), start.size());
+    std::vector<float> want = start;
+    for (int64_t i = 0; i < r.count; ++i)
+      for (int64_t k = 0; k < r.len; ++k) want[i * r.dst_stride + k] += src[i * r.src_stride + k];
+    for_each_isa([&](Isa isa) {
+      const ConvWidthUkernel* uk = conv_detail::width_ukernel();
+      if (uk == nullptr) return;
+      std::copy(start.begin(), start.end(), dst.data());
+      uk->add_runs(r.count, r.len, src.data(), r.src_stride, dst.data(), r.dst_stride);
+      expect_identical(dst.data(), want.data(), want.size(),
+                       std::string(uk->name) + " isa=" + isa_name(isa) + " count=" + std::to_string(r.count) +
+                           " len=" + std::to_string(r.len) + " dst_stride=" + std::to_string(r.dst_stride));
+    });
+  }
+}

@@ -2,6 +2,7 @@
 // to the first maximum), with guard-page buffers, on every ISA level and thread count; ties routed to
 // the first maximum; bit-identity across thread counts.
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,15 @@ std::vector<Case> cases() {
       {"2x2 s3 gaps C 17", make(2, 8, 10, 17, 2, 2, 3, 3, 0, 0, 0, 0)},
       {"3x3 s3 pad1 odd C 33", make(1, 10, 11, 33, 3, 3, 3, 3, 1, 1, 1, 0)},
       {"2x2 s2 C 64 + 16", make(1, 5, 6, 80, 2, 2, 2, 2, 0, 0, 0, 0)},
+      // The 2x2 stride-2 unpadded loops (pool.cc: max_pool2d_2x2): LeNet's 6 channels, odd H and W
+      // (a last row / column no window covers), one channel, batch 1.
+      {"2x2 s2 LeNet-like C 6", make(3, 28, 28, 6, 2, 2, 2, 2, 0, 0, 0, 0)},
+      {"2x2 s2 C 1 odd H W", make(2, 9, 7, 1, 2, 2, 2, 2, 0, 0, 0, 0)},
+      {"2x2 s2 C 16 batch 1 odd W", make(1, 10, 11, 16, 2, 2, 2, 2, 0, 0, 0, 0)},
+      {"2x2 s2 C 7 odd H", make(2, 5, 4, 7, 2, 2, 2, 2, 0, 0, 0, 0)},
+      {"2x2 s2 C 2", make(1, 6, 5, 2, 2, 2, 2, 2, 0, 0, 0, 0)},
+      {"2x2 s2 C 4", make(2, 4, 6, 4, 2, 2, 2, 2, 0, 0, 0, 0)},
+      {"2x2 s2 C 8 odd H W", make(1, 7, 5, 8, 2, 2, 2, 2, 0, 0, 0, 0)},
   };
 }
 
@@ -98,6 +108,7 @@ TF_TEST(max_pool2d_matches_naive_first_max) {
       for_each_thread_count([&](int threads) {
         max_pool2d(s, x.data(), y.data());
         expect_identical(y.data(), want_y.data(), want_y.size(), describe(k.name, s) + config(isa, threads) + " y");
+        std::fill(dx.data(), dx.data() + dx.size(), std::nanf(""));  // dx is overwritten: every element
         max_pool2d_backward(s, dx.data(), dy.data(), x.data());
         expect_close(dx.data(), want.data(), want.size(), 1e-6f, 1e-6f, describe(k.name, s) + config(isa, threads) + " dx");
       });
@@ -220,4 +231,30 @@ TF_TEST(pool_bit_identical_across_thread_counts) {
     }
   }
   set_num_threads(saved);
+}
+
+// NaN rule on the 2x2 stride-2 loops and the general path: a NaN beats any number and the first NaN
+// wins, so dy goes to the window's first NaN; a -0 dy lands as +0 (0 + dy).
+TF_TEST(max_pool2d_2x2_nan_goes_to_first_nan) {
+  for (const Pool2dShape& s : {make(1, 2, 2, 3, 2, 2, 2, 2, 0, 0, 0, 0), make(1, 2, 2, 3, 2, 2, 1, 1, 0, 0, 0, 0)}) {
+    GuardedBuffer x(s.x_size()), y(s.y_size()), dy(s.y_size()), dx(s.x_size());
+    // pixel p, channel k at x[p*3 + k]; channel 0: 1, NaN, 3, NaN; channel 1: 2, 2, 2, 2; channel 2: 0, 5, 5, 1
+    const float nan = std::nanf("");
+    const float v[4][3] = {{1, 2, 0}, {nan, 2, 5}, {3, 2, 5}, {nan, 2, 1}};
+    for (int p = 0; p < 4; ++p)
+      for (int k = 0; k < 3; ++k) x[p * 3 + k] = v[p][k];
+    dy[0] = 7.0f;
+    dy[1] = -0.0f;
+    dy[2] = 9.0f;
+    for_each_isa([&](Isa isa) {
+      const std::string context = describe("NaN", s) + config(isa, 1);
+      max_pool2d(s, x.data(), y.data());
+      TF_CHECK(std::isnan(y[0]) && y[1] == 2.0f && y[2] == 5.0f, context + ": y");
+      max_pool2d_backward(s, dx.data(), dy.data(), x.data());
+      const float want[12] = {0, 0, 0, 7, 0, 9, 0, 0, 0, 0, 0, 0};
+      bool ok = true;
+      for (int i = 0; i < 12; ++i) ok = ok && dx[i] == want[i] && !std::signbit(dx[i]);
+      TF_CHECK(ok, context + ": dx to the first NaN / first max, -0 dy lands as +0");
+    });
+  }
 }

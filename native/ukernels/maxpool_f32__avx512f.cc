@@ -52,3 +52,51 @@ void maxpool_f32__avx512f_route(int64_t c, int64_t ks, const float* const* in, c
 }
 
 }  // namespace tf
+
+namespace tf {
+
+// 2x2 windows, stride 2, no padding, one row of OW windows per call (pool_ukernels.h): a and b are the
+// two input rows, window ow reads pixels 2ow and 2ow+1 of each (c floats apiece). In the window's row-major
+// order (a0, a1, b0, b1) with takes_max, so the first maximum, as the per-window kernels above.
+void maxpool2x2_f32__avx512f_row(int64_t c, int64_t ow, const float* a, const float* b, float* y) {
+  for (int64_t i = 0; i < ow; ++i, a += 2 * c, b += 2 * c, y += c) {
+    for (int64_t j = 0; j < c; j += 16) {
+      const __mmask16 m = tail_mask(c - j);
+      __m512 best = _mm512_maskz_loadu_ps(m, a + j);
+      __m512 v = _mm512_maskz_loadu_ps(m, a + c + j);
+      best = _mm512_mask_mov_ps(best, takes_max(v, best), v);
+      v = _mm512_maskz_loadu_ps(m, b + j);
+      best = _mm512_mask_mov_ps(best, takes_max(v, best), v);
+      v = _mm512_maskz_loadu_ps(m, b + c + j);
+      best = _mm512_mask_mov_ps(best, takes_max(v, best), v);
+      _mm512_mask_storeu_ps(y + j, m, best);
+    }
+  }
+}
+
+void maxpool2x2_f32__avx512f_route_row(int64_t c, int64_t ow, const float* a, const float* b, const float* dy,
+                                       float* da, float* db) {
+  for (int64_t i = 0; i < ow; ++i, a += 2 * c, b += 2 * c, dy += c, da += 2 * c, db += 2 * c) {
+    for (int64_t j = 0; j < c; j += 16) {
+      const __mmask16 m = tail_mask(c - j);
+      const __m512 a0 = _mm512_maskz_loadu_ps(m, a + j), a1 = _mm512_maskz_loadu_ps(m, a + c + j);
+      const __m512 b0 = _mm512_maskz_loadu_ps(m, b + j), b1 = _mm512_maskz_loadu_ps(m, b + c + j);
+      const __mmask16 t1 = takes_max(a1, a0);
+      const __m512 m1 = _mm512_mask_mov_ps(a0, t1, a1);
+      const __mmask16 t2 = takes_max(b0, m1);
+      const __m512 m2 = _mm512_mask_mov_ps(m1, t2, b0);
+      const __mmask16 t3 = takes_max(b1, m2);
+      // Lanes whose maximum is b1, b0 (and not later), a1, a0.
+      const __mmask16 at_b1 = t3, at_b0 = t2 & ~t3, at_a1 = t1 & ~t2 & ~t3;
+      const __mmask16 at_a0 = static_cast<__mmask16>(~(t1 | t2 | t3));
+      // 0 + dy turns -0 into +0, as an accumulating dx = 0; dx += dy would.
+      const __m512 g = _mm512_add_ps(_mm512_setzero_ps(), _mm512_maskz_loadu_ps(m, dy + j));
+      _mm512_mask_storeu_ps(da + j, m, _mm512_maskz_mov_ps(at_a0, g));
+      _mm512_mask_storeu_ps(da + c + j, m, _mm512_maskz_mov_ps(at_a1, g));
+      _mm512_mask_storeu_ps(db + j, m, _mm512_maskz_mov_ps(at_b0, g));
+      _mm512_mask_storeu_ps(db + c + j, m, _mm512_maskz_mov_ps(at_b1, g));
+    }
+  }
+}
+
+}  // namespace tf

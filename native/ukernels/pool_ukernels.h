@@ -27,4 +27,20 @@ struct MaxpoolUkernel {
 #include "ukernels/pool_ukernels.inc"
 #undef TF_MAXPOOL_UKERNEL
 
+// 2x2 windows, stride 2, no padding, a whole row of ow windows per call (no pointer table, no call per
+// window: with LeNet's 6 channels that overhead was most of the time). a, b: the window row's two input
+// rows; window i reads a[2i*c ..), a[(2i+1)*c ..), b[...] likewise.
+//   row:        y[i*c + j] = the first maximum of (a0, a1, b0, b1) in that (row-major) order
+//   route_row:  the one of da[2i*c + j], da[(2i+1)*c + j], db[2i*c + j], db[(2i+1)*c + j] at that maximum
+//               = 0 + dy[i*c + j], the other three = 0
+// AVX-512 only (pool.cc keeps the per-window kernels on the other levels).
+using Maxpool2x2RowFn = void (*)(int64_t c, int64_t ow, const float* a, const float* b, float* y);
+using Maxpool2x2RouteRowFn = void (*)(int64_t c, int64_t ow, const float* a, const float* b, const float* dy,
+                                      float* da, float* db);
+#if defined(TF_HAVE_AVX512)
+void maxpool2x2_f32__avx512f_row(int64_t c, int64_t ow, const float* a, const float* b, float* y);
+void maxpool2x2_f32__avx512f_route_row(int64_t c, int64_t ow, const float* a, const float* b, const float* dy,
+                                       float* da, float* db);
+#endif
+
 }  // namespace tf
