@@ -33,6 +33,7 @@
 #endif
 
 #include "runtime/dispatch.h"
+#include "ukernels/gemm_pack.h"
 #include "runtime/thread_pool.h"
 
 namespace tf {
@@ -86,60 +87,26 @@ constexpr int kMaxMr = 32;
 constexpr int64_t kSmallM = 8;  // gemm() sends m <= kSmallM (B not transposed) to the direct kernel  // largest micro-kernel row count (checked in run_gemm)
 
 // --- packing -----------------------------------------------------------------------------------
+// Each micro-kernel brings packers compiled for its ISA (ukernels/gemm_pack__avx.h); the portable
+// loops (ukernels/gemm_pack.h) stand in for a kernel registered without them.
 
-// A rows [i0, i0+rows), k [p0, p0+kc) -> micro-panels of mr rows: dst[panel][p*mr + i], zero-padded.
-void pack_a(const GemmArgs& g, int64_t i0, int64_t rows, int64_t p0, int64_t kc, int mr, float* dst) {
-  for (int64_t r0 = 0; r0 < rows; r0 += mr, dst += kc * mr) {
-    const int valid = static_cast<int>(std::min<int64_t>(mr, rows - r0));
-    if (!g.trans_a) {
-      // A [m,k]: each row is contiguous in k. Walk the mr rows together so the panel is written
-      // sequentially (one row at a time wrote with stride mr and cost ~2x more).
-      const float* src[kMaxMr];
-      for (int i = 0; i < valid; ++i) src[i] = g.a + (i0 + r0 + i) * g.lda + p0;
-      for (int64_t p = 0; p < kc; ++p) {
-        float* d = dst + p * mr;
-        for (int i = 0; i < valid; ++i) d[i] = src[i][p];
-        for (int i = valid; i < mr; ++i) d[i] = 0.0f;
-      }
-    } else {
-      // A stored [k,m]: the mr values of one p are contiguous.
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = g.a + (p0 + p) * g.lda + i0 + r0;
-        float* d = dst + p * mr;
-        for (int i = 0; i < valid; ++i) d[i] = src[i];
-        for (int i = valid; i < mr; ++i) d[i] = 0.0f;
-      }
-    }
+// op(A) rows [i0, i0+rows), k [p0, p0+kc) -> micro-panels of mr rows, zero-padded.
+void pack_a(const GemmArgs& g, const GemmUkernel& uk, int64_t i0, int64_t rows, int64_t p0, int64_t kc, float* dst) {
+  const float* a = g.trans_a ? g.a + p0 * g.lda + i0 : g.a + i0 * g.lda + p0;
+  if (uk.pack_a != nullptr) {
+    uk.pack_a(a, g.lda, g.trans_a, rows, kc, dst);
+  } else {
+    pack_portable::pack_a(a, g.lda, g.trans_a, rows, kc, uk.mr, dst);
   }
 }
 
-// B k [p0, p0+kc), columns [j0+panel*nr, ...) -> one micro-panel: dst[p*nr + j], zero-padded.
-void pack_b_panel(const GemmArgs& g, int64_t j0, int64_t cols, int64_t p0, int64_t kc, int nr, float* dst) {
-  const int valid = static_cast<int>(std::min<int64_t>(nr, cols));
-  if (!g.trans_b) {
-    // B [k,n]: the nr values of one p are contiguous.
-    for (int64_t p = 0; p < kc; ++p) {
-      const float* src = g.b + (p0 + p) * g.ldb + j0;
-      float* d = dst + p * nr;
-      for (int j = 0; j < valid; ++j) d[j] = src[j];
-      for (int j = valid; j < nr; ++j) d[j] = 0.0f;
-    }
+// op(B) k [p0, p0+kc), columns [j0, j0+cols) -> micro-panels of nr columns, zero-padded.
+void pack_b(const GemmArgs& g, const GemmUkernel& uk, int64_t j0, int64_t cols, int64_t p0, int64_t kc, float* dst) {
+  const float* b = g.trans_b ? g.b + j0 * g.ldb + p0 : g.b + p0 * g.ldb + j0;
+  if (uk.pack_b != nullptr) {
+    uk.pack_b(b, g.ldb, g.trans_b, cols, kc, dst);
   } else {
-    // B stored [n,k]: each column of op(B) is a contiguous row of B. Copied in steps of 16 k so the
-    // rows of the panel being written (16 x nr floats, 2-4 KB) stay in L1 while the nr source rows are
-    // read in order. Column by column over the whole kc touched kc cache lines per column, and the
-    // panel (kc x nr: 67 KB for 6x64 at kc 264) fell out of L1 between columns.
-    constexpr int64_t kStep = 16;
-    for (int64_t s0 = 0; s0 < kc; s0 += kStep) {
-      const int64_t steps = std::min(kStep, kc - s0);
-      float* d = dst + s0 * nr;
-      for (int j = 0; j < valid; ++j) {
-        const float* src = g.b + (j0 + j) * g.ldb + p0 + s0;
-        for (int64_t p = 0; p < steps; ++p) d[p * nr + j] = src[p];
-      }
-      for (int64_t p = 0; p < steps; ++p)
-        for (int j = valid; j < nr; ++j) d[p * nr + j] = 0.0f;
-    }
+    pack_portable::pack_b(b, g.ldb, g.trans_b, cols, kc, uk.nr, dst);
   }
 }
 
@@ -253,9 +220,7 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
       const int64_t kc = std::min(bl.kc, g.k - pc);
       if (kc > 0 && prepacked == nullptr) {
         float* bp = b_buffer().get(n_panels * kc * nr);
-        for (int64_t q = 0; q < n_panels; ++q) {
-          pack_b_panel(g, jc + q * nr, nc - q * nr, pc, kc, nr, bp + q * kc * nr);
-        }
+        pack_b(g, uk, jc, nc, pc, kc, bp);
         panels.local = bp;
       }
       GemmTileEpilogue ep;
@@ -269,7 +234,7 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
         float* ap = nullptr;
         if (kc > 0) {
           ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
-          pack_a(g, ic, rows, pc, kc, mr, ap);
+          pack_a(g, uk, ic, rows, pc, kc, ap);
         }
         // A micro-panel [mr x kc] stays in L1 while the B micro-panels of the block stream from L2.
         for (int64_t ir = 0; ir < rows; ir += mr) {
@@ -387,7 +352,7 @@ GemmPackedB gemm_pack_b_with_ukernel(int64_t k, int64_t n, const float* b, int64
     for (int64_t t = begin; t < end; ++t) {
       const int64_t pc = (t / pb.n_panels) * kc, q = t % pb.n_panels;
       const int64_t kcur = std::min(kc, k - pc);
-      pack_b_panel(g, q * uk.nr, n - q * uk.nr, pc, kcur, uk.nr, pb.storage.get() + pb.offset(pc, kcur, q));
+      pack_b(g, uk, q * uk.nr, std::min<int64_t>(uk.nr, n - q * uk.nr), pc, kcur, pb.storage.get() + pb.offset(pc, kcur, q));
     }
   };
   parallel_for(items, std::max<int64_t>(1, 16384 / (kc * uk.nr)), pack);

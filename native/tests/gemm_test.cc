@@ -15,6 +15,7 @@
 #include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 #include "tests/testing.h"
+#include "ukernels/gemm_pack.h"
 
 using namespace tf;
 using namespace tf::testing;
@@ -245,6 +246,53 @@ TF_TEST(gemm_ukernels_direct) {
       }
       ::operator delete(a_al, std::align_val_t{64});
       ::operator delete(b_al, std::align_val_t{64});
+    }
+  }
+}
+
+// Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
+// odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8, both
+// transposes, strided sources. The source window ends at a guard page and the destination is a
+// guarded buffer of exactly the packed size, so any read past the window or write past the panels
+// faults; the packed bytes must match exactly (packing is a copy).
+TF_TEST(gemm_packers_every_ukernel_match_portable) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    TF_CHECK(uk.pack_a != nullptr && uk.pack_b != nullptr, std::string(uk.name) + " registers its packers");
+    for (int64_t kc : {1, 3, 7, 8, 9, 16, 17, 33}) {
+      for (int64_t count : std::vector<int64_t>{1, 2, 5, 7, 8, 9, 15, 16, 17, int64_t{uk.mr} - 1, int64_t{uk.mr}, int64_t{uk.mr} + 1,
+                            int64_t{uk.nr} - 1, int64_t{uk.nr}, int64_t{uk.nr} + 1, 2 * int64_t{uk.nr} + 3}) {
+        if (count < 1) continue;
+        for (int trans = 0; trans < 2; ++trans) {
+          for (int64_t pad : {0, 3}) {
+            for (int side = 0; side < 2; ++side) {  // 0: A (count rows), 1: B (count columns)
+              const int tile = side == 0 ? uk.mr : uk.nr;
+              // Source: not transposed A is [count, kc] (B: [kc, count]); transposed the other way round.
+              const bool rows_are_count = (side == 0) != (trans == 1);
+              const int64_t src_rows = rows_are_count ? count : kc, src_cols = rows_are_count ? kc : count;
+              const int64_t ld = src_cols + pad;
+              GuardedBuffer src(span(src_rows, src_cols, ld));
+              Rng rng(static_cast<uint64_t>(kc * 1000 + count * 10 + trans * 2 + side));
+              rng.fill(src.data(), src.size());
+              const size_t packed = static_cast<size_t>((count + tile - 1) / tile * tile * kc);
+              GuardedBuffer got(packed);
+              std::vector<float> want(packed, -1.0f);
+              for (size_t i = 0; i < packed; ++i) got[i] = -1.0f;
+              if (side == 0) {
+                uk.pack_a(src.data(), ld, trans == 1, count, kc, got.data());
+                pack_portable::pack_a(src.data(), ld, trans == 1, count, kc, uk.mr, want.data());
+              } else {
+                uk.pack_b(src.data(), ld, trans == 1, count, kc, got.data());
+                pack_portable::pack_b(src.data(), ld, trans == 1, count, kc, uk.nr, want.data());
+              }
+              expect_identical(got.data(), want.data(), packed,
+                               std::string(uk.name) + (side == 0 ? " pack_a" : " pack_b") + " kc=" + std::to_string(kc) +
+                                   " count=" + std::to_string(count) + (trans ? " trans" : "") + " pad=" +
+                                   std::to_string(pad));
+            }
+          }
+        }
+      }
     }
   }
 }

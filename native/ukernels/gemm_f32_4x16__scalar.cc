@@ -5,6 +5,7 @@
 // gets "SLP-vectorized" the wrong way round and runs 4x slower. Other compilers use the plain loops.
 #include <cstring>
 
+#include "ukernels/gemm_pack.h"
 #include "ukernels/gemm_ukernels.h"
 
 namespace tf {
@@ -61,6 +62,14 @@ void gemm_f32_4x16__scalar(int64_t kc, const float* a, const float* b, float* c,
   }
 #endif
   store_tile(t, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_4x16__scalar_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
+  pack_portable::pack_a(a, lda, trans, rows, kc, MR, dst);
+}
+
+void gemm_f32_4x16__scalar_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst) {
+  pack_portable::pack_b(b, ldb, trans, cols, kc, NR, dst);
 }
 
 }  // namespace tf

@@ -1,6 +1,7 @@
 // AVX2+FMA 6x16 GEMM micro-kernel: 6 rows x 2 ymm columns = 12 accumulators, 2 B vectors and one
 // broadcast: 15 of the 16 ymm registers. The epilogue (add C, add bias, activate) runs on the
 // registers; a partial last column block uses maskload/maskstore (masked lanes never touch memory).
+#include "ukernels/gemm_pack__avx.h"
 #include "ukernels/gemm_tile__avx2_fma.h"
 
 namespace tf {
@@ -68,6 +69,14 @@ void gemm_f32_6x16__avx2_fma(int64_t kc, const float* a, const float* b, float* 
       }
     }
   }
+}
+
+void gemm_f32_6x16__avx2_fma_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
+  pack_avx::pack_a<6>(a, lda, trans, rows, kc, dst);
+}
+
+void gemm_f32_6x16__avx2_fma_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst) {
+  pack_avx::pack_b<16>(b, ldb, trans, cols, kc, dst);
 }
 
 }  // namespace tf
