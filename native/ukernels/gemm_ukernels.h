@@ -39,6 +39,11 @@ struct GemmTileEpilogue {
 using GemmUkernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
                                const GemmTileEpilogue& ep);
 
+// The same tile with B read in place: element (p, j) at b[p*ldb + j], all NR columns readable (the
+// driver calls it on whole NR-column panels of a row-major B, which then needs no packing).
+using GemmUkernelStridedBFn = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                                       int mr, int nr, const GemmTileEpilogue& ep);
+
 // The kernel's packers (layouts and contract: ukernels/gemm_pack.h), compiled for the kernel's ISA
 // in its own file: pack_a fills ceil(rows/MR) A micro-panels, pack_b ceil(cols/NR) B micro-panels.
 using GemmPackAFn = void (*)(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst);
@@ -52,6 +57,7 @@ struct GemmUkernel {
   // nullptr: the driver packs with the portable loops (gemm_pack.h).
   GemmPackAFn pack_a = nullptr;
   GemmPackBFn pack_b = nullptr;
+  GemmUkernelStridedBFn strided_b = nullptr;  // nullptr: B is always packed
 };
 
 // Small-M direct kernel (batch-1 inference, GEMV-like): no packing at all, A and B read in place.
@@ -88,7 +94,9 @@ inline float gemm_activate(GemmActivation act, float alpha, float x) {
   void name(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid, int nr_valid, \
             const GemmTileEpilogue& ep);                                                                      \
   void name##_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst);       \
-  void name##_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst);
+  void name##_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst);       \
+  void name##_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid, \
+                        int nr_valid, const GemmTileEpilogue& ep);
 #define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m)                                                     \
   void name(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, int64_t a_cs, const float* b, \
             int64_t ldb, float* c, int64_t ldc, const GemmTileEpilogue& ep);
