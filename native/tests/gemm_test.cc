@@ -250,6 +250,45 @@ TF_TEST(gemm_ukernels_direct) {
   }
 }
 
+// Every kernel's strided-B entry (B read in place, row stride ldb > NR, unaligned) against its packed
+// entry on the same values: bit-identical, as the driver relies on when it mixes in-place whole panels
+// with a packed partial last panel. The B window ends at a guard page.
+TF_TEST(gemm_ukernels_strided_b_match_packed) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    TF_CHECK(uk.strided_b != nullptr, std::string(uk.name) + " registers its strided-B entry");
+    for (int64_t kc : {1, 7, 64}) {
+      const int64_t ldb = uk.nr + 5;
+      Rng rng(static_cast<uint64_t>(kc) * 13 + 5);
+      GuardedBuffer b(span(kc, uk.nr, ldb) + 1);  // +1: start one float in, so rows are unaligned
+      rng.fill(b.data(), b.size());
+      const float* b0 = b.data() + 1;
+      float* a_al = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.mr) * sizeof(float), std::align_val_t{64}));
+      float* bp = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.nr) * sizeof(float), std::align_val_t{64}));
+      rng.fill(a_al, static_cast<size_t>(kc * uk.mr));
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(bp + p * uk.nr, b0 + p * ldb, sizeof(float) * static_cast<size_t>(uk.nr));
+      for (int mv : {1, uk.mr}) {
+        for (int mode = 0; mode < 4; ++mode) {
+          GemmTileEpilogue ep;
+          ep.load_c = mode & 1;
+          ep.finish = mode & 2;
+          ep.activation = GemmActivation::relu;
+          GuardedBuffer c1(static_cast<size_t>(mv * uk.nr)), c2(static_cast<size_t>(mv * uk.nr));
+          rng.fill(c1.data(), c1.size());
+          std::memcpy(c2.data(), c1.data(), c1.size() * sizeof(float));
+          uk.fn(kc, a_al, bp, c1.data(), uk.nr, mv, uk.nr, ep);
+          uk.strided_b(kc, a_al, b0, ldb, c2.data(), uk.nr, mv, uk.nr, ep);
+          expect_identical(c2.data(), c1.data(), c1.size(),
+                           std::string(uk.name) + " strided_b kc=" + std::to_string(kc) + " mr=" + std::to_string(mv) +
+                               " mode=" + std::to_string(mode));
+        }
+      }
+      ::operator delete(a_al, std::align_val_t{64});
+      ::operator delete(bp, std::align_val_t{64});
+    }
+  }
+}
+
 // Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
 // odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8, both
 // transposes, strided sources. The source window ends at a guard page and the destination is a
