@@ -425,6 +425,18 @@ TF_TEST(gemm_tile_choice_by_m) {
   GemmArgs g;
   g.m = 64;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &alt, "m=64: 14-row tiles pad 6 rows, 6-row ones 2");
+  {
+    GemmUkernel pref_in_place = pref;
+    pref_in_place.strided_b = &gemm_f32_4x16__scalar_strided_b;
+    GemmArgs h = g;
+    h.ldb = 256;
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &pref_in_place, "m=64, B read in place: the default");
+    h.ldb = kGemmInPlaceMaxLdb + 1;
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, B rows too long to read in place");
+    h.ldb = 256;
+    h.trans_b = true;
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, transposed B is packed");
+  }
   g.m = 1024;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=1024: padding below 2% keeps the default");
   g.m = 14;
@@ -442,12 +454,15 @@ TF_TEST(gemm_tile_choice_by_m) {
         {20, 67, 33, false, true, true, false, GemmActivation::tanh},
         {64, 45, 57, true, true, false, true, GemmActivation::sigmoid},
         {257, 129, 71, false, false, false, false, GemmActivation::none},
+        {64, kGemmInPlaceMaxLdb + 3, 37, false, false, true, true, GemmActivation::relu},
     };
     uint64_t seed = 31;
     for (const Case& cs : shapes) {
       GemmArgs shape;
       shape.m = cs.m;
       shape.trans_a = cs.trans_a;
+      shape.trans_b = cs.trans_b;
+      shape.ldb = cs.trans_b ? cs.k : cs.n;
       const GemmUkernel& chosen = gemm_choose_ukernel(shape, kernels().gemm, kernels().gemm_alt);
       const std::string who = std::string(isa_name(isa)) + " " + chosen.name;
       for_each_thread_count([&](int) {
