@@ -64,10 +64,11 @@ const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& 
                                        const GemmUkernel& alternative);
 
 // Row-major B (not transposed) with rows of at most this many floats is read in place by kernels with a
-// strided_b entry (no B packing). Wider rows are packed: at 4 KB rows every B row of a K block is a new
-// page and an L1-set alias (1024^3: 117 in place vs 181 GFLOP/s packed); at 1 KB, in place won
-// ((64,784,256) with 14x32: 186 vs 168).
-constexpr int64_t kGemmInPlaceMaxLdb = 512;
+// strided_b entry (no B packing). Wider rows are packed. Measured with 14x32, 1 thread, in place vs
+// packed: 1 KB rows won or tied ((64,784,256) 165-186 vs 149-168, (784,64,256) tA += 174 vs 163,
+// 256^3 178 vs 176); 2 KB rows lost (512^3 163 vs 180) and 4 KB rows badly (1024^3 117 vs 181: every B
+// row of a K block on its own page and in the same L1 sets).
+constexpr int64_t kGemmInPlaceMaxLdb = 256;
 bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& ukernel);
 
 // Same with an explicit micro-kernel, always through the packed path (tests and benchmarks run every
