@@ -2,6 +2,9 @@
 // driver, for square sizes and a few training shapes, at 1 thread (and 2 with --threads 2).
 //
 //   ./build-cmake/gemm_bench [--threads N] [--sizes 256,512,1024]
+//   ./build-cmake/gemm_bench --training [--rounds R]
+//     the MLP training-step shapes through gemm() (the dispatching entry) with their real epilogues,
+//     1 and 2 threads interleaved in one process, best of R rounds (shared host: compare in one run).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -46,9 +49,75 @@ double gflops(const GemmUkernel& uk, const Shape& s) {
   return best;
 }
 
+struct TrainingShape {
+  const char* label;
+  int64_t m, k, n;
+  bool trans_a, trans_b, accumulate, bias;
+  GemmActivation act;
+};
+
+// GFLOP/s of gemm() on one shape at the current thread count: best of 5 timed runs of >= ~10 ms.
+double gflops_gemm(const TrainingShape& s) {
+  const int64_t a_size = s.m * s.k, b_size = s.k * s.n;
+  std::vector<float> a(static_cast<size_t>(a_size)), b(static_cast<size_t>(b_size)), c(static_cast<size_t>(s.m * s.n), 0.0f),
+      bias(static_cast<size_t>(s.n), 0.01f);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>((i * 7 % 13) - 6) * 0.01f;
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>((i * 5 % 11) - 5) * 0.01f;
+  GemmArgs g = gemm_dense_args(s.m, s.n, s.k, a.data(), s.trans_a, b.data(), s.trans_b, c.data());
+  g.accumulate = s.accumulate;
+  g.bias = s.bias ? bias.data() : nullptr;
+  g.activation = s.act;
+  gemm(g);
+  const double flop = 2.0 * s.m * s.n * s.k;
+  const int reps = std::max(1, static_cast<int>(2e9 / flop / 100));
+  double best = 0;
+  for (int trial = 0; trial < 5; ++trial) {
+    const double t0 = seconds_now();
+    for (int r = 0; r < reps; ++r) gemm(g);
+    best = std::max(best, flop * reps / (seconds_now() - t0) * 1e-9);
+  }
+  return best;
+}
+
+int training_main(int rounds) {
+  const TrainingShape shapes[] = {
+      {"(64,784,256) +bias relu", 64, 784, 256, false, false, false, true, GemmActivation::relu},
+      {"(784,64,256) tA +=", 784, 64, 256, true, false, true, false, GemmActivation::none},
+      {"(64,784,256) tB", 64, 784, 256, false, true, false, false, GemmActivation::none},
+      {"(64,256,128) +bias relu", 64, 256, 128, false, false, false, true, GemmActivation::relu},
+      {"(256,64,128) tA +=", 256, 64, 128, true, false, true, false, GemmActivation::none},
+      {"(64,128,256) tB", 64, 128, 256, false, true, false, false, GemmActivation::none},
+      {"(64,256,784)", 64, 256, 784, false, false, false, false, GemmActivation::none},
+      {"512^3", 512, 512, 512, false, false, false, false, GemmActivation::none},
+      {"1024^3", 1024, 1024, 1024, false, false, false, false, GemmActivation::none},
+  };
+  std::printf("gemm() GFLOP/s, best of %d rounds (threads interleaved)\n%-26s %8s %8s %6s\n", rounds, "shape (M,K,N)",
+              "1 thr", "2 thr", "2/1");
+  for (const TrainingShape& s : shapes) {
+    double best[2] = {0, 0};
+    for (int r = 0; r < rounds; ++r) {
+      for (int t = 0; t < 2; ++t) {
+        set_num_threads(t + 1);
+        best[t] = std::max(best[t], gflops_gemm(s));
+      }
+    }
+    std::printf("%-26s %8.1f %8.1f %6.2f\n", s.label, best[0], best[1], best[1] / best[0]);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--training") == 0) {
+      int rounds = 3;
+      for (int j = 1; j + 1 < argc; ++j)
+        if (std::strcmp(argv[j], "--rounds") == 0) rounds = std::atoi(argv[j + 1]);
+      return training_main(rounds);
+    }
+  }
   int threads = 1;
   std::vector<int64_t> sizes = {64, 128, 256, 512, 1024};
   for (int i = 1; i + 1 < argc; i += 2) {

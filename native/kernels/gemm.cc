@@ -7,9 +7,11 @@
 //   parallel over a tm x tn grid of output rectangles (whole tiles; one per thread, no barriers):
 //     for jc in its columns by nc:          B block [kc x nc] in L2, packed by this thread
 //       for pc in K by kc:                  K blocks in order: the summation order of every output
-//         pack B[pc:pc+kc, jc:jc+nc]        (skipped when B was prepacked with gemm_pack_b)
+//         pack B[pc:pc+kc, jc:jc+nc]        (skipped when B was prepacked with gemm_pack_b; when B is
+//                                            row-major only a partial last panel is packed, the
+//                                            kernel's strided_b entry reads whole panels in place)
 //         for ic in its rows by mc:
-//           pack A[ic:ic+mc, pc:pc+kc]
+//           pack A[ic:ic+mc, pc:pc+kc]       (packers compiled for the kernel's ISA, see gemm_pack.h)
 //           for ir in mc by mr:             A micro-panel [mr x kc] stays in L1 ...
 //             for jr in nc by nr:           ... while B micro-panels stream from L2
 //               ukernel(kc, Ap, Bp, C tile, epilogue only if pc is the last K block)
@@ -33,6 +35,7 @@
 #endif
 
 #include "runtime/dispatch.h"
+#include "ukernels/gemm_pack.h"
 #include "runtime/thread_pool.h"
 
 namespace tf {
@@ -86,60 +89,26 @@ constexpr int kMaxMr = 32;
 constexpr int64_t kSmallM = 8;  // gemm() sends m <= kSmallM (B not transposed) to the direct kernel  // largest micro-kernel row count (checked in run_gemm)
 
 // --- packing -----------------------------------------------------------------------------------
+// Each micro-kernel brings packers compiled for its ISA (ukernels/gemm_pack__avx.h); the portable
+// loops (ukernels/gemm_pack.h) stand in for a kernel registered without them.
 
-// A rows [i0, i0+rows), k [p0, p0+kc) -> micro-panels of mr rows: dst[panel][p*mr + i], zero-padded.
-void pack_a(const GemmArgs& g, int64_t i0, int64_t rows, int64_t p0, int64_t kc, int mr, float* dst) {
-  for (int64_t r0 = 0; r0 < rows; r0 += mr, dst += kc * mr) {
-    const int valid = static_cast<int>(std::min<int64_t>(mr, rows - r0));
-    if (!g.trans_a) {
-      // A [m,k]: each row is contiguous in k. Walk the mr rows together so the panel is written
-      // sequentially (one row at a time wrote with stride mr and cost ~2x more).
-      const float* src[kMaxMr];
-      for (int i = 0; i < valid; ++i) src[i] = g.a + (i0 + r0 + i) * g.lda + p0;
-      for (int64_t p = 0; p < kc; ++p) {
-        float* d = dst + p * mr;
-        for (int i = 0; i < valid; ++i) d[i] = src[i][p];
-        for (int i = valid; i < mr; ++i) d[i] = 0.0f;
-      }
-    } else {
-      // A stored [k,m]: the mr values of one p are contiguous.
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = g.a + (p0 + p) * g.lda + i0 + r0;
-        float* d = dst + p * mr;
-        for (int i = 0; i < valid; ++i) d[i] = src[i];
-        for (int i = valid; i < mr; ++i) d[i] = 0.0f;
-      }
-    }
+// op(A) rows [i0, i0+rows), k [p0, p0+kc) -> micro-panels of mr rows, zero-padded.
+void pack_a(const GemmArgs& g, const GemmUkernel& uk, int64_t i0, int64_t rows, int64_t p0, int64_t kc, float* dst) {
+  const float* a = g.trans_a ? g.a + p0 * g.lda + i0 : g.a + i0 * g.lda + p0;
+  if (uk.pack_a != nullptr) {
+    uk.pack_a(a, g.lda, g.trans_a, rows, kc, dst);
+  } else {
+    pack_portable::pack_a(a, g.lda, g.trans_a, rows, kc, uk.mr, dst);
   }
 }
 
-// B k [p0, p0+kc), columns [j0+panel*nr, ...) -> one micro-panel: dst[p*nr + j], zero-padded.
-void pack_b_panel(const GemmArgs& g, int64_t j0, int64_t cols, int64_t p0, int64_t kc, int nr, float* dst) {
-  const int valid = static_cast<int>(std::min<int64_t>(nr, cols));
-  if (!g.trans_b) {
-    // B [k,n]: the nr values of one p are contiguous.
-    for (int64_t p = 0; p < kc; ++p) {
-      const float* src = g.b + (p0 + p) * g.ldb + j0;
-      float* d = dst + p * nr;
-      for (int j = 0; j < valid; ++j) d[j] = src[j];
-      for (int j = valid; j < nr; ++j) d[j] = 0.0f;
-    }
+// op(B) k [p0, p0+kc), columns [j0, j0+cols) -> micro-panels of nr columns, zero-padded.
+void pack_b(const GemmArgs& g, const GemmUkernel& uk, int64_t j0, int64_t cols, int64_t p0, int64_t kc, float* dst) {
+  const float* b = g.trans_b ? g.b + j0 * g.ldb + p0 : g.b + p0 * g.ldb + j0;
+  if (uk.pack_b != nullptr) {
+    uk.pack_b(b, g.ldb, g.trans_b, cols, kc, dst);
   } else {
-    // B stored [n,k]: each column of op(B) is a contiguous row of B. Copied in steps of 16 k so the
-    // rows of the panel being written (16 x nr floats, 2-4 KB) stay in L1 while the nr source rows are
-    // read in order. Column by column over the whole kc touched kc cache lines per column, and the
-    // panel (kc x nr: 67 KB for 6x64 at kc 264) fell out of L1 between columns.
-    constexpr int64_t kStep = 16;
-    for (int64_t s0 = 0; s0 < kc; s0 += kStep) {
-      const int64_t steps = std::min(kStep, kc - s0);
-      float* d = dst + s0 * nr;
-      for (int j = 0; j < valid; ++j) {
-        const float* src = g.b + (j0 + j) * g.ldb + p0 + s0;
-        for (int64_t p = 0; p < steps; ++p) d[p * nr + j] = src[p];
-      }
-      for (int64_t p = 0; p < steps; ++p)
-        for (int j = valid; j < nr; ++j) d[p * nr + j] = 0.0f;
-    }
+    pack_portable::pack_b(b, g.ldb, g.trans_b, cols, kc, uk.nr, dst);
   }
 }
 
@@ -225,9 +194,21 @@ struct BPanels {
   const float* local = nullptr;
   int64_t q_begin = 0;
   int nr = 0;
+  // B read in place (row-major, not transposed): whole panels come straight from B with stride ldb;
+  // only a partial last panel (columns past n) is packed, into `local`.
+  const float* in_place = nullptr;
+  int64_t ldb = 0;
+  int64_t q_partial = -1;
 
-  const float* panel(int64_t pc, int64_t kc, int64_t q) const {
+  // The panel and its row stride.
+  const float* panel(int64_t pc, int64_t kc, int64_t q, int64_t* stride) const {
+    *stride = nr;
     if (prepacked != nullptr) return prepacked->panel(pc, kc, q);
+    if (in_place != nullptr) {
+      if (q == q_partial) return local;
+      *stride = ldb;
+      return in_place + pc * ldb + q * nr;
+    }
     return local + (q - q_begin) * kc * nr;
   }
 };
@@ -247,16 +228,32 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
     panels.prepacked = prepacked;
     panels.q_begin = q_begin;
     panels.nr = nr;
+    // B [k,n] needs no packing for a kernel that reads it with a stride: its rows are already the
+    // panel rows. Saves the copy of B (13.6 % of (64,784,256) with SIMD packing) and its packed
+    // copy's room in L2.
+    const bool in_place = prepacked == nullptr && gemm_reads_b_in_place(g, uk);
+    if (in_place) {
+      panels.in_place = g.b;
+      panels.ldb = g.ldb;
+      if ((jc + nc) % nr != 0) panels.q_partial = q_begin + n_panels - 1;
+    }
 
     int64_t pc = 0;
     do {
       const int64_t kc = std::min(bl.kc, g.k - pc);
       if (kc > 0 && prepacked == nullptr) {
-        float* bp = b_buffer().get(n_panels * kc * nr);
-        for (int64_t q = 0; q < n_panels; ++q) {
-          pack_b_panel(g, jc + q * nr, nc - q * nr, pc, kc, nr, bp + q * kc * nr);
+        if (in_place) {
+          if (panels.q_partial >= 0) {
+            const int64_t col = panels.q_partial * nr;
+            float* bp = b_buffer().get(kc * nr);
+            pack_b(g, uk, col, jc + nc - col, pc, kc, bp);
+            panels.local = bp;
+          }
+        } else {
+          float* bp = b_buffer().get(n_panels * kc * nr);
+          pack_b(g, uk, jc, nc, pc, kc, bp);
+          panels.local = bp;
         }
-        panels.local = bp;
       }
       GemmTileEpilogue ep;
       ep.load_c = g.accumulate || pc > 0;
@@ -269,7 +266,7 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
         float* ap = nullptr;
         if (kc > 0) {
           ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
-          pack_a(g, ic, rows, pc, kc, mr, ap);
+          pack_a(g, uk, ic, rows, pc, kc, ap);
         }
         // A micro-panel [mr x kc] stays in L1 while the B micro-panels of the block stream from L2.
         for (int64_t ir = 0; ir < rows; ir += mr) {
@@ -280,7 +277,17 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
             const int64_t col = q * nr;
             const int nv = static_cast<int>(std::min<int64_t>(nr, jc + nc - col));
             ep.bias = g.bias != nullptr ? g.bias + col : nullptr;
-            uk.fn(kc, a_panel, kc > 0 ? panels.panel(pc, kc, q) : nullptr, c_row + col, g.ldc, mv, nv, ep);
+            if (kc == 0) {
+              uk.fn(0, nullptr, nullptr, c_row + col, g.ldc, mv, nv, ep);
+              continue;
+            }
+            int64_t stride = nr;
+            const float* b_panel = panels.panel(pc, kc, q, &stride);
+            if (stride == nr) {
+              uk.fn(kc, a_panel, b_panel, c_row + col, g.ldc, mv, nv, ep);
+            } else {
+              uk.strided_b(kc, a_panel, b_panel, stride, c_row + col, g.ldc, mv, nv, ep);
+            }
           }
         }
       }
@@ -387,7 +394,7 @@ GemmPackedB gemm_pack_b_with_ukernel(int64_t k, int64_t n, const float* b, int64
     for (int64_t t = begin; t < end; ++t) {
       const int64_t pc = (t / pb.n_panels) * kc, q = t % pb.n_panels;
       const int64_t kcur = std::min(kc, k - pc);
-      pack_b_panel(g, q * uk.nr, n - q * uk.nr, pc, kcur, uk.nr, pb.storage.get() + pb.offset(pc, kcur, q));
+      pack_b(g, uk, q * uk.nr, std::min<int64_t>(uk.nr, n - q * uk.nr), pc, kcur, pb.storage.get() + pb.offset(pc, kcur, q));
     }
   };
   parallel_for(items, std::max<int64_t>(1, 16384 / (kc * uk.nr)), pack);
@@ -452,10 +459,17 @@ void gemm(const GemmArgs& args) {
   }
 }
 
+bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& uk) {
+  return !args.trans_b && uk.strided_b != nullptr && args.ldb <= kGemmInPlaceMaxLdb;
+}
+
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
                                        const GemmUkernel& alternative) {
   // With A transposed its packing is a plain copy whatever mr is, and 14x32 measured ahead of 6x64.
   if (args.trans_a || alternative.fn == preferred.fn || args.m < 1) return preferred;
+  // With B read in place the default (14x32: half the bytes of B per FMA) won even where its rows pad
+  // M: (64,784,256) 186 vs 170-173, (64,256,128) 173 vs 161-165 GFLOP/s (1 thread, in-process A/B).
+  if (gemm_reads_b_in_place(args, preferred)) return preferred;
   const int64_t pad_preferred = round_up(args.m, preferred.mr) - args.m;
   const int64_t pad_alternative = round_up(args.m, alternative.mr) - args.m;
   return (pad_preferred - pad_alternative) * 50 > args.m ? alternative : preferred;

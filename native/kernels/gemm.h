@@ -55,12 +55,21 @@ GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool t
 // Runs the GEMM with the micro-kernel of the active ISA (runtime/dispatch.h).
 void gemm(const GemmArgs& args);
 
-// The packed path's micro-kernel for one problem: `alternative` when A is not transposed and the rows
-// of `preferred` pad M by more than 2% of M beyond those of `alternative` (M=64: 14-row tiles cover 70
-// rows, 6-row ones 66); otherwise `preferred`. Measured in ukernels/ukernels.inc. Depends only on the
+// The packed path's micro-kernel for one problem: `alternative` when A is not transposed, B is not
+// read in place by `preferred` (gemm_reads_b_in_place) and the rows of `preferred` pad M by more than
+// 2% of M beyond those of `alternative` (M=64: 14-row tiles cover 70 rows, 6-row ones 66); otherwise
+// `preferred`. Measured in ukernels/ukernels.inc. Depends only on the
 // shape, never on the thread count.
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
                                        const GemmUkernel& alternative);
+
+// Row-major B (not transposed) with rows of at most this many floats is read in place by kernels with a
+// strided_b entry (no B packing). Wider rows are packed. Measured with 14x32, 1 thread, in place vs
+// packed: 1 KB rows won or tied ((64,784,256) 165-186 vs 149-168, (784,64,256) tA += 174 vs 163,
+// 256^3 178 vs 176); 2 KB rows lost (512^3 163 vs 180) and 4 KB rows badly (1024^3 117 vs 181: every B
+// row of a K block on its own page and in the same L1 sets).
+constexpr int64_t kGemmInPlaceMaxLdb = 256;
+bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& ukernel);
 
 // Same with an explicit micro-kernel, always through the packed path (tests and benchmarks run every
 // registered variant).

@@ -7,7 +7,7 @@ namespace tf {
 namespace {
 
 const GemmUkernelEntry gemm_entries[] = {
-#define TF_GEMM_UKERNEL(isa, name, mr, nr, role) {Isa::isa, GemmUkernel{&name, mr, nr, #name}, role == 1, role == 2},
+#define TF_GEMM_UKERNEL(isa, name, mr, nr, role) {Isa::isa, GemmUkernel{&name, mr, nr, #name, &name##_pack_a, &name##_pack_b, &name##_strided_b}, role == 1, role == 2},
 #include "ukernels/ukernels.inc"
 #undef TF_GEMM_UKERNEL
 };

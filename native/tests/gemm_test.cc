@@ -15,6 +15,7 @@
 #include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 #include "tests/testing.h"
+#include "ukernels/gemm_pack.h"
 
 using namespace tf;
 using namespace tf::testing;
@@ -249,6 +250,92 @@ TF_TEST(gemm_ukernels_direct) {
   }
 }
 
+// Every kernel's strided-B entry (B read in place, row stride ldb > NR, unaligned) against its packed
+// entry on the same values: bit-identical, as the driver relies on when it mixes in-place whole panels
+// with a packed partial last panel. The B window ends at a guard page.
+TF_TEST(gemm_ukernels_strided_b_match_packed) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    TF_CHECK(uk.strided_b != nullptr, std::string(uk.name) + " registers its strided-B entry");
+    for (int64_t kc : {1, 7, 64}) {
+      const int64_t ldb = uk.nr + 5;
+      Rng rng(static_cast<uint64_t>(kc) * 13 + 5);
+      GuardedBuffer b(span(kc, uk.nr, ldb) + 1);  // +1: start one float in, so rows are unaligned
+      rng.fill(b.data(), b.size());
+      const float* b0 = b.data() + 1;
+      float* a_al = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.mr) * sizeof(float), std::align_val_t{64}));
+      float* bp = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.nr) * sizeof(float), std::align_val_t{64}));
+      rng.fill(a_al, static_cast<size_t>(kc * uk.mr));
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(bp + p * uk.nr, b0 + p * ldb, sizeof(float) * static_cast<size_t>(uk.nr));
+      for (int mv : {1, uk.mr}) {
+        for (int mode = 0; mode < 4; ++mode) {
+          GemmTileEpilogue ep;
+          ep.load_c = mode & 1;
+          ep.finish = mode & 2;
+          ep.activation = GemmActivation::relu;
+          GuardedBuffer c1(static_cast<size_t>(mv * uk.nr)), c2(static_cast<size_t>(mv * uk.nr));
+          rng.fill(c1.data(), c1.size());
+          std::memcpy(c2.data(), c1.data(), c1.size() * sizeof(float));
+          uk.fn(kc, a_al, bp, c1.data(), uk.nr, mv, uk.nr, ep);
+          uk.strided_b(kc, a_al, b0, ldb, c2.data(), uk.nr, mv, uk.nr, ep);
+          expect_identical(c2.data(), c1.data(), c1.size(),
+                           std::string(uk.name) + " strided_b kc=" + std::to_string(kc) + " mr=" + std::to_string(mv) +
+                               " mode=" + std::to_string(mode));
+        }
+      }
+      ::operator delete(a_al, std::align_val_t{64});
+      ::operator delete(bp, std::align_val_t{64});
+    }
+  }
+}
+
+// Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
+// odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8, both
+// transposes, strided sources. The source window ends at a guard page and the destination is a
+// guarded buffer of exactly the packed size, so any read past the window or write past the panels
+// faults; the packed bytes must match exactly (packing is a copy).
+TF_TEST(gemm_packers_every_ukernel_match_portable) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    TF_CHECK(uk.pack_a != nullptr && uk.pack_b != nullptr, std::string(uk.name) + " registers its packers");
+    for (int64_t kc : {1, 3, 7, 8, 9, 16, 17, 33}) {
+      for (int64_t count : std::vector<int64_t>{1, 2, 5, 7, 8, 9, 15, 16, 17, int64_t{uk.mr} - 1, int64_t{uk.mr}, int64_t{uk.mr} + 1,
+                            int64_t{uk.nr} - 1, int64_t{uk.nr}, int64_t{uk.nr} + 1, 2 * int64_t{uk.nr} + 3}) {
+        if (count < 1) continue;
+        for (int trans = 0; trans < 2; ++trans) {
+          for (int64_t pad : {0, 3}) {
+            for (int side = 0; side < 2; ++side) {  // 0: A (count rows), 1: B (count columns)
+              const int tile = side == 0 ? uk.mr : uk.nr;
+              // Source: not transposed A is [count, kc] (B: [kc, count]); transposed the other way round.
+              const bool rows_are_count = (side == 0) != (trans == 1);
+              const int64_t src_rows = rows_are_count ? count : kc, src_cols = rows_are_count ? kc : count;
+              const int64_t ld = src_cols + pad;
+              GuardedBuffer src(span(src_rows, src_cols, ld));
+              Rng rng(static_cast<uint64_t>(kc * 1000 + count * 10 + trans * 2 + side));
+              rng.fill(src.data(), src.size());
+              const size_t packed = static_cast<size_t>((count + tile - 1) / tile * tile * kc);
+              GuardedBuffer got(packed);
+              std::vector<float> want(packed, -1.0f);
+              for (size_t i = 0; i < packed; ++i) got[i] = -1.0f;
+              if (side == 0) {
+                uk.pack_a(src.data(), ld, trans == 1, count, kc, got.data());
+                pack_portable::pack_a(src.data(), ld, trans == 1, count, kc, uk.mr, want.data());
+              } else {
+                uk.pack_b(src.data(), ld, trans == 1, count, kc, got.data());
+                pack_portable::pack_b(src.data(), ld, trans == 1, count, kc, uk.nr, want.data());
+              }
+              expect_identical(got.data(), want.data(), packed,
+                               std::string(uk.name) + (side == 0 ? " pack_a" : " pack_b") + " kc=" + std::to_string(kc) +
+                                   " count=" + std::to_string(count) + (trans ? " trans" : "") + " pad=" +
+                                   std::to_string(pad));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // Every registered micro-kernel through the full driver: K around kc, M around mr, N around nr, all
 // transposes; epilogue / accumulate / bias / thread count vary with the case.
 TF_TEST(gemm_edges_every_ukernel) {
@@ -338,6 +425,18 @@ TF_TEST(gemm_tile_choice_by_m) {
   GemmArgs g;
   g.m = 64;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &alt, "m=64: 14-row tiles pad 6 rows, 6-row ones 2");
+  {
+    GemmUkernel pref_in_place = pref;
+    pref_in_place.strided_b = &gemm_f32_4x16__scalar_strided_b;
+    GemmArgs h = g;
+    h.ldb = 256;
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &pref_in_place, "m=64, B read in place: the default");
+    h.ldb = kGemmInPlaceMaxLdb + 1;
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, B rows too long to read in place");
+    h.ldb = 256;
+    h.trans_b = true;
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, transposed B is packed");
+  }
   g.m = 1024;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=1024: padding below 2% keeps the default");
   g.m = 14;
@@ -355,12 +454,15 @@ TF_TEST(gemm_tile_choice_by_m) {
         {20, 67, 33, false, true, true, false, GemmActivation::tanh},
         {64, 45, 57, true, true, false, true, GemmActivation::sigmoid},
         {257, 129, 71, false, false, false, false, GemmActivation::none},
+        {64, kGemmInPlaceMaxLdb + 3, 37, false, false, true, true, GemmActivation::relu},
     };
     uint64_t seed = 31;
     for (const Case& cs : shapes) {
       GemmArgs shape;
       shape.m = cs.m;
       shape.trans_a = cs.trans_a;
+      shape.trans_b = cs.trans_b;
+      shape.ldb = cs.trans_b ? cs.k : cs.n;
       const GemmUkernel& chosen = gemm_choose_ukernel(shape, kernels().gemm, kernels().gemm_alt);
       const std::string who = std::string(isa_name(isa)) + " " + chosen.name;
       for_each_thread_count([&](int) {

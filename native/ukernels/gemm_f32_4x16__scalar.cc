@@ -5,6 +5,7 @@
 // gets "SLP-vectorized" the wrong way round and runs 4x slower. Other compilers use the plain loops.
 #include <cstring>
 
+#include "ukernels/gemm_pack.h"
 #include "ukernels/gemm_ukernels.h"
 
 namespace tf {
@@ -30,10 +31,8 @@ void store_tile(const float (&t)[MR][NR], float* c, int64_t ldc, int mr_valid, i
   }
 }
 
-}  // namespace
-
-void gemm_f32_4x16__scalar(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
-                           int nr_valid, const GemmTileEpilogue& ep) {
+void tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
+          int nr_valid, const GemmTileEpilogue& ep) {
   float t[MR][NR];
 #if defined(__GNUC__) || defined(__clang__)
   typedef float v4 __attribute__((vector_size(16)));
@@ -43,7 +42,7 @@ void gemm_f32_4x16__scalar(int64_t kc, const float* a, const float* b, float* c,
     for (int v = 0; v < NV; ++v) acc[i][v] = v4{0, 0, 0, 0};
   for (int64_t p = 0; p < kc; ++p) {
     v4 bv[NV];
-    std::memcpy(bv, b + p * NR, sizeof bv);
+    std::memcpy(bv, b + p * ldb, sizeof bv);
     for (int i = 0; i < MR; ++i) {
       const float ai = a[p * MR + i];
       for (int v = 0; v < NV; ++v) acc[i][v] += ai * bv[v];
@@ -56,11 +55,31 @@ void gemm_f32_4x16__scalar(int64_t kc, const float* a, const float* b, float* c,
   for (int64_t p = 0; p < kc; ++p) {
     for (int i = 0; i < MR; ++i) {
       const float ai = a[p * MR + i];
-      for (int j = 0; j < NR; ++j) t[i][j] += ai * b[p * NR + j];
+      for (int j = 0; j < NR; ++j) t[i][j] += ai * b[p * ldb + j];
     }
   }
 #endif
   store_tile(t, c, ldc, mr_valid, nr_valid, ep);
+}
+
+}  // namespace
+
+void gemm_f32_4x16__scalar(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
+                           int nr_valid, const GemmTileEpilogue& ep) {
+  tile(kc, a, b, NR, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_4x16__scalar_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                                     int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  tile(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_4x16__scalar_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
+  pack_portable::pack_a(a, lda, trans, rows, kc, MR, dst);
+}
+
+void gemm_f32_4x16__scalar_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst) {
+  pack_portable::pack_b(b, ldb, trans, cols, kc, NR, dst);
 }
 
 }  // namespace tf

@@ -1,6 +1,7 @@
 // AVX2+FMA 6x16 GEMM micro-kernel: 6 rows x 2 ymm columns = 12 accumulators, 2 B vectors and one
 // broadcast: 15 of the 16 ymm registers. The epilogue (add C, add bias, activate) runs on the
 // registers; a partial last column block uses maskload/maskstore (masked lanes never touch memory).
+#include "ukernels/gemm_pack__avx.h"
 #include "ukernels/gemm_tile__avx2_fma.h"
 
 namespace tf {
@@ -8,8 +9,10 @@ namespace tf {
 using avx2::activate;
 using avx2::column_mask;
 
-void gemm_f32_6x16__avx2_fma(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
-                             int nr_valid, const GemmTileEpilogue& ep) {
+namespace {
+
+inline void tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
+                 int nr_valid, const GemmTileEpilogue& ep) {
   constexpr int MR = 6;
   constexpr int NV = 2;
   constexpr int NR = NV * 8;
@@ -19,8 +22,8 @@ void gemm_f32_6x16__avx2_fma(int64_t kc, const float* a, const float* b, float* 
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int64_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_load_ps(b);
-    const __m256 b1 = _mm256_load_ps(b + 8);
+    const __m256 b0 = _mm256_loadu_ps(b);
+    const __m256 b1 = _mm256_loadu_ps(b + 8);
     __m256 ai = _mm256_broadcast_ss(a + 0);
     c00 = _mm256_fmadd_ps(ai, b0, c00);
     c01 = _mm256_fmadd_ps(ai, b1, c01);
@@ -40,7 +43,7 @@ void gemm_f32_6x16__avx2_fma(int64_t kc, const float* a, const float* b, float* 
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
     a += MR;
-    b += NR;
+    b += ldb;
   }
   const __m256 out[MR][NV] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
 
@@ -68,6 +71,26 @@ void gemm_f32_6x16__avx2_fma(int64_t kc, const float* a, const float* b, float* 
       }
     }
   }
+}
+
+}  // namespace
+
+void gemm_f32_6x16__avx2_fma(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
+                             int nr_valid, const GemmTileEpilogue& ep) {
+  tile(kc, a, b, 16, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x16__avx2_fma_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  tile(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x16__avx2_fma_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
+  pack_avx::pack_a<6>(a, lda, trans, rows, kc, dst);
+}
+
+void gemm_f32_6x16__avx2_fma_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst) {
+  pack_avx::pack_b<16>(b, ldb, trans, cols, kc, dst);
 }
 
 }  // namespace tf

@@ -1,11 +1,25 @@
 // AVX-512 6x64 GEMM micro-kernel: 6 rows x 4 zmm columns = 24 accumulators.
+#include "ukernels/gemm_pack__avx.h"
 #include "ukernels/gemm_tile__avx512f.h"
 
 namespace tf {
 
 void gemm_f32_6x64__avx512f(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
                              int nr_valid, const GemmTileEpilogue& ep) {
-  avx512::gemm_tile<6, 4>(kc, a, b, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile<6, 4>(kc, a, b, 64, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x64__avx512f_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
+                      int nr_valid, const GemmTileEpilogue& ep) {
+  avx512::gemm_tile<6, 4>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x64__avx512f_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
+  pack_avx::pack_a<6>(a, lda, trans, rows, kc, dst);
+}
+
+void gemm_f32_6x64__avx512f_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst) {
+  pack_avx::pack_b<64>(b, ldb, trans, cols, kc, dst);
 }
 
 }  // namespace tf

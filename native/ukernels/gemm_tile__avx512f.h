@@ -71,8 +71,8 @@ inline __mmask16 column_mask(int nr_valid, int v) {
 }
 
 template <int MR, int NV>
-inline void gemm_tile(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid, int nr_valid,
-                      const GemmTileEpilogue& ep) {
+inline void gemm_tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
+                      int nr_valid, const GemmTileEpilogue& ep) {
   constexpr int NR = NV * 16;
   __m512 acc[MR][NV];
   for (int i = 0; i < MR; ++i)
@@ -80,13 +80,13 @@ inline void gemm_tile(int64_t kc, const float* a, const float* b, float* c, int6
 
   for (int64_t p = 0; p < kc; ++p) {
     __m512 bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + v * 16);
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + v * 16);
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
     a += MR;
-    b += NR;
+    b += ldb;
   }
 
   __mmask16 mask[NV];

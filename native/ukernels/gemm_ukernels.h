@@ -2,7 +2,7 @@
 // on which packed layouts, and how it finishes a tile (the fused epilogue). Portable header: no
 // intrinsics here (they live only in the files named for their ISA).
 //
-// Packed layouts (made by native/kernels/gemm.cc, zero-padded to full tiles, 64-byte aligned):
+// Packed layouts (made by each kernel's pack_a / pack_b, see gemm_pack.h; zero-padded to full tiles, 64-byte aligned):
 //   a: one micro-panel of A, kc x MR, element (i, p) at a[p*MR + i]   (MR rows of C, broadcast)
 //   b: one micro-panel of B, kc x NR, element (p, j) at b[p*NR + j]   (NR columns of C, vector loads)
 // Padding rows/columns are zeros, so a kernel always runs the full MR x NR tile and only its loads and
@@ -39,11 +39,25 @@ struct GemmTileEpilogue {
 using GemmUkernelFn = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
                                const GemmTileEpilogue& ep);
 
+// The same tile with B read in place: element (p, j) at b[p*ldb + j], all NR columns readable (the
+// driver calls it on whole NR-column panels of a row-major B, which then needs no packing).
+using GemmUkernelStridedBFn = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
+                                       int mr, int nr, const GemmTileEpilogue& ep);
+
+// The kernel's packers (layouts and contract: ukernels/gemm_pack.h), compiled for the kernel's ISA
+// in its own file: pack_a fills ceil(rows/MR) A micro-panels, pack_b ceil(cols/NR) B micro-panels.
+using GemmPackAFn = void (*)(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst);
+using GemmPackBFn = void (*)(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst);
+
 struct GemmUkernel {
   GemmUkernelFn fn = nullptr;
   int mr = 0;
   int nr = 0;
   const char* name = "";
+  // nullptr: the driver packs with the portable loops (gemm_pack.h).
+  GemmPackAFn pack_a = nullptr;
+  GemmPackBFn pack_b = nullptr;
+  GemmUkernelStridedBFn strided_b = nullptr;  // nullptr: B is always packed
 };
 
 // Small-M direct kernel (batch-1 inference, GEMV-like): no packing at all, A and B read in place.
@@ -78,7 +92,11 @@ inline float gemm_activate(GemmActivation act, float alpha, float x) {
 // Declarations of every kernel in the list.
 #define TF_GEMM_UKERNEL(isa, name, mr, nr, role)                                                      \
   void name(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid, int nr_valid, \
-            const GemmTileEpilogue& ep);
+            const GemmTileEpilogue& ep);                                                                      \
+  void name##_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst);       \
+  void name##_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst);       \
+  void name##_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid, \
+                        int nr_valid, const GemmTileEpilogue& ep);
 #define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m)                                                     \
   void name(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, int64_t a_cs, const float* b, \
             int64_t ldb, float* c, int64_t ldc, const GemmTileEpilogue& ep);
