@@ -73,7 +73,6 @@ inline __mmask16 column_mask(int nr_valid, int v) {
 template <int MR, int NV>
 inline void gemm_tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
                       int nr_valid, const GemmTileEpilogue& ep) {
-  constexpr int NR = NV * 16;
   __m512 acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
