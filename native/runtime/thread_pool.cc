@@ -60,16 +60,23 @@ std::atomic<int64_t>& spin_us() {
 
 std::chrono::microseconds spin_budget() { return std::chrono::microseconds(spin_us().load(std::memory_order_relaxed)); }
 
-// Polls `ready` until it returns true or the spin budget runs out; returns its last answer.
+// Polls `ready` until it returns true or the spin budget runs out; returns its last answer. After a
+// short busy poll it yields the core between polls: on an idle core that costs little, and when the
+// core is oversubscribed (other processes, or more pool threads than free cores) the thread we are
+// waiting for gets to run instead of being starved by our polling.
 template <typename Ready>
 bool spin_until(const Ready& ready) {
   const auto budget = spin_budget();
   if (budget.count() == 0) return ready();
+  for (int i = 0; i < 256; ++i) {  // ~ a few microseconds of pure polling
+    if (ready()) return true;
+    cpu_relax();
+  }
   const auto deadline = std::chrono::steady_clock::now() + budget;
   for (;;) {
-    for (int i = 0; i < 64; ++i) {
+    for (int i = 0; i < 16; ++i) {
       if (ready()) return true;
-      cpu_relax();
+      std::this_thread::yield();
     }
     if (std::chrono::steady_clock::now() >= deadline) return ready();
   }
@@ -78,11 +85,14 @@ bool spin_until(const Ready& ready) {
 // One job at a time: `run_lock` is held by the submitting thread for the whole job, so a second
 // submitter (another JS environment) sees the pool busy and runs its work inline instead of waiting.
 //
-// Handshake: the submitter publishes the job (task_fn_, task_count_, pending_workers_) and then bumps
-// `generation_` (release); a worker that observes the new generation (acquire) sees the job. Every
-// worker takes part in every generation and decrements `pending_workers_` once when its share is done,
-// so no generation can start before all workers have left the previous one. Sleepers are woken
-// through `wake_`; the mutex orders the bump against a worker's decision to sleep, so no wake-up is lost.
+// A job is open from its publication until the submitter closes it. Workers *join* an open job (a CAS
+// on `state_` that counts them in) before touching any of its fields, and leave it when the tasks run
+// out. The submitter runs tasks itself, waits until every task has finished, then closes the job,
+// which succeeds only while no worker is inside it. So the job's fields never change under a worker,
+// and a worker that is not running (descheduled on a busy machine, or still waking up) is never
+// waited for: it finds the job closed, or a newer one, when it gets the CPU.
+//
+// state_: generation (bits 63..32) | kOpen (bit 31) | workers inside the job (bits 30..0).
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) { resize(threads); }
@@ -94,10 +104,8 @@ class ThreadPool {
     stop_workers();
     const int extra = std::max(threads, 1) - 1;
     stopping_.store(false);
-    // A new worker joins from the NEXT job on. No job is in flight (we hold run_lock_), so the
-    // current generation is finished; a worker starting at 0 would run a stale round and be counted
-    // twice in the next job (the submitter could then wait forever).
-    const uint64_t start_generation = generation_.load();
+    // No job is open (we hold run_lock_); a new worker joins jobs published from now on.
+    const uint32_t start_generation = generation_of(state_.load());
     for (int i = 0; i < extra; ++i) {
       workers_.emplace_back([this, start_generation] { worker_loop(start_generation); });
     }
@@ -107,28 +115,39 @@ class ThreadPool {
   bool try_run(int64_t tasks, const std::function<void(int64_t)>& task_fn) {
     std::unique_lock<std::mutex> run(run_lock_, std::try_to_lock);
     if (!run.owns_lock()) return false;
+    // The previous job is closed, so no worker reads these while they change.
+    task_fn_ = &task_fn;
+    task_count_ = tasks;
+    next_task_.store(0);
+    tasks_done_.store(0);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_fn_ = &task_fn;
-      task_count_ = tasks;
-      next_task_.store(0);
-      pending_workers_.store(static_cast<int>(workers_.size()));
       error_ = nullptr;
-      generation_.fetch_add(1, std::memory_order_acq_rel);
+      const uint64_t generation = generation_of(state_.load()) + 1u;
+      state_.store((generation << 32) | kOpen);  // publishes the fields above (seq_cst store)
     }
     if (sleepers_.load() > 0) wake_.notify_all();
     work();
-    if (!spin_until([this] { return pending_workers_.load(std::memory_order_acquire) == 0; })) {
-      std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [this] { return pending_workers_.load() == 0; });
+    wait_until([this] { return tasks_done_.load() == task_count_; });
+    for (;;) {  // close the job once no worker is inside it
+      uint64_t s = state_.load();
+      if ((s & kInsideMask) == 0) {
+        if (state_.compare_exchange_weak(s, s & ~kOpen)) break;
+        continue;
+      }
+      wait_until([this] { return (state_.load() & kInsideMask) == 0; });
     }
-    std::lock_guard<std::mutex> lock(mutex_);
     task_fn_ = nullptr;
+    std::lock_guard<std::mutex> lock(mutex_);
     if (error_) std::rethrow_exception(error_);
     return true;
   }
 
  private:
+  static constexpr uint64_t kOpen = uint64_t{1} << 31;
+  static constexpr uint64_t kInsideMask = kOpen - 1;
+  static uint32_t generation_of(uint64_t state) { return static_cast<uint32_t>(state >> 32); }
+
   void work() {
     tls_inside_pool_task = true;
     for (;;) {
@@ -140,13 +159,35 @@ class ThreadPool {
         std::lock_guard<std::mutex> lock(mutex_);
         if (!error_) error_ = std::current_exception();
       }
+      if (tasks_done_.fetch_add(1) + 1 == task_count_) wake_submitter();
     }
     tls_inside_pool_task = false;
   }
 
-  void worker_loop(uint64_t seen) {
+  // The submitter polls, then sleeps on done_; whoever changes what it waits for calls this after.
+  // (seq_cst on both sides: either the waker sees submitter_waiting_, or the submitter's check under
+  // the mutex sees the change.)
+  template <typename Ready>
+  void wait_until(const Ready& ready) {
+    if (spin_until(ready)) return;
+    submitter_waiting_.store(true);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, ready);
+    submitter_waiting_.store(false);
+  }
+
+  void wake_submitter() {
+    if (!submitter_waiting_.load()) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_.notify_one();
+  }
+
+  void worker_loop(uint32_t seen) {
     for (;;) {
-      const auto has_news = [&] { return stopping_.load() || generation_.load(std::memory_order_acquire) != seen; };
+      const auto has_news = [&] {
+        const uint64_t s = state_.load();
+        return stopping_.load() || ((s & kOpen) != 0 && generation_of(s) != seen);
+      };
       if (!spin_until(has_news)) {
         std::unique_lock<std::mutex> lock(mutex_);
         sleepers_.fetch_add(1);
@@ -154,14 +195,12 @@ class ThreadPool {
         sleepers_.fetch_sub(1);
       }
       if (stopping_.load()) return;
-      seen = generation_.load(std::memory_order_acquire);
+      uint64_t s = state_.load();
+      if ((s & kOpen) == 0 || generation_of(s) == seen) continue;  // closed meanwhile
+      if (!state_.compare_exchange_strong(s, s + 1)) continue;      // changed meanwhile: look again
+      seen = generation_of(s);
       work();
-      // Each worker reports once per generation it woke for, so the count can neither skip zero nor
-      // go below it. The lock pairs the last decrement with a submitter about to sleep on done_.
-      if (pending_workers_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        done_.notify_one();
-      }
+      if (((state_.fetch_sub(1) - 1) & kInsideMask) == 0) wake_submitter();
     }
   }
 
@@ -183,9 +222,10 @@ class ThreadPool {
   const std::function<void(int64_t)>* task_fn_ = nullptr;
   int64_t task_count_ = 0;
   std::atomic<int64_t> next_task_{0};
-  std::atomic<int> pending_workers_{0};
+  std::atomic<int64_t> tasks_done_{0};
+  std::atomic<uint64_t> state_{0};
   std::atomic<int> sleepers_{0};
-  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> submitter_waiting_{false};
   std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
 };
