@@ -166,3 +166,18 @@ TF_TEST(parallel_for_runs_after_spinning_and_after_sleeping) {
   set_spin_microseconds(saved_spin);
   set_num_threads(saved_threads);
 }
+
+// Two threads submitting at once (two JS environments): one gets the pool, the other runs inline.
+// Every range must still run exactly once, with workers joining and leaving jobs as they come.
+TF_TEST(parallel_for_from_two_submitters) {
+  const int saved = num_threads();
+  set_num_threads(3);
+  std::atomic<int64_t> total{0};
+  std::thread other([&] {
+    for (int i = 0; i < 1500; ++i) parallel_for(101, 1, [&](int64_t b, int64_t e) { total += e - b; });
+  });
+  for (int i = 0; i < 1500; ++i) parallel_for(101, 1, [&](int64_t b, int64_t e) { total += e - b; });
+  other.join();
+  set_num_threads(saved);
+  TF_CHECK(total == 2 * 1500 * 101, "covered " + std::to_string(total.load()) + " of " + std::to_string(2 * 1500 * 101));
+}
