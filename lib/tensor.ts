@@ -40,8 +40,35 @@ export class Tensor {
   readonly dtype: DType;
   /** True when gradients flow to (leaf) or through (non-leaf) this tensor. */
   requiresGrad: boolean;
-  /** Accumulated gradient of a leaf (same shape, float32), or null until a backward reaches it. */
-  grad: Tensor | null = null;
+  /**
+   * Accumulated gradient of a leaf (same shape, float32), or null until a backward reaches it.
+   * zeroGrad defers its fill: the buffer is zeroed when next read here, or overwritten (not added to)
+   * by the next backward, which saves a pass over every gradient per training step.
+   */
+  get grad(): Tensor | null {
+    if (this.gradStandsForZero) {
+      this.gradStandsForZero = false;
+      (this.gradTensor?.data as Float32Array | undefined)?.fill(0);
+    }
+    return this.gradTensor;
+  }
+  set grad(g: Tensor | null) {
+    this.gradTensor = g;
+    this.gradStandsForZero = false;
+  }
+  private gradTensor: Tensor | null = null;
+  /** @internal The gradient buffer's contents stand for zeros (see `grad`); set by zeroGrad. */
+  gradStandsForZero = false;
+
+  /** @internal The gradient tensor as stored, without zeroing a deferred fill (the autograd engine). */
+  storedGrad(): Tensor | null {
+    return this.gradTensor;
+  }
+
+  /** @internal Marks the gradient as zero without touching its buffer (zeroGrad). */
+  deferZeroGrad(): void {
+    if (this.gradTensor !== null) this.gradStandsForZero = true;
+  }
   /** The node that produced this tensor; null for leaves. */
   gradFn: Node | null;
 

@@ -43,12 +43,19 @@ function addInto(acc: Float32Array, g: Float32Array): void {
   for (let i = 0; i < acc.length; i++) acc[i] += g[i];
 }
 
-/** Accumulates g into leaf.grad (creating it on first use; the leaf owns its gradient buffer). */
+/**
+ * Accumulates g into leaf.grad (creating it on first use; the leaf owns its gradient buffer). A grad
+ * whose zeroing was deferred (Tensor.grad) is overwritten instead, in the same single pass.
+ */
 function accumulateLeaf(leaf: Tensor, g: Float32Array): void {
-  if (leaf.grad === null) {
+  const stored = leaf.storedGrad();
+  if (stored === null) {
     leaf.grad = new Tensor(g.slice(), leaf.shape);
+  } else if (leaf.gradStandsForZero) {
+    (stored.data as Float32Array).set(g);
+    leaf.gradStandsForZero = false;
   } else {
-    addInto(leaf.grad.data as Float32Array, g);
+    addInto(stored.data as Float32Array, g);
   }
 }
 
@@ -57,16 +64,23 @@ function isLiveLeaf(t: Tensor): boolean {
   return t.gradFn === null && t.requiresGrad;
 }
 
-/** For each input of node: the leaf's `.grad` buffer an op may accumulate into, or null. */
-function accumulationTargets(node: Node): (Float32Array | null)[] {
+/**
+ * For each input of node: the leaf's `.grad` buffer an op may accumulate into (or null), and whether
+ * its contents stand for zeros (a deferred zeroGrad: the op overwrites it then).
+ */
+function accumulationTargets(node: Node): { into: (Float32Array | null)[]; intoIsZero: boolean[] } {
   const inputs = node.inputs;
   const into: (Float32Array | null)[] = new Array(inputs.length).fill(null);
+  const intoIsZero: boolean[] = new Array(inputs.length).fill(false);
   for (let k = 0; k < inputs.length; k++) {
     const input = inputs[k];
-    const grad = input.grad;
-    if (node.needs[k] && isLiveLeaf(input) && grad !== null && grad.size === input.size) into[k] = grad.data as Float32Array;
+    const grad = input.storedGrad();
+    if (node.needs[k] && isLiveLeaf(input) && grad !== null && grad.size === input.size) {
+      into[k] = grad.data as Float32Array;
+      intoIsZero[k] = input.gradStandsForZero;
+    }
   }
-  return into;
+  return { into, intoIsZero };
 }
 
 export function runBackward(root: Tensor, seed: Float32Array, options: BackwardOptions = {}): void {
@@ -86,8 +100,8 @@ export function runBackward(root: Tensor, seed: Float32Array, options: BackwardO
       continue;
     }
     const inputs = node.inputs;
-    const into = accumulationTargets(node);
-    const grads = node.run(g, into);
+    const { into, intoIsZero } = accumulationTargets(node);
+    const grads = node.run(g, into, intoIsZero);
     visitedNodes.push(node);
     for (let k = 0; k < inputs.length; k++) {
       const gk = grads[k];
@@ -97,8 +111,10 @@ export function runBackward(root: Tensor, seed: Float32Array, options: BackwardO
         throw new Error(`backward: '${node.name}' returned a gradient of length ${gk.length} for an input of shape [${input.shape.join(',')}]`);
       }
       if (input.gradFn === null) {
-        // A leaf: the op already added into its .grad (it returned the target), or the engine does now.
-        if (isLiveLeaf(input) && gk !== into[k]) accumulateLeaf(input, gk);
+        // A leaf: the op already wrote into its .grad (it returned the target), or the engine does now.
+        if (!isLiveLeaf(input)) continue;
+        if (gk === into[k]) input.gradStandsForZero = false;
+        else accumulateLeaf(input, gk);
         continue;
       }
       const previous = pending.get(input);

@@ -14,9 +14,11 @@ import type { Tensor } from '../tensor.js';
  * possibly a view into an optimizer's flat buffer). An op whose kernel can accumulate (matmul with
  * `accumulate: true`) may add input i's gradient straight into it and return `into[i]` itself to say
  * so; the engine then has nothing left to add. Ops that ignore `into` return fresh buffers as usual.
+ * `intoIsZero[i]` true means into[i]'s current contents stand for zeros (zeroGrad defers the fill):
+ * such an op must then write the gradient over it (accumulate: false) instead of adding.
  */
 export type BackwardFn = (
-  dy: Float32Array, needs: readonly boolean[], into: readonly (Float32Array | null)[],
+  dy: Float32Array, needs: readonly boolean[], into: readonly (Float32Array | null)[], intoIsZero: readonly boolean[],
 ) => (Float32Array | null)[];
 
 export class Node {
@@ -40,7 +42,7 @@ export class Node {
     return this.backwardFn === null;
   }
 
-  run(dy: Float32Array, into: readonly (Float32Array | null)[]): (Float32Array | null)[] {
+  run(dy: Float32Array, into: readonly (Float32Array | null)[], intoIsZero: readonly boolean[]): (Float32Array | null)[] {
     if (this.backwardFn === null) {
       throw new Error(
         `backward: trying to backward through the graph a second time (the tensors saved by '${this.name}' ` +
@@ -48,7 +50,7 @@ export class Node {
           'need to backward through the same graph again.',
       );
     }
-    const grads = this.backwardFn(dy, this.needs, into);
+    const grads = this.backwardFn(dy, this.needs, into, intoIsZero);
     if (grads.length !== this.inputsHeld.length) {
       throw new Error(`backward: '${this.name}' returned ${grads.length} gradients for ${this.inputsHeld.length} inputs`);
     }

@@ -142,9 +142,12 @@ export abstract class Module {
     return this;
   }
 
-  /** Zeroes existing gradients in place (an optimizer may hold views of them). */
+  /**
+   * Zeroes existing gradients in place (an optimizer may hold views of them). The fill is deferred to
+   * the next read of `.grad` or overwritten by the next backward (see Tensor.grad).
+   */
   zeroGrad(): void {
-    for (const p of this.parameters()) if (p.grad) (p.grad.data as Float32Array).fill(0);
+    for (const p of this.parameters()) p.deferZeroGrad();
   }
 
   /** Copies of every parameter and buffer, by dotted name. */

@@ -83,7 +83,7 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   const inputs = bias ? [x, w, bias] : [x, w];
   const { activation, alpha } = ep;
   const savedY = activation === 'none' ? null : y;
-  return output(op, inputs, y, outShape, (dy, needs, into) => {
+  return output(op, inputs, y, outShape, (dy, needs, into, intoIsZero) => {
     const be = getBackend();
     const dz = savedY === null ? dy : activationBackward(activation, alpha, dy, savedY);
     let dx: Float32Array | null = null;
@@ -94,10 +94,11 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, options
       be.matmul(mmArgs(m, k, n, false, true), dz, wd, null, dx);
     }
     if (needs[1]) {
-      // dw [K,N] = xᵀ · dz [M,N]; added (+=) straight into w's existing .grad when the engine offers it
+      // dw [K,N] = xᵀ · dz [M,N]; added (+=) straight into w's existing .grad when the engine offers it,
+      // or written over it when that gradient was just zeroed (deferred: its contents are stale).
       const target = into[1];
       dw = target ?? kernelOutput(k * n);
-      be.matmul(mmArgs(k, n, m, true, false, undefined, target !== null), xd, dz, null, dw);
+      be.matmul(mmArgs(k, n, m, true, false, undefined, target !== null && !intoIsZero[1]), xd, dz, null, dw);
     }
     if (needs[2]) {
       db = new Float32Array(n); // db [N] = Σ_rows dz

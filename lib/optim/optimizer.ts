@@ -162,14 +162,14 @@ export abstract class Optimizer<H extends { lr: number }> {
    * that get no gradient are skipped by the next step.
    */
   zeroGrad(options: { setToNone?: boolean } = {}): void {
-    this.paramGroups.forEach((group, gi) => {
-      const flatGrad = this.flat[gi].g;
-      if (!options.setToNone) flatGrad.fill(0); // one pass clears every grad that is still a view of it
+    for (const group of this.paramGroups) {
       for (const p of group.params) {
+        // Deferred: the next backward writes over the buffer, and any read before that sees zeros
+        // (Tensor.grad), so the fill pass over every gradient is skipped on the hot path.
         if (options.setToNone) p.grad = null;
-        else if (p.grad !== null && p.grad.data.buffer !== flatGrad.buffer) (p.grad.data as Float32Array).fill(0);
+        else p.deferZeroGrad();
       }
-    });
+    }
   }
 
   /** Hyperparameters and state (copies), for checkpoints. */

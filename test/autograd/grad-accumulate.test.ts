@@ -106,7 +106,7 @@ for (const backend of BACKENDS) {
       expect(Array.from(gradOf(v))).toEqual(Array.from(before));
     });
 
-    run('after Adam adopted the grads (flat views), backward writes into the same buffers with matmul accumulate', () => {
+    run('after Adam adopted the grads (flat views), backward writes into the same buffers: over them after zeroGrad, then with matmul accumulate', () => {
       const rng = new Rng(14);
       const w = randTensor(rng, [6, 5]);
       const b = randTensor(rng, [5]);
@@ -125,20 +125,76 @@ for (const backend of BACKENDS) {
       const bCopy = copyLeaf(b);
       weightedLinear(x, wCopy, bCopy, c).backward();
 
+      // zeroGrad deferred its fill: the flat buffer still holds the old gradient, and the weight
+      // gradient is written over it (accumulate false), not added to it.
       const matmul = vi.spyOn(getBackend(), 'matmul');
       weightedLinear(x, w, b, c).backward();
       const weightGradCall = matmul.mock.calls.find((call) => call[4] === wBuffer);
       expect(weightGradCall).toBeDefined();
-      expect((weightGradCall![0] as MatmulArgs).accumulate).toBe(true);
-      matmul.mockRestore();
+      expect((weightGradCall![0] as MatmulArgs).accumulate).toBe(false);
+      matmul.mockClear();
 
       expect(w.grad).toBe(wGrad);
       expect(w.grad!.data).toBe(wBuffer);
       expect(b.grad!.data).toBe(bBuffer);
       expectClose(wBuffer, gradOf(wCopy), TOL, 'dw in the flat buffer');
       expectClose(bBuffer, gradOf(bCopy), TOL, 'db in the flat buffer');
+
+      // Without zeroGrad the next backward adds into the same buffers.
+      const once = Float32Array.from(wBuffer);
+      const onceB = Float32Array.from(bBuffer);
+      weightedLinear(x, w, b, c).backward();
+      const again = matmul.mock.calls.find((call) => call[4] === wBuffer);
+      expect((again![0] as MatmulArgs).accumulate).toBe(true);
+      matmul.mockRestore();
+      expectClose(wBuffer, once.map((v) => 2 * v), TOL, 'dw accumulated twice');
+      expectClose(bBuffer, onceB.map((v) => 2 * v), TOL, 'db accumulated twice');
       opt.step(); // the views are still the optimizer's: the update uses them without relinking
       expect(w.grad!.data).toBe(wBuffer);
     });
   });
 }
+
+describe('zeroGrad defers its fill', () => {
+  test('a zeroed gradient reads as zeros, from the optimizer and from Module.zeroGrad', async () => {
+    const { Linear } = await import('../../lib/nn/index.js');
+    const rng = new Rng(3);
+    const layer = new Linear(4, 3);
+    const x = randTensor(rng, [2, 4], -1, 1, false);
+    ops.sum(layer.forward(x)).backward();
+    const opt = new Adam(layer.parameters());
+    expect(gradOf(layer.weight).some((v) => v !== 0)).toBe(true);
+    opt.zeroGrad();
+    expect(Array.from(gradOf(layer.weight)).every((v) => v === 0)).toBe(true);
+    ops.sum(layer.forward(x)).backward();
+    layer.zeroGrad();
+    expect(Array.from(gradOf(layer.bias!)).every((v) => v === 0)).toBe(true);
+  });
+
+  test('the optimizer step after a backward that reaches only some parameters matches eager zeroing bit for bit', async () => {
+    const { Linear, Sequential } = await import('../../lib/nn/index.js');
+    const make = () => {
+      const m = new Sequential(new Linear(5, 4), new Linear(4, 3));
+      const rng = new Rng(9);
+      for (const p of m.parameters()) (p.data as Float32Array).set(rng.f32(p.size));
+      return m;
+    };
+    const x = randTensor(new Rng(4), [3, 5], -1, 1, false);
+    const h = randTensor(new Rng(5), [3, 4], -1, 1, false);
+    const deferred = make();
+    const eager = make();
+    const optD = new Adam(deferred.parameters(), { lr: 0.01 });
+    const optE = new Adam(eager.parameters(), { lr: 0.01 });
+    for (const [model, opt, zero] of [[deferred, optD, () => optD.zeroGrad()], [eager, optE, () => {
+      for (const p of eager.parameters()) (p.grad?.data as Float32Array | undefined)?.fill(0);
+    }]] as const) {
+      ops.sum(model.forward(x)).backward(); // every parameter gets a gradient
+      opt.step();
+      zero();
+      ops.sum((model as InstanceType<typeof Sequential>).at(1).forward(h)).backward(); // only the second layer
+      opt.step();
+    }
+    const bits = (t: Tensor) => Array.from(new Uint32Array((t.data as Float32Array).slice().buffer));
+    deferred.parameters().forEach((p, i) => expect(bits(p), `parameter ${i}`).toEqual(bits(eager.parameters()[i])));
+  });
+});
