@@ -17,7 +17,8 @@
       "native/kernels/conv2d_gemm.cc",
       "native/kernels/conv2d_filter.cc",
       "native/kernels/conv2d_depthwise.cc",
-      "native/kernels/conv2d_width.cc"
+      "native/kernels/conv2d_width.cc",
+      "native/kernels/conv2d_ocvec.cc"
     ],
     "tf_scalar_sources": [
       "native/ukernels/gemm_f32_4x16__scalar.cc",
@@ -25,6 +26,7 @@
       "native/ukernels/vmath_f32__scalar.cc",
       "native/ukernels/conv_igemm_f32_4x16__scalar.cc",
       "native/ukernels/conv_width_f32__scalar.cc",
+      "native/ukernels/conv_ocvec_f32__scalar.cc",
       "native/ukernels/dwconv_f32__scalar.cc",
       "native/ukernels/maxpool_f32__scalar.cc",
       "native/ukernels/optim_f32__scalar.cc"
@@ -35,6 +37,7 @@
       "native/ukernels/vmath_f32__avx2_fma.cc",
       "native/ukernels/conv_igemm_f32_6x16__avx2_fma.cc",
       "native/ukernels/conv_width_f32__avx2_fma.cc",
+      "native/ukernels/conv_ocvec_f32__avx2_fma.cc",
       "native/ukernels/dwconv_f32__avx2_fma.cc",
       "native/ukernels/maxpool_f32__avx2.cc"
     ],
@@ -45,6 +48,7 @@
       "native/ukernels/vmath_f32__avx512f.cc",
       "native/ukernels/conv_igemm_f32__avx512f.cc",
       "native/ukernels/conv_width_f32__avx512f.cc",
+      "native/ukernels/conv_ocvec_f32__avx512f.cc",
       "native/ukernels/dwconv_f32__avx512f.cc",
       "native/ukernels/maxpool_f32__avx512f.cc"
     ],

@@ -87,5 +87,28 @@ int main(int argc, char** argv) {
     std::printf("%-34s %9.1f  (gemm micro-kernel, packed from x)\n", sh.name,
                 rate(flop, [&] { conv_detail::backward_filter_packed(s, dw.data(), db.data(), dy.data(), x.data()); }));
   }
+  // LeNet conv2 (64x14x14x6 -> 16, 5x5 valid), each pass through the path conv2d.cc picks and the path
+  // it replaced, in microseconds (best of 3 trials, alternating within the loop below).
+  {
+    const Conv2dShape s = make(64, 14, 6, 5, 16, 1, 0);
+    std::vector<float> x(s.x_size(), 0.5f), w(s.w_size(), 0.25f), y(s.y_size()), dx(s.x_size()), dw(s.w_size()),
+        db(s.oc), dy(s.y_size(), 0.25f);
+    const double flop = 2.0 * s.n * s.oh * s.ow * s.oc * s.kh * s.kw * s.c;
+    const auto us = [&](auto f) { return flop / rate(flop, f) / 1e3; };
+    const ConvOcvecUkernel* ok = conv_detail::ocvec_ukernel();
+    std::printf("\nLeNet conv2 64x14x14x6->16 5x5, us per call\n");
+    for (int round = 0; round < 2; ++round) {
+      std::printf("  forward (conv2d_forward)                 %8.1f\n",
+                  us([&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }));
+      std::printf("  backward-input few-channel dcol+col2im   %8.1f\n", us([&] {
+                    conv_detail::backward_input_few_channels(s, dx.data(), dy.data(), w.data(), kernels().conv_igemm);
+                  }));
+      if (ok != nullptr)
+        std::printf("  backward-input ocvec (%s) %8.1f\n", ok->name,
+                    us([&] { conv_detail::backward_input_ocvec(s, dx.data(), dy.data(), w.data(), *ok); }));
+      std::printf("  backward-filter (conv2d_backward_filter) %8.1f\n",
+                  us([&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }));
+    }
+  }
   return 0;
 }

@@ -253,6 +253,12 @@ void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, con
   if (depthwise(s)) return conv_detail::depthwise_backward_input(s, dx, dy, w, kernels().dwconv);
   if (depthwise_like(s)) return backward_input_direct(s, dx, dy, w);
   if (conv_detail::is_pointwise(s)) return conv_detail::backward_input_pointwise(s, dx, dy, w);
+  // Few channels, 12..64 output channels, stride 1, no dilation (LeNet conv2, 6 -> 16): the reduction runs
+  // over 16 dy channels per vector (conv2d_ocvec.cc) instead of the dcol GEMM + col2im below.
+  if (const ConvOcvecUkernel* ok = conv_detail::ocvec_ukernel();
+      ok != nullptr && conv_detail::ocvec_backward_input_applies(s) && conv_detail::backward_input_ocvec(s, dx, dy, w, *ok)) {
+    return;
+  }
   if (s.c_per_group() < conv_detail::kGatherChannels) {
     return conv_detail::backward_input_few_channels(s, dx, dy, w, igemm_least_padding(s.kh * s.kw * s.c_per_group()));
   }

@@ -14,6 +14,9 @@
 //                    tiles (gathered rows). Few channels, one group, stride_w 1 (LeNet): the igemm with
 //                    rows = taps read in place from per-image channel planes of x, columns = OC
 //                    (backward_filter_rows).
+//   few channels, 12..64 output channels, stride 1 (LeNet conv2) backward-input: dx as a correlation of
+//                    zero-bordered dy with the rotated filter, SIMD across 16 dy channels in the reduction,
+//                    P pixels x C channels of lane partials in registers (conv2d_ocvec.cc).
 //   one channel      C = 1, one group, stride_w = dilation_w = 1 (LeNet conv1): forward and backward-filter
 //                    vectorized across 16 output pixels instead of across output channels (conv2d_width.cc).
 //   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
@@ -27,6 +30,8 @@
 //                        table of KH*KW*MR pointers (+ MR*KH*KW*Cg floats when Cg < kGatherChannels);
 //                        rows variant: KH*MR pointers and (B-1)*sh + (KH-1)*dh + 1 input rows of
 //                        (pl+W+pr)*C floats, B = clamp(2^14 / ((pl+W+pr)*C*sh), 1, OH) output rows
+//   backward-input ocvec the rotated filter KH*KW*C*round_up(OC,16) per call; per task one image's
+//                        zero-bordered dy, OH*(W+KW-1)*round_up(OC,16)
 //   backward-input       packed filter G*KH*KW*OCg*round_up(Cg, NR); per task KH*KW*MR pointers.
 //                        Few channels: filter G*OCg*round_up(KH*KW*Cg, NR); per task one dcol band of
 //                        max(2^16, OW*KH*KW*Cg) floats rounded up to MR rows
@@ -51,6 +56,7 @@
 #pragma once
 
 #include "kernels/conv2d.h"
+#include "ukernels/conv_ocvec_ukernels.h"
 #include "ukernels/conv_ukernels.h"
 #include "ukernels/conv_width_ukernels.h"
 #include "ukernels/dwconv_ukernels.h"
@@ -91,6 +97,14 @@ void forward_width(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
                    float* y, const ConvWidthUkernel& uk);
 void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
                            const ConvWidthUkernel& uk);
+
+// Backward-input vectorized across 16 dy channels (conv2d_ocvec.cc): ocvec_backward_input_applies states
+// the shapes (one group, stride 1, no dilation, C <= 8, 12 <= OC <= 64); ocvec_ukernel() is nullptr when
+// this compiler has no kernels. backward_input_ocvec returns false, having written nothing, when w holds an
+// inf or NaN (the caller then keeps its general path).
+bool ocvec_backward_input_applies(const Conv2dShape& s);
+const ConvOcvecUkernel* ocvec_ukernel();
+bool backward_input_ocvec(const Conv2dShape& s, float* dx, const float* dy, const float* w, const ConvOcvecUkernel& uk);
 
 // Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
 void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,

@@ -445,3 +445,67 @@ TF_TEST(conv_add_runs_matches_plain_loop) {
     });
   }
 }
+
+// Backward-input vectorized across 16 dy channels (conv2d_ocvec.cc) against the naive scatter, with guard
+// pages, on every ISA and thread count: the LeNet conv2 shape, odd widths, batch 1, C 1..8, OC 12..64
+// (including OC not a multiple of 16), valid / same / asymmetric and over-sized padding (dx rows that no
+// kernel row reaches), and bit identity across 1, 2 and 3 threads; shapes outside its domain must not apply.
+TF_TEST(conv2d_ocvec_backward_input_matches_naive) {
+  const Case shapes[] = {
+      {"LeNet conv2 shape, batch 3", make(3, 14, 14, 6, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"batch 1 C 1 oc 16 W 13", make(1, 9, 13, 1, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"C 3 oc 17 k 3x3 same, W 11", make(2, 7, 11, 3, 3, 3, 17, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      {"C 7 oc 32 k 3x5 asym pad", make(2, 6, 9, 7, 3, 5, 32, 1, 1, 1, 1, 0, 2, 3, 1, 1)},
+      {"C 8 oc 12 k 2x2 W 5", make(1, 5, 5, 8, 2, 2, 12, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"C 2 oc 64 k 4x3 W 17", make(2, 5, 17, 2, 4, 3, 64, 1, 1, 1, 1, 1, 2, 0, 1, 1)},
+      {"C 5 oc 16 k 1x5 W 3 (kernel wider than input)", make(1, 4, 3, 5, 1, 5, 16, 1, 1, 1, 1, 0, 0, 2, 2, 1)},
+      {"C 6 oc 16 pad 4 k 3 (rows without taps)", make(1, 3, 4, 6, 3, 3, 16, 1, 1, 1, 1, 4, 4, 1, 1, 1)},
+      {"C 4 oc 20 k 5x5 pad 2, 9 images", make(9, 8, 7, 4, 5, 5, 20, 1, 1, 1, 1, 2, 2, 2, 2, 1)},
+  };
+  for (const Case& c : shapes) {
+    const Conv2dShape& s = c.s;
+    TF_CHECK(conv_detail::ocvec_backward_input_applies(s), describe(c.name, s) + ": the ocvec path must take this shape");
+    Buffers b(s);
+    GuardedBuffer dx(s.x_size());
+    std::vector<double> expected(static_cast<size_t>(s.x_size()), 0.0);
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { expected[xi] += double(b.dy[yi]) * b.w[wi]; });
+    const std::vector<float> want = to_float(expected);
+    const float tol = 1e-5f + 4e-7f * float(s.kh * s.kw * s.oc);
+    for_each_isa([&](Isa isa) {
+      const ConvOcvecUkernel* uk = conv_detail::ocvec_ukernel();
+      TF_CHECK(uk != nullptr, "ocvec kernels exist with GCC/Clang");
+      if (uk == nullptr) return;
+      std::vector<float> first;
+      for (int threads : {1, 2, 3}) {
+        const int saved = num_threads();
+        set_num_threads(threads);
+        const std::string context = describe(c.name, s) + " " + uk->name + " isa=" + isa_name(isa) +
+                                    " threads=" + std::to_string(threads);
+        for (int64_t i = 0; i < s.x_size(); ++i) dx[i] = NAN;  // every element must be written
+        TF_CHECK(conv_detail::backward_input_ocvec(s, dx.data(), b.dy.data(), b.w.data(), *uk), context + " taken");
+        set_num_threads(saved);
+        expect_close(dx.data(), want.data(), want.size(), tol, 1e-5f, context);
+        if (threads == 1) first.assign(dx.data(), dx.data() + dx.size());
+        else expect_identical(dx.data(), first.data(), first.size(), context + " vs 1 thread");
+      }
+      // A non-finite weight: the path declines (writes nothing) and the public entry's fallback handles it.
+      const float saved_w = b.w[0];
+      b.w[0] = INFINITY;
+      for (int64_t i = 0; i < s.x_size(); ++i) dx[i] = 7.0f;
+      TF_CHECK(!conv_detail::backward_input_ocvec(s, dx.data(), b.dy.data(), b.w.data(), *uk), "declines inf w");
+      TF_CHECK(dx[0] == 7.0f, "declining writes nothing");
+      b.w[0] = saved_w;
+    });
+  }
+  const Case outside[] = {
+      {"oc 6", make(1, 9, 9, 6, 5, 5, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"oc 65", make(1, 9, 9, 6, 5, 5, 65, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"C 9", make(1, 9, 9, 9, 3, 3, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"stride 2", make(1, 9, 9, 6, 3, 3, 16, 2, 2, 1, 1, 0, 0, 0, 0, 1)},
+      {"dilation 2", make(1, 9, 9, 6, 3, 3, 16, 1, 1, 2, 2, 0, 0, 0, 0, 1)},
+      {"2 groups", make(1, 9, 9, 6, 3, 3, 16, 1, 1, 1, 1, 0, 0, 0, 0, 2)},
+  };
+  for (const Case& c : outside) {
+    TF_CHECK(!conv_detail::ocvec_backward_input_applies(c.s), describe(c.name, c.s) + ": outside the ocvec path");
+  }
+}
