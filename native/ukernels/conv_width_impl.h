@@ -237,7 +237,7 @@ void grad_flat(int64_t taps, const int64_t* off, const float* x, const float* dy
 
 // The plain loop: compiled per ISA file, so it auto-vectorizes at that file's width (the AVX-512 file
 // has its own masked version instead, see there).
-void add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst, int64_t dst_stride) {
+[[maybe_unused]] void add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst, int64_t dst_stride) {
   for (int64_t i = 0; i < count; ++i, src += src_stride, dst += dst_stride) {
     float* __restrict d = dst;
     const float* __restrict v = src;
