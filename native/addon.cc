@@ -18,6 +18,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_softmax(env, exports);
   register_norm(env, exports);
   register_dropout(env, exports);
+  register_gather(env, exports);
   register_optim(env, exports);
   register_plan(env, exports);
   return exports;

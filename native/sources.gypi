@@ -14,6 +14,7 @@
       "native/kernels/norm.cc",
       "native/kernels/dropout.cc",
       "native/kernels/optim.cc",
+      "native/kernels/gather.cc",
       "native/kernels/conv2d_gemm.cc",
       "native/kernels/conv2d_filter.cc",
       "native/kernels/conv2d_depthwise.cc",
@@ -69,7 +70,8 @@
       "native/binding/dropout.cc",
       "native/binding/optim.cc",
       "native/binding/conv_args.cc",
-      "native/binding/plan.cc"
+      "native/binding/plan.cc",
+      "native/binding/gather.cc"
     ],
     "tf_test_sources": [
       "native/tests/testing.cc",
@@ -82,6 +84,7 @@
       "native/tests/softmax_test.cc",
       "native/tests/norm_test.cc",
       "native/tests/dropout_test.cc",
+      "native/tests/gather_test.cc",
       "native/tests/optim_test.cc",
       "native/tests/vmath_test.cc"
     ],

@@ -246,6 +246,13 @@ export interface Backend {
    */
   dropout(p: number, seed: number, x: F32, y: F32, mask: F32): void;
 
+  /**
+   * Row gather (building a batch from sample indices): x holds rows of `rowSize` floats (x.length a
+   * multiple of rowSize); y [indices.length, rowSize] gets row indices[i] of x as its row i. Every
+   * index must be in [0, x.length / rowSize); indices.length >= 1.
+   */
+  gatherRows(rowSize: number, x: F32, indices: I32, y: F32): void;
+
   // --- fused optimizer updates: w, g and every state buffer have the same length; state updated in place
   sgdUpdate(args: SgdArgs, w: F32, g: F32, momentumBuf: F32 | null): void;
   adagradUpdate(args: AdagradArgs, w: F32, g: F32, sumSq: F32): void;
@@ -267,6 +274,7 @@ export const KERNEL_NAMES = [
   'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
   'batchNormTrain', 'batchNormInference', 'batchNormBackward', 'layerNorm', 'layerNormBackward',
   'dropout',
+  'gatherRows',
   'sgdUpdate', 'adagradUpdate', 'rmspropUpdate', 'adamUpdate',
 ] as const satisfies readonly (keyof Backend)[];
 

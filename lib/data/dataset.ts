@@ -9,6 +9,7 @@
 //   class indices (what crossEntropy expects); float arrays and nested number arrays become float32.
 
 import { kernelOutput } from '../backend/alloc.js';
+import { getBackend } from '../backend/index.js';
 import { tensor } from '../ops/creation.js';
 import { Generator, globalGenerator } from '../random.js';
 import { Tensor, formatShape, type NestedArray } from '../tensor.js';
@@ -84,11 +85,20 @@ export function takeRows(t: Tensor, indices: Int32Array): Tensor {
     const begin = indices[0] * row;
     return new Tensor(t.data.subarray(begin, begin + indices.length * row), shape);
   }
-  // Every row is copied below, so the float buffer need not be zeroed first.
-  const out = t.dtype === 'int32' ? new Int32Array(indices.length * row) : kernelOutput(indices.length * row);
-  for (let i = 0; i < indices.length; i++) {
-    const src = indices[i] * row;
-    out.set(t.data.subarray(src, src + row), i * row);
+  if (row > 0 && indices.length > 0 && t.data instanceof Float32Array) {
+    // The kernel prefetches upcoming rows: a shuffled batch from a large dataset is mostly cache misses.
+    const out = kernelOutput(indices.length * row);
+    getBackend().gatherRows(row, t.data, indices, out);
+    return new Tensor(out, shape);
+  }
+  const out = t.dtype === 'int32' ? new Int32Array(indices.length * row) : new Float32Array(indices.length * row);
+  if (row === 1) {
+    for (let i = 0; i < indices.length; i++) out[i] = t.data[indices[i]]; // labels: no view per element
+  } else {
+    for (let i = 0; i < indices.length; i++) {
+      const src = indices[i] * row;
+      out.set(t.data.subarray(src, src + row), i * row);
+    }
   }
   return new Tensor(out, shape);
 }

@@ -24,6 +24,7 @@ void register_reduce(Napi::Env env, Napi::Object exports);
 void register_softmax(Napi::Env env, Napi::Object exports);
 void register_norm(Napi::Env env, Napi::Object exports);
 void register_dropout(Napi::Env env, Napi::Object exports);
+void register_gather(Napi::Env env, Napi::Object exports);
 void register_optim(Napi::Env env, Napi::Object exports);
 
 }  // namespace tf::binding

@@ -42,6 +42,7 @@ const WRITE_ONLY: Partial<Record<KernelName, readonly number[]>> = {
   layerNorm: [6, 7, 8],
   layerNormBackward: [2, 3, 4],
   dropout: [3, 4],
+  gatherRows: [3],
 };
 const IN_PLACE: readonly KernelName[] = ['sgdUpdate', 'adagradUpdate', 'rmspropUpdate', 'adamUpdate'];
 

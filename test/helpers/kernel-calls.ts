@@ -51,6 +51,7 @@ export function validKernelCalls(fill: (n: number) => Float32Array = (n) => new 
     layerNorm: () => [3, 4, 1e-5, f(12), f(4), f(4), f(12), f(3), f(3)],
     layerNormBackward: () => [3, 4, f(12), f(4), null, f(12), f(12), f(4), f(3), f(3)],
     dropout: () => [0.3, 12345, f(9), f(9), f(9)],
+    gatherRows: () => [3, f(12), Int32Array.from([3, 0, 3]), f(9)],
     sgdUpdate: () => [{ lr: 0.1, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0.01, firstStep: true }, f(5), f(5), f(5)],
     adagradUpdate: () => [{ lr: 0.1, lrDecay: 0, weightDecay: 0, eps: 1e-10, step: 1 }, f(5), f(5), f(5)],
     rmspropUpdate: () => [{ lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0.9, centered: true }, f(5), f(5), f(5), f(5), f(5)],

@@ -10,6 +10,7 @@ import { reduceKernels } from './reduce.js';
 import { softmaxKernels } from './softmax.js';
 import { normKernels } from './norm.js';
 import { dropoutKernels } from './dropout.js';
+import { gatherKernels } from './gather.js';
 import { optimKernels } from './optim.js';
 
 export const referenceBackend: Backend = {
@@ -24,5 +25,6 @@ export const referenceBackend: Backend = {
   ...softmaxKernels,
   ...normKernels,
   ...dropoutKernels,
+  ...gatherKernels,
   ...optimKernels,
 };
