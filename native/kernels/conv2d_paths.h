@@ -105,6 +105,14 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
 bool ocvec_backward_input_applies(const Conv2dShape& s);
 const ConvOcvecUkernel* ocvec_ukernel();
 bool backward_input_ocvec(const Conv2dShape& s, float* dx, const float* dy, const float* w, const ConvOcvecUkernel& uk);
+// Forward and backward-filter with the output channels in the vector (conv2d_ocvec.cc): ocvec_direct_applies
+// states the shapes (one group, no dilation, C <= 8, 12 <= OC <= 32). Both return false, having written
+// nothing, when horizontal padding meets a non-finite w (forward) or dy (backward-filter).
+bool ocvec_direct_applies(const Conv2dShape& s);
+bool forward_ocvec(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
+                   float* y, const ConvOcvecUkernel& uk);
+bool backward_filter_ocvec(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                           const ConvOcvecUkernel& uk);
 
 // Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
 void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
