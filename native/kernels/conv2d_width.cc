@@ -37,18 +37,18 @@ const ConvWidthUkernel* width_ukernel() {
 #if defined(TF_HAVE_CONV_WIDTH)
   static const ConvWidthUkernel scalar{&conv_width_f32__scalar_fwd, &conv_width_f32__scalar_grad,
                                        &conv_width_f32__scalar_grad_flat,
-                                       &conv_width_f32__scalar_add_runs,
+                                       &conv_width_f32__scalar_add_runs, &conv_width_f32__scalar_planes,
                                        "conv_width_f32__scalar"};
 #if defined(TF_HAVE_AVX2)
   static const ConvWidthUkernel avx2{&conv_width_f32__avx2_fma_fwd, &conv_width_f32__avx2_fma_grad,
                                        &conv_width_f32__avx2_fma_grad_flat,
-                                       &conv_width_f32__avx2_fma_add_runs,
+                                       &conv_width_f32__avx2_fma_add_runs, &conv_width_f32__avx2_fma_planes,
                                      "conv_width_f32__avx2_fma"};
 #endif
 #if defined(TF_HAVE_AVX512)
   static const ConvWidthUkernel avx512{&conv_width_f32__avx512f_fwd, &conv_width_f32__avx512f_grad,
                                        &conv_width_f32__avx512f_grad_flat,
-                                       &conv_width_f32__avx512f_add_runs,
+                                       &conv_width_f32__avx512f_add_runs, &conv_width_f32__avx512f_planes,
                                        "conv_width_f32__avx512f"};
 #endif
   switch (kernels().isa) {
@@ -151,13 +151,7 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
             if (ih < 0 || ih >= s.h) continue;
             std::memcpy(fplane.get() + r * fs + s.pad_left, xn + ih * s.w, static_cast<size_t>(s.w) * sizeof(float));
           }
-          for (int64_t o = 0; o < s.oc; ++o) {
-            for (int64_t r = 0; r < s.oh; ++r) {
-              float* d = fdyt.get() + o * flen + r * fs;
-              const float* src = dyn + r * s.ow * s.oc + o;
-              for (int64_t ow = 0; ow < s.ow; ++ow) d[ow] = src[ow * s.oc];
-            }
-          }
+          for (int64_t r = 0; r < s.oh; ++r) uk.planes(s.ow, s.oc, dyn + r * s.ow * s.oc, fdyt.get() + r * fs, flen);
           uk.grad_flat(taps, off.data(), fplane.get(), fdyt.get(), s.oc, flen, acc, bacc);
           continue;
         }
@@ -170,13 +164,7 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
           if (ih < 0 || ih >= s.h) continue;  // stays zero
           std::memcpy(plane.data() + r * xs + s.pad_left, xn + ih * s.w, static_cast<size_t>(copy_len) * sizeof(float));
         }
-        for (int64_t o = 0; o < s.oc; ++o) {
-          for (int64_t r = 0; r < s.oh; ++r) {
-            float* d = dyt.data() + (o * s.oh + r) * owp;
-            const float* src = dyn + r * s.ow * s.oc + o;
-            for (int64_t ow = 0; ow < s.ow; ++ow) d[ow] = src[ow * s.oc];
-          }
-        }
+        for (int64_t r = 0; r < s.oh; ++r) uk.planes(s.ow, s.oc, dyn + r * s.ow * s.oc, dyt.data() + r * owp, s.oh * owp);
         uk.grad(s.kh, s.kw, plane.data(), xs, s.stride_h, s.dilation_h, dyt.data(), s.oc, s.oh, s.ow, acc, bacc);
       }
     }

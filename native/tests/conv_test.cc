@@ -616,3 +616,29 @@ TF_TEST(conv2d_ocvec_forward_and_backward_filter_match_naive) {
     TF_CHECK(!conv_detail::ocvec_direct_applies(c.s), describe(c.name, c.s) + ": outside the ocvec direct paths");
   }
 }
+
+// planes (NHWC pixels -> channel planes, conv1 backward-filter's dy transpose; AVX-512 transposes 16
+// pixels in registers for OC 2..8) on every ISA: OC 1..9 and 17, pixel counts around 16 and 32, guard pages
+// after src and dst, and nothing written outside the count x OC destination floats.
+TF_TEST(conv_width_planes_matches_plain_loop) {
+  for (int64_t oc : {1, 2, 3, 4, 5, 6, 7, 8, 9, 17}) {
+    for (int64_t count : {1, 5, 15, 16, 17, 28, 32, 37}) {
+      const int64_t stride = count + 3;
+      GuardedBuffer src(count * oc), dst(oc * stride);
+      Rng rng(static_cast<uint64_t>(oc * 100 + count));
+      rng.fill(src.data(), src.size());
+      std::vector<float> want(static_cast<size_t>(oc * stride), -3.0f);
+      for (int64_t j = 0; j < oc; ++j)
+        for (int64_t p = 0; p < count; ++p) want[j * stride + p] = src[p * oc + j];
+      for_each_isa([&](Isa isa) {
+        const ConvWidthUkernel* uk = conv_detail::width_ukernel();
+        if (uk == nullptr) return;
+        for (int64_t i = 0; i < dst.size(); ++i) dst[i] = -3.0f;
+        uk->planes(count, oc, src.data(), dst.data(), stride);
+        expect_identical(dst.data(), want.data(), want.size(),
+                         std::string(uk->name) + " isa=" + isa_name(isa) + " oc=" + std::to_string(oc) +
+                             " count=" + std::to_string(count));
+      });
+    }
+  }
+}
