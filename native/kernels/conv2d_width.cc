@@ -91,7 +91,7 @@ void forward_width(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
         }
         // The borders of buf's rows stay zero from the allocation; only the copied middle changes.
         float* r = buf.data() + ky * row_len;
-        std::memcpy(r + copy_begin, x + (n * s.h + ih) * s.w, static_cast<size_t>(copy_len) * sizeof(float));
+        copy_short(x + (n * s.h + ih) * s.w, copy_len, r + copy_begin);  // short rows: inline, no libc call
         rows[ky] = r;
       }
       float* yr = y + row * s.ow * s.oc;
@@ -149,7 +149,7 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
           for (int64_t r = 0; r < frows; ++r) {
             const int64_t ih = r - s.pad_top;
             if (ih < 0 || ih >= s.h) continue;
-            std::memcpy(fplane.get() + r * fs + s.pad_left, xn + ih * s.w, static_cast<size_t>(s.w) * sizeof(float));
+            copy_short(xn + ih * s.w, s.w, fplane.get() + r * fs + s.pad_left);
           }
           for (int64_t r = 0; r < s.oh; ++r) uk.planes(s.ow, s.oc, dyn + r * s.ow * s.oc, fdyt.get() + r * fs, flen);
           uk.grad_flat(taps, off.data(), fplane.get(), fdyt.get(), s.oc, flen, acc, bacc);

@@ -92,6 +92,26 @@ inline void nhwc_to_planar_from(const Vf* in, Vf* out) {
     nhwc_to_planar_from<OC, J + 1>(in, out);
   }
 }
+// The first n (< 16 * V) floats of p as V vectors (zeros after), and back: masked loads and stores, so a
+// partial block never touches memory past its n floats. The AVX-512 ISA file includes the intrinsics
+// (this block is AVX-512 only).
+template <int V>
+inline void load_first(const float* p, int64_t n, Vf* v) {
+  for (int i = 0; i < V; ++i) {
+    const int64_t m = n - 16 * i;
+    const __mmask16 k = m >= 16 ? __mmask16(0xffff) : m <= 0 ? __mmask16(0) : __mmask16((1u << m) - 1u);
+    v[i] = (Vf)_mm512_maskz_loadu_ps(k, p + 16 * i);
+  }
+}
+template <int V>
+inline void store_first(float* p, int64_t n, const Vf* v) {
+  for (int i = 0; i < V; ++i) {
+    const int64_t m = n - 16 * i;
+    if (m <= 0) break;
+    const __mmask16 k = m >= 16 ? __mmask16(0xffff) : __mmask16((1u << m) - 1u);
+    _mm512_mask_storeu_ps(p + 16 * i, k, (__m512)v[i]);
+  }
+}
 // a[j] = channel j of 16 pixels -> out[v] = floats [16v, 16v + 16) of those pixels in NHWC (2 <= OC <= 8).
 template <int OC>
 inline void planar_to_nhwc(const Vf* a, Vf* out) { planar_to_nhwc_from<OC, 0>(a, out); }
@@ -150,8 +170,7 @@ void fwd_nhwc(int64_t kh, int64_t kw, const float* const* rows, const float* w, 
     if (ow - p0 >= kLanes) {
       for (int v = 0; v < OC; ++v) store(yp + v * kLanes, o[v]);
     } else {
-      for (int v = 0; v < OC; ++v) store(tmp + v * kLanes, o[v]);
-      std::memcpy(yp, tmp, sizeof(float) * static_cast<size_t>((ow - p0) * OC));
+      store_first<OC>(yp, (ow - p0) * OC, o);
     }
   }
 }
@@ -353,16 +372,11 @@ void planes_oc(int64_t count, const float* src, float* dst, int64_t dst_stride) 
     for (int j = 0; j < OC; ++j) store(dst + j * dst_stride + p0, out[j]);
   }
   if (p0 == count) return;
-  // The last count % 16 pixels: through a zero-padded copy, stored lane by lane (no write past count).
-  alignas(64) float tmp[OC * kLanes] = {};
+  // The last count % 16 pixels: masked loads and stores (nothing read or written past count).
   const int64_t tail = count - p0;
-  std::memcpy(tmp, src + p0 * OC, sizeof(float) * static_cast<size_t>(tail * OC));
-  for (int v = 0; v < OC; ++v) in[v] = load(tmp + v * kLanes);
+  load_first<OC>(src + p0 * OC, tail * OC, in);
   nhwc_to_planar<OC>(in, out);
-  for (int j = 0; j < OC; ++j) {
-    store(tmp + j * kLanes, out[j]);
-    std::memcpy(dst + j * dst_stride + p0, tmp + j * kLanes, sizeof(float) * static_cast<size_t>(tail));
-  }
+  for (int j = 0; j < OC; ++j) store_first<1>(dst + j * dst_stride + p0, tail, out + j);
 }
 #endif
 
