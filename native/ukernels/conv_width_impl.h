@@ -153,16 +153,47 @@ inline FwdBlockFn fwd_block_for(int64_t ob) {
 }
 
 #if defined(TF_WIDTH_TRANSPOSE)
+// fwd_block<OC> for pixels [p0, p0 + 16) and [p0 + 16, p0 + 32): tmp[(b*OC + j)*16 + l].
+template <int OC>
+void fwd_block2(int64_t kh, int64_t kw, const float* const* rows, const float* w, int64_t p0, float* tmp) {
+  Vf acc0[OC], acc1[OC];
+  for (int j = 0; j < OC; ++j) acc0[j] = acc1[j] = Vf{};
+  for (int64_t ky = 0; ky < kh; ++ky) {
+    const float* r = rows[ky] + p0;
+    const float* wk = w + ky * kw * OC;
+    for (int64_t kx = 0; kx < kw; ++kx, wk += OC) {
+      const Vf x0 = load(r + kx), x1 = load(r + kLanes + kx);
+      for (int j = 0; j < OC; ++j) {
+        acc0[j] += x0 * wk[j];
+        acc1[j] += x1 * wk[j];
+      }
+    }
+  }
+  for (int j = 0; j < OC; ++j) {
+    store(tmp + j * kLanes, acc0[j]);
+    store(tmp + (OC + j) * kLanes, acc1[j]);
+  }
+}
+
 // All OC (2..8) channels in one block: bias added per lane (tmp + b[j], the same sums as the scalar
 // store below), transposed in registers and stored as whole NHWC vectors.
 template <int OC>
 void fwd_nhwc(int64_t kh, int64_t kw, const float* const* rows, const float* w, const float* bias, float* y,
               int64_t ow) {
-  alignas(64) float tmp[OC * kLanes];
+  alignas(64) float tmp2[2 * OC * kLanes];
   Vf b[OC];
   for (int j = 0; j < OC; ++j) b[j] = Vf{} + (bias != nullptr ? bias[j] : 0.0f);
   for (int64_t p0 = 0; p0 < ow; p0 += kLanes) {
-    fwd_block<OC>(kh, kw, rows, w, OC, 0, p0, tmp);
+    if ((p0 / kLanes) % 2 == 0) {
+      // Two blocks per pass over the taps where there are two: 2*OC independent sums (OC alone leaves
+      // the FMA pipes waiting on their latency); same per-output order.
+      if (p0 + kLanes < ow) {
+        fwd_block2<OC>(kh, kw, rows, w, p0, tmp2);
+      } else {
+        fwd_block<OC>(kh, kw, rows, w, OC, 0, p0, tmp2);
+      }
+    }
+    const float* tmp = tmp2 + ((p0 / kLanes) % 2) * OC * kLanes;
     Vf a[OC], o[OC];
     for (int j = 0; j < OC; ++j) a[j] = load(tmp + j * kLanes) + b[j];
     planar_to_nhwc<OC>(a, o);
