@@ -253,21 +253,17 @@ bool backward_filter_ocvec(const Conv2dShape& s, float* dw, float* dbias, const 
       }
     }
   });
-  // Partials in part order: fixed by the shape.
+  // Partials in part order, fixed by the shape: one contiguous, vectorizable pass per part into part 0.
+  float* const sum = partial.get();
+  for (int64_t p = 1; p < parts; ++p) {
+    const float* __restrict v = sum + p * acc_size;
+    float* __restrict d = sum;
+    for (int64_t i = 0; i < acc_size; ++i) d[i] += v[i];
+  }
   for (int64_t k = 0; k < s.kh * kwc; ++k) {
-    for (int64_t o = 0; o < s.oc; ++o) {
-      float t = 0.0f;
-      for (int64_t p = 0; p < parts; ++p) t += partial.get()[p * acc_size + k * ocp + o];
-      dw[k * s.oc + o] = t;
-    }
+    std::memcpy(dw + k * s.oc, sum + k * ocp, sizeof(float) * static_cast<size_t>(s.oc));
   }
-  if (dbias != nullptr) {
-    for (int64_t o = 0; o < s.oc; ++o) {
-      float t = 0.0f;
-      for (int64_t p = 0; p < parts; ++p) t += partial.get()[p * acc_size + s.kh * kwc * ocp + o];
-      dbias[o] = t;
-    }
-  }
+  if (dbias != nullptr) std::memcpy(dbias, sum + s.kh * kwc * ocp, sizeof(float) * static_cast<size_t>(s.oc));
   return true;
 }
 

@@ -169,13 +169,17 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
       }
     }
   });
-  // Partials in (part, lane) order: fixed by the shape.
+  // Parts added lane by lane in part order (one contiguous pass per part, vectorizable; a per-output chain
+  // of parts x 16 dependent adds was latency-bound), then each output's 16 lanes in lane order: fixed by
+  // the shape.
+  for (int64_t p = 1; p < parts; ++p) {
+    float* __restrict sum = partial.data();
+    const float* __restrict v = partial.data() + p * acc_size;
+    for (int64_t i = 0; i < acc_size; ++i) sum[i] += v[i];
+  }
   auto reduce = [&](int64_t i) {
     float t = 0.0f;
-    for (int64_t p = 0; p < parts; ++p) {
-      const float* v = partial.data() + p * acc_size + i * kLanes;
-      for (int64_t l = 0; l < kLanes; ++l) t += v[l];
-    }
+    for (int64_t l = 0; l < kLanes; ++l) t += partial[i * kLanes + l];
     return t;
   };
   for (int64_t i = 0; i < taps * s.oc; ++i) dw[i] = reduce(i);
