@@ -243,6 +243,12 @@ void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const 
   if (const ConvWidthUkernel* wk = conv_detail::width_ukernel(); wk != nullptr && conv_detail::width_path_applies(s)) {
     return conv_detail::forward_width(s, epilogue, x, w, bias, y, *wk);
   }
+  // Few channels, 12..32 output channels, no dilation (LeNet conv2, 6 -> 16): output channels in the vector,
+  // the KH*KW*C reduction in registers (conv2d_ocvec.cc); declines a non-finite w with horizontal padding.
+  if (const ConvOcvecUkernel* ok = conv_detail::ocvec_ukernel(); ok != nullptr && conv_detail::ocvec_direct_applies(s) &&
+      conv_detail::forward_ocvec(s, epilogue, x, w, bias, y, *ok)) {
+    return;
+  }
   if (s.c < conv_detail::kGatherChannels && s.groups == 1 && s.dilation_w == 1) {
     return conv_detail::forward_igemm_rows(s, epilogue, x, w, bias, y, igemm_for(s.oc));
   }
@@ -277,6 +283,12 @@ void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const
   // paths below on LeNet and on C 3 -> 16/64 3x3 and C 4 -> 32 5x5 layers (1 thread, AVX-512); its
   // per-task workspace holds one image's dy panels, so images whose panels would pass 4 MiB keep the
   // bounded paths below.
+  // Few channels, 12..32 output channels, no dilation (LeNet conv2): dy's output channels in the vector
+  // (conv2d_ocvec.cc); declines a non-finite dy with horizontal padding.
+  if (const ConvOcvecUkernel* ok = conv_detail::ocvec_ukernel(); ok != nullptr && conv_detail::ocvec_direct_applies(s) &&
+      conv_detail::backward_filter_ocvec(s, dw, dbias, dy, x, *ok)) {
+    return;
+  }
   const ConvIgemmUkernel& rows_uk = igemm_for(s.oc);
   const int64_t dy_panels = conv_detail::ceil_div(s.oc, rows_uk.nr) * rows_uk.nr * s.oh * s.ow;
   if (s.c < conv_detail::kGatherChannels && s.groups == 1 && s.stride_w == 1 && dy_panels <= (int64_t{1} << 20)) {

@@ -8,6 +8,10 @@
 //   dx[n,ih,iw,c] = Σ_{kh: 0 <= oh = ih+pt-kh < OH} Σ_{kw} Σ_o dy[n, oh, iw+pl-kw, o] · w[kh,kw,c,o]
 //   (terms with iw+pl-kw outside [0, OW) read zeros).
 //
+// Forward and backward-filter of the same layers (stride any, no dilation) keep the output channels in the
+// vector instead (fwd_row, dw_rows): y [N,OH,OW,OC] <- x, w and dw [KH,KW,C,OC] <- dy, x, with each kernel
+// row's KW*C adjacent x floats broadcast against 16 output channels; see forward_ocvec below.
+//
 // Tasks own whole images (n), so no two write the same dx element and each element's sum is computed by
 // one kernel call in a fixed order: bit-identical for any thread count.
 // Workspace (floats): the rotated filter KH*KW*C*OCp once per call (OCp = round_up(OC, 16)); per task one
@@ -26,12 +30,15 @@ namespace tf::conv_detail {
 
 const ConvOcvecUkernel* ocvec_ukernel() {
 #if defined(TF_HAVE_CONV_OCVEC)
-  static const ConvOcvecUkernel scalar{&conv_ocvec_f32__scalar_dx_row, "conv_ocvec_f32__scalar"};
+  static const ConvOcvecUkernel scalar{&conv_ocvec_f32__scalar_dx_row, &conv_ocvec_f32__scalar_fwd_row,
+                                       &conv_ocvec_f32__scalar_dw_rows, "conv_ocvec_f32__scalar"};
 #if defined(TF_HAVE_AVX2)
-  static const ConvOcvecUkernel avx2{&conv_ocvec_f32__avx2_fma_dx_row, "conv_ocvec_f32__avx2_fma"};
+  static const ConvOcvecUkernel avx2{&conv_ocvec_f32__avx2_fma_dx_row, &conv_ocvec_f32__avx2_fma_fwd_row,
+                                       &conv_ocvec_f32__avx2_fma_dw_rows, "conv_ocvec_f32__avx2_fma"};
 #endif
 #if defined(TF_HAVE_AVX512)
-  static const ConvOcvecUkernel avx512{&conv_ocvec_f32__avx512f_dx_row, "conv_ocvec_f32__avx512f"};
+  static const ConvOcvecUkernel avx512{&conv_ocvec_f32__avx512f_dx_row, &conv_ocvec_f32__avx512f_fwd_row,
+                                       &conv_ocvec_f32__avx512f_dw_rows, "conv_ocvec_f32__avx512f"};
 #endif
   switch (kernels().isa) {
 #if defined(TF_HAVE_AVX2)
@@ -114,6 +121,149 @@ bool backward_input_ocvec(const Conv2dShape& s, float* dx, const float* dy, cons
       }
     }
   });
+  return true;
+}
+
+// ---- forward and backward-filter ---------------------------------------------------------------------
+
+// One group, no dilation, 1 <= C <= 8, 12 <= OC <= 32 (one or two 16-lane chunks, at most a quarter of
+// the lanes padding; with more channels the igemm tiles are as good), any stride and padding.
+bool ocvec_direct_applies(const Conv2dShape& s) {
+  return s.groups == 1 && s.dilation_h == 1 && s.dilation_w == 1 && s.c >= 1 && s.c <= 8 && s.oc >= 12 &&
+         s.oc <= 32 && s.oh > 0 && s.ow > 0;
+}
+
+namespace {
+bool all_finite(const float* p, int64_t n) {
+  bool finite = true;
+  for (int64_t i = 0; i < n; ++i) finite &= std::isfinite(p[i]);
+  return finite;
+}
+}  // namespace
+
+// y[n,oh,ow,o] = act(bias[o] + Σ_{kh: ih valid} Σ_{kw,c} x[n, ih = oh*sh-pt+kh, ow*sw-pl+kw, c] · w[kh,kw,c,o])
+// Kernel rows outside the image are left out of the sum; left/right padding reads a zero-bordered copy of
+// the row, which needs finite weights (0 · inf): returns false, having written nothing, otherwise.
+// Tasks own output rows (n, oh). Workspace: the filter and bias padded to OCp lanes (when OC < OCp), per
+// task KH bordered rows of (pl+W+pr)*C floats when padded horizontally.
+bool forward_ocvec(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
+                   float* y, const ConvOcvecUkernel& uk) {
+  const int64_t ocp = ceil_div(s.oc, 16) * 16, kwc = s.kw * s.c;
+  const bool hpad = s.pad_left > 0 || s.pad_right > 0;
+  if (hpad && !all_finite(w, s.w_size())) return false;
+  AlignedFloats wp_buf(ocp == s.oc ? 0 : s.kh * kwc * ocp), bp_buf(ocp);
+  const float* wp = w;
+  if (ocp != s.oc) {
+    float* d = wp_buf.get();
+    std::fill(d, d + s.kh * kwc * ocp, 0.0f);
+    for (int64_t k = 0; k < s.kh * kwc; ++k) std::memcpy(d + k * ocp, w + k * s.oc, sizeof(float) * static_cast<size_t>(s.oc));
+    wp = d;
+  }
+  const float* bp = nullptr;
+  if (bias != nullptr) {
+    std::fill(bp_buf.get(), bp_buf.get() + ocp, 0.0f);
+    std::memcpy(bp_buf.get(), bias, sizeof(float) * static_cast<size_t>(s.oc));
+    bp = bp_buf.get();
+  }
+  const int64_t row_len = (s.pad_left + s.w + s.pad_right) * s.c;
+  const double row_work = static_cast<double>(s.ow) * static_cast<double>(s.kh * kwc * ocp);
+  parallel_for(s.n * s.oh, grain_for(row_work), [&](int64_t begin, int64_t end) {
+    std::vector<float> border(hpad ? static_cast<size_t>(s.kh * row_len) : 0, 0.0f);  // borders stay zero
+    std::vector<const float*> xrow(static_cast<size_t>(s.kh)), wrow(static_cast<size_t>(s.kh));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      int64_t rows = 0;
+      for (int64_t kh = 0; kh < s.kh; ++kh) {
+        const int64_t ih = oh * s.stride_h - s.pad_top + kh;
+        if (ih < 0 || ih >= s.h) continue;
+        const float* src = x + (n * s.h + ih) * s.w * s.c;
+        if (hpad) {
+          float* r = border.data() + rows * row_len;
+          std::memcpy(r + s.pad_left * s.c, src, sizeof(float) * static_cast<size_t>(s.w * s.c));
+          src = r;
+        }
+        xrow[rows] = src;
+        wrow[rows] = wp + kh * kwc * ocp;
+        ++rows;
+      }
+      float* yr = y + row * s.ow * s.oc;
+      uk.fwd_row(rows, xrow.data(), wrow.data(), kwc, s.stride_w * s.c, ocp, s.oc, s.ow, bp, yr);
+      apply_activation(yr, s.ow * s.oc, e);
+    }
+  });
+  return true;
+}
+
+// dw[kh,kw,c,o] = Σ_{n,oh,ow} x[n, oh*sh-pt+kh, ow*sw-pl+kw, c] · dy[n,oh,ow,o];  dbias[o] = Σ dy[n,oh,ow,o]
+// Images in <= 16 parts fixed by N (never by the thread count), one task each; per part OCp-lane partial
+// sums accumulated image by image, added in part order at the end. Kernel rows outside the image are left
+// out; left/right padding reads zero-bordered rows, which needs a finite dy (0 · inf): returns false,
+// having written nothing, otherwise. Workspace: per part KH*KW*C*OCp + OCp floats; per task one image's
+// bordered rows H*(pl+W+pr)*C (when padded horizontally) and its dy at OCp lanes (when OC < OCp).
+bool backward_filter_ocvec(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                           const ConvOcvecUkernel& uk) {
+  const int64_t ocp = ceil_div(s.oc, 16) * 16, kwc = s.kw * s.c;
+  const bool hpad = s.pad_left > 0 || s.pad_right > 0;
+  if (hpad && !all_finite(dy, s.y_size())) return false;
+  constexpr int64_t kMaxParts = 16;
+  const int64_t parts = std::min(s.n, kMaxParts);
+  const int64_t acc_size = s.kh * kwc * ocp + ocp;  // the last OCp: dbias partials
+  AlignedFloats partial(parts * acc_size);
+  std::fill(partial.get(), partial.get() + parts * acc_size, 0.0f);
+  const int64_t row_len = (s.pad_left + s.w + s.pad_right) * s.c;
+  parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> border(hpad ? static_cast<size_t>(s.h * row_len) : 0, 0.0f);  // borders stay zero
+    std::vector<float> dyp(ocp != s.oc ? static_cast<size_t>(s.oh * s.ow * ocp) : 0, 0.0f);  // lanes >= OC stay 0
+    std::vector<const float*> xrow(static_cast<size_t>(s.oh)), dyrow(static_cast<size_t>(s.oh));
+    for (int64_t part = begin; part < end; ++part) {
+      float* acc = partial.get() + part * acc_size;
+      float* bacc = acc + s.kh * kwc * ocp;
+      for (int64_t n = part * s.n / parts; n < (part + 1) * s.n / parts; ++n) {
+        const float* xn = x + n * s.h * s.w * s.c;
+        const float* dyn = dy + n * s.oh * s.ow * s.oc;
+        if (hpad) {
+          for (int64_t ih = 0; ih < s.h; ++ih) {
+            std::memcpy(border.data() + ih * row_len + s.pad_left * s.c, xn + ih * s.w * s.c,
+                        sizeof(float) * static_cast<size_t>(s.w * s.c));
+          }
+          xn = border.data();
+        }
+        const int64_t xs = hpad ? row_len : s.w * s.c;
+        if (ocp != s.oc) {
+          for (int64_t q = 0; q < s.oh * s.ow; ++q) {
+            std::memcpy(dyp.data() + q * ocp, dyn + q * s.oc, sizeof(float) * static_cast<size_t>(s.oc));
+          }
+          dyn = dyp.data();
+        }
+        for (int64_t q = 0; q < s.oh * s.ow; ++q) {
+          const float* d = dyn + q * ocp;
+          for (int64_t o = 0; o < ocp; ++o) bacc[o] += d[o];
+        }
+        for (int64_t kh = 0; kh < s.kh; ++kh) {
+          int64_t rows = 0;
+          for (int64_t oh = 0; oh < s.oh; ++oh) {
+            const int64_t ih = oh * s.stride_h - s.pad_top + kh;
+            if (ih < 0 || ih >= s.h) continue;
+            xrow[rows] = xn + ih * xs;
+            dyrow[rows] = dyn + oh * s.ow * ocp;
+            ++rows;
+          }
+          uk.dw_rows(rows, xrow.data(), dyrow.data(), s.ow, s.stride_w * s.c, kwc, ocp, acc + kh * kwc * ocp);
+        }
+      }
+    }
+  });
+  // Partials in part order, fixed by the shape: one contiguous, vectorizable pass per part into part 0.
+  float* const sum = partial.get();
+  for (int64_t p = 1; p < parts; ++p) {
+    const float* __restrict v = sum + p * acc_size;
+    float* __restrict d = sum;
+    for (int64_t i = 0; i < acc_size; ++i) d[i] += v[i];
+  }
+  for (int64_t k = 0; k < s.kh * kwc; ++k) {
+    std::memcpy(dw + k * s.oc, sum + k * ocp, sizeof(float) * static_cast<size_t>(s.oc));
+  }
+  if (dbias != nullptr) std::memcpy(dbias, sum + s.kh * kwc * ocp, sizeof(float) * static_cast<size_t>(s.oc));
   return true;
 }
 

@@ -17,6 +17,9 @@
 //   few channels, 12..64 output channels, stride 1 (LeNet conv2) backward-input: dx as a correlation of
 //                    zero-bordered dy with the rotated filter, SIMD across 16 dy channels in the reduction,
 //                    P pixels x C channels of lane partials in registers (conv2d_ocvec.cc).
+//   few channels, 12..32 output channels (LeNet conv2) forward and backward-filter: output channels in the
+//                    vector, each kernel row's KW*C adjacent x floats broadcast against them, the whole
+//                    reduction in registers (conv2d_ocvec.cc).
 //   one channel      C = 1, one group, stride_w = dilation_w = 1 (LeNet conv1): forward and backward-filter
 //                    vectorized across 16 output pixels instead of across output channels (conv2d_width.cc).
 //   depthwise        (groups = C = OC) SIMD across channels, dwconv micro-kernels; other depthwise-like
@@ -32,6 +35,11 @@
 //                        (pl+W+pr)*C floats, B = clamp(2^14 / ((pl+W+pr)*C*sh), 1, OH) output rows
 //   backward-input ocvec the rotated filter KH*KW*C*round_up(OC,16) per call; per task one image's
 //                        zero-bordered dy, OH*(W+KW-1)*round_up(OC,16)
+//   ocvec fwd / dw       forward: the filter and bias at round_up(OC,16) lanes when OC is not a multiple of
+//                        16; per task KH bordered rows of (pl+W+pr)*C when padded left/right. Backward-filter:
+//                        per part (<= 16) KH*KW*C*round_up(OC,16) + round_up(OC,16); per task one image's
+//                        bordered rows H*(pl+W+pr)*C (padded left/right) and dy at round_up(OC,16) lanes
+//                        (OC not a multiple of 16)
 //   backward-input       packed filter G*KH*KW*OCg*round_up(Cg, NR); per task KH*KW*MR pointers.
 //                        Few channels: filter G*OCg*round_up(KH*KW*Cg, NR); per task one dcol band of
 //                        max(2^16, OW*KH*KW*Cg) floats rounded up to MR rows
@@ -105,6 +113,14 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
 bool ocvec_backward_input_applies(const Conv2dShape& s);
 const ConvOcvecUkernel* ocvec_ukernel();
 bool backward_input_ocvec(const Conv2dShape& s, float* dx, const float* dy, const float* w, const ConvOcvecUkernel& uk);
+// Forward and backward-filter with the output channels in the vector (conv2d_ocvec.cc): ocvec_direct_applies
+// states the shapes (one group, no dilation, C <= 8, 12 <= OC <= 32). Both return false, having written
+// nothing, when horizontal padding meets a non-finite w (forward) or dy (backward-filter).
+bool ocvec_direct_applies(const Conv2dShape& s);
+bool forward_ocvec(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
+                   float* y, const ConvOcvecUkernel& uk);
+bool backward_filter_ocvec(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                           const ConvOcvecUkernel& uk);
 
 // Depthwise, channel multiplier 1 (groups = C = OC): conv2d_depthwise.cc.
 void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,

@@ -37,18 +37,18 @@ const ConvWidthUkernel* width_ukernel() {
 #if defined(TF_HAVE_CONV_WIDTH)
   static const ConvWidthUkernel scalar{&conv_width_f32__scalar_fwd, &conv_width_f32__scalar_grad,
                                        &conv_width_f32__scalar_grad_flat,
-                                       &conv_width_f32__scalar_add_runs,
+                                       &conv_width_f32__scalar_add_runs, &conv_width_f32__scalar_planes,
                                        "conv_width_f32__scalar"};
 #if defined(TF_HAVE_AVX2)
   static const ConvWidthUkernel avx2{&conv_width_f32__avx2_fma_fwd, &conv_width_f32__avx2_fma_grad,
                                        &conv_width_f32__avx2_fma_grad_flat,
-                                       &conv_width_f32__avx2_fma_add_runs,
+                                       &conv_width_f32__avx2_fma_add_runs, &conv_width_f32__avx2_fma_planes,
                                      "conv_width_f32__avx2_fma"};
 #endif
 #if defined(TF_HAVE_AVX512)
   static const ConvWidthUkernel avx512{&conv_width_f32__avx512f_fwd, &conv_width_f32__avx512f_grad,
                                        &conv_width_f32__avx512f_grad_flat,
-                                       &conv_width_f32__avx512f_add_runs,
+                                       &conv_width_f32__avx512f_add_runs, &conv_width_f32__avx512f_planes,
                                        "conv_width_f32__avx512f"};
 #endif
   switch (kernels().isa) {
@@ -91,7 +91,7 @@ void forward_width(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
         }
         // The borders of buf's rows stay zero from the allocation; only the copied middle changes.
         float* r = buf.data() + ky * row_len;
-        std::memcpy(r + copy_begin, x + (n * s.h + ih) * s.w, static_cast<size_t>(copy_len) * sizeof(float));
+        copy_short(x + (n * s.h + ih) * s.w, copy_len, r + copy_begin);  // short rows: inline, no libc call
         rows[ky] = r;
       }
       float* yr = y + row * s.ow * s.oc;
@@ -149,15 +149,9 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
           for (int64_t r = 0; r < frows; ++r) {
             const int64_t ih = r - s.pad_top;
             if (ih < 0 || ih >= s.h) continue;
-            std::memcpy(fplane.get() + r * fs + s.pad_left, xn + ih * s.w, static_cast<size_t>(s.w) * sizeof(float));
+            copy_short(xn + ih * s.w, s.w, fplane.get() + r * fs + s.pad_left);
           }
-          for (int64_t o = 0; o < s.oc; ++o) {
-            for (int64_t r = 0; r < s.oh; ++r) {
-              float* d = fdyt.get() + o * flen + r * fs;
-              const float* src = dyn + r * s.ow * s.oc + o;
-              for (int64_t ow = 0; ow < s.ow; ++ow) d[ow] = src[ow * s.oc];
-            }
-          }
+          for (int64_t r = 0; r < s.oh; ++r) uk.planes(s.ow, s.oc, dyn + r * s.ow * s.oc, fdyt.get() + r * fs, flen);
           uk.grad_flat(taps, off.data(), fplane.get(), fdyt.get(), s.oc, flen, acc, bacc);
           continue;
         }
@@ -170,24 +164,22 @@ void backward_filter_width(const Conv2dShape& s, float* dw, float* dbias, const 
           if (ih < 0 || ih >= s.h) continue;  // stays zero
           std::memcpy(plane.data() + r * xs + s.pad_left, xn + ih * s.w, static_cast<size_t>(copy_len) * sizeof(float));
         }
-        for (int64_t o = 0; o < s.oc; ++o) {
-          for (int64_t r = 0; r < s.oh; ++r) {
-            float* d = dyt.data() + (o * s.oh + r) * owp;
-            const float* src = dyn + r * s.ow * s.oc + o;
-            for (int64_t ow = 0; ow < s.ow; ++ow) d[ow] = src[ow * s.oc];
-          }
-        }
+        for (int64_t r = 0; r < s.oh; ++r) uk.planes(s.ow, s.oc, dyn + r * s.ow * s.oc, dyt.data() + r * owp, s.oh * owp);
         uk.grad(s.kh, s.kw, plane.data(), xs, s.stride_h, s.dilation_h, dyt.data(), s.oc, s.oh, s.ow, acc, bacc);
       }
     }
   });
-  // Partials in (part, lane) order: fixed by the shape.
+  // Parts added lane by lane in part order (one contiguous pass per part, vectorizable; a per-output chain
+  // of parts x 16 dependent adds was latency-bound), then each output's 16 lanes in lane order: fixed by
+  // the shape.
+  for (int64_t p = 1; p < parts; ++p) {
+    float* __restrict sum = partial.data();
+    const float* __restrict v = partial.data() + p * acc_size;
+    for (int64_t i = 0; i < acc_size; ++i) sum[i] += v[i];
+  }
   auto reduce = [&](int64_t i) {
     float t = 0.0f;
-    for (int64_t p = 0; p < parts; ++p) {
-      const float* v = partial.data() + p * acc_size + i * kLanes;
-      for (int64_t l = 0; l < kLanes; ++l) t += v[l];
-    }
+    for (int64_t l = 0; l < kLanes; ++l) t += partial[i * kLanes + l];
     return t;
   };
   for (int64_t i = 0; i < taps * s.oc; ++i) dw[i] = reduce(i);

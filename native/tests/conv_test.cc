@@ -509,3 +509,136 @@ TF_TEST(conv2d_ocvec_backward_input_matches_naive) {
     TF_CHECK(!conv_detail::ocvec_backward_input_applies(c.s), describe(c.name, c.s) + ": outside the ocvec path");
   }
 }
+
+// Forward and backward-filter with the output channels in the vector (conv2d_ocvec.cc) against naive sums,
+// with guard pages and NaN-prefilled outputs (every element must be written), on every ISA: the LeNet conv2
+// shape, batch 1, 17 images (16 unequal parts), odd widths, C 1..8, OC 12..32 (padded lanes), strides
+// (2, 1) and (2, 3), same / asymmetric / over-sized padding (kernel rows outside the image), with and
+// without bias and dbias, relu epilogue; 1, 2 and 3 threads bit-identical. With horizontal padding a
+// non-finite w (forward) or dy (backward-filter) makes the path decline, writing nothing.
+TF_TEST(conv2d_ocvec_forward_and_backward_filter_match_naive) {
+  const Case shapes[] = {
+      {"LeNet conv2 shape, batch 3", make(3, 14, 14, 6, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"batch 1 C 1 oc 16 W 13", make(1, 9, 13, 1, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"C 3 oc 17 k 3x3 same stride 2, W 11", make(2, 7, 11, 3, 3, 3, 17, 2, 2, 1, 1, 1, 1, 1, 1, 1)},
+      {"C 7 oc 32 k 3x5 asym pad", make(2, 6, 9, 7, 3, 5, 32, 1, 1, 1, 1, 0, 2, 3, 1, 1)},
+      {"C 8 oc 12 k 2x2 W 5", make(1, 5, 5, 8, 2, 2, 12, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"C 2 oc 20 k 4x3 stride 2x3 W 17", make(2, 11, 17, 2, 4, 3, 20, 2, 3, 1, 1, 1, 2, 0, 1, 1)},
+      {"C 6 oc 16 pad 4 k 3 (rows without taps)", make(1, 3, 4, 6, 3, 3, 16, 1, 1, 1, 1, 4, 4, 1, 1, 1)},
+      {"C 4 oc 24 k 5x5 pad 2 W 29, 17 images", make(17, 8, 29, 4, 5, 5, 24, 1, 1, 1, 1, 2, 2, 2, 2, 1)},
+      {"C 5 oc 16 stride (2,1) top pad only, W 26", make(2, 9, 26, 5, 3, 3, 16, 2, 1, 1, 1, 1, 0, 0, 0, 1)},
+  };
+  const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
+  for (const Case& c : shapes) {
+    const Conv2dShape& s = c.s;
+    TF_CHECK(conv_detail::ocvec_direct_applies(s), describe(c.name, s) + ": the ocvec direct paths must take this shape");
+    Buffers b(s);
+    GuardedBuffer dw(s.w_size()), dbias(s.oc);
+    std::vector<double> y(static_cast<size_t>(s.y_size()), 0.0), dwe(static_cast<size_t>(s.w_size()), 0.0);
+    std::vector<double> dbe(static_cast<size_t>(s.oc), 0.0);
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
+      y[yi] += double(b.x[xi]) * b.w[wi];
+      dwe[wi] += double(b.x[xi]) * b.dy[yi];
+    });
+    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
+    std::vector<double> y_bias(y.size()), y_plain(y.size());
+    for (size_t i = 0; i < y.size(); ++i) {
+      y_bias[i] = activate(y[i] + b.bias[i % s.oc], relu);
+      y_plain[i] = y[i];
+    }
+    const std::vector<float> want_yb = to_float(y_bias), want_y = to_float(y_plain), want_dw = to_float(dwe),
+                             want_db = to_float(dbe);
+    const float dw_tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    for_each_isa([&](Isa isa) {
+      const ConvOcvecUkernel* uk = conv_detail::ocvec_ukernel();
+      TF_CHECK(uk != nullptr, "ocvec kernels exist with GCC/Clang");
+      if (uk == nullptr) return;
+      std::vector<float> first_y, first_dw, first_db;
+      for (int threads : {1, 2, 3}) {
+        const int saved = num_threads();
+        set_num_threads(threads);
+        const std::string context = describe(c.name, s) + " " + uk->name + " isa=" + isa_name(isa) +
+                                    " threads=" + std::to_string(threads);
+        for (int64_t i = 0; i < s.y_size(); ++i) b.y[i] = NAN;
+        TF_CHECK(conv_detail::forward_ocvec(s, Conv2dEpilogue{}, b.x.data(), b.w.data(), nullptr, b.y.data(), *uk),
+                 context + " forward taken");
+        expect_close(b.y.data(), want_y.data(), want_y.size(), tolerance(s), 1e-5f, context + " y (no bias)");
+        for (int64_t i = 0; i < s.y_size(); ++i) b.y[i] = NAN;
+        TF_CHECK(conv_detail::forward_ocvec(s, relu, b.x.data(), b.w.data(), b.bias.data(), b.y.data(), *uk),
+                 context + " forward taken");
+        expect_close(b.y.data(), want_yb.data(), want_yb.size(), tolerance(s), 1e-5f, context + " y (bias, relu)");
+        for (int64_t i = 0; i < s.w_size(); ++i) dw[i] = NAN;
+        TF_CHECK(conv_detail::backward_filter_ocvec(s, dw.data(), nullptr, b.dy.data(), b.x.data(), *uk),
+                 context + " backward-filter taken");
+        expect_close(dw.data(), want_dw.data(), want_dw.size(), dw_tol, 1e-5f, context + " dw (no dbias)");
+        for (int64_t i = 0; i < s.w_size(); ++i) dw[i] = NAN;
+        for (int64_t i = 0; i < s.oc; ++i) dbias[i] = NAN;
+        TF_CHECK(conv_detail::backward_filter_ocvec(s, dw.data(), dbias.data(), b.dy.data(), b.x.data(), *uk),
+                 context + " backward-filter taken");
+        set_num_threads(saved);
+        expect_close(dw.data(), want_dw.data(), want_dw.size(), dw_tol, 1e-5f, context + " dw");
+        expect_close(dbias.data(), want_db.data(), want_db.size(), dw_tol, 1e-5f, context + " dbias");
+        if (threads == 1) {
+          first_y.assign(b.y.data(), b.y.data() + b.y.size());
+          first_dw.assign(dw.data(), dw.data() + dw.size());
+          first_db.assign(dbias.data(), dbias.data() + dbias.size());
+        } else {
+          expect_identical(b.y.data(), first_y.data(), first_y.size(), context + " y vs 1 thread");
+          expect_identical(dw.data(), first_dw.data(), first_dw.size(), context + " dw vs 1 thread");
+          expect_identical(dbias.data(), first_db.data(), first_db.size(), context + " dbias vs 1 thread");
+        }
+      }
+      const bool hpad = s.pad_left > 0 || s.pad_right > 0;
+      if (hpad) {
+        const float saved_w = b.w[0], saved_dy = b.dy[0];
+        b.w[0] = INFINITY;
+        b.dy[0] = NAN;
+        for (int64_t i = 0; i < s.y_size(); ++i) b.y[i] = 7.0f;
+        for (int64_t i = 0; i < s.w_size(); ++i) dw[i] = 7.0f;
+        TF_CHECK(!conv_detail::forward_ocvec(s, relu, b.x.data(), b.w.data(), nullptr, b.y.data(), *uk),
+                 "forward declines an inf w with horizontal padding");
+        TF_CHECK(!conv_detail::backward_filter_ocvec(s, dw.data(), nullptr, b.dy.data(), b.x.data(), *uk),
+                 "backward-filter declines a NaN dy with horizontal padding");
+        TF_CHECK(b.y[0] == 7.0f && dw[0] == 7.0f, "declining writes nothing");
+        b.w[0] = saved_w;
+        b.dy[0] = saved_dy;
+      }
+    });
+  }
+  const Case outside[] = {
+      {"oc 11", make(1, 9, 9, 6, 5, 5, 11, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"oc 33", make(1, 9, 9, 6, 5, 5, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"C 9", make(1, 9, 9, 9, 3, 3, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"dilation 2", make(1, 9, 9, 6, 3, 3, 16, 1, 1, 2, 2, 0, 0, 0, 0, 1)},
+      {"2 groups", make(1, 9, 9, 6, 3, 3, 16, 1, 1, 1, 1, 0, 0, 0, 0, 2)},
+  };
+  for (const Case& c : outside) {
+    TF_CHECK(!conv_detail::ocvec_direct_applies(c.s), describe(c.name, c.s) + ": outside the ocvec direct paths");
+  }
+}
+
+// planes (NHWC pixels -> channel planes, conv1 backward-filter's dy transpose; AVX-512 transposes 16
+// pixels in registers for OC 2..8) on every ISA: OC 1..9 and 17, pixel counts around 16 and 32, guard pages
+// after src and dst, and nothing written outside the count x OC destination floats.
+TF_TEST(conv_width_planes_matches_plain_loop) {
+  for (int64_t oc : {1, 2, 3, 4, 5, 6, 7, 8, 9, 17}) {
+    for (int64_t count : {1, 5, 15, 16, 17, 28, 32, 37}) {
+      const int64_t stride = count + 3;
+      GuardedBuffer src(count * oc), dst(oc * stride);
+      Rng rng(static_cast<uint64_t>(oc * 100 + count));
+      rng.fill(src.data(), src.size());
+      std::vector<float> want(static_cast<size_t>(oc * stride), -3.0f);
+      for (int64_t j = 0; j < oc; ++j)
+        for (int64_t p = 0; p < count; ++p) want[j * stride + p] = src[p * oc + j];
+      for_each_isa([&](Isa isa) {
+        const ConvWidthUkernel* uk = conv_detail::width_ukernel();
+        if (uk == nullptr) return;
+        for (int64_t i = 0; i < dst.size(); ++i) dst[i] = -3.0f;
+        uk->planes(count, oc, src.data(), dst.data(), stride);
+        expect_identical(dst.data(), want.data(), want.size(),
+                         std::string(uk->name) + " isa=" + isa_name(isa) + " oc=" + std::to_string(oc) +
+                             " count=" + std::to_string(count));
+      });
+    }
+  }
+}

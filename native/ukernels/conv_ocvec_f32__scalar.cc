@@ -16,5 +16,15 @@ void conv_ocvec_f32__scalar_dx_row(int64_t rows, const float* const* dyrow, cons
   dx_row(rows, dyrow, wrow, kw, c, ocp, w, dx);
 }
 
+void conv_ocvec_f32__scalar_fwd_row(int64_t rows, const float* const* xrow, const float* const* wrow, int64_t kwc,
+                                    int64_t sx, int64_t ocp, int64_t oc, int64_t ow, const float* bias, float* y) {
+  fwd_row(rows, xrow, wrow, kwc, sx, ocp, oc, ow, bias, y);
+}
+
+void conv_ocvec_f32__scalar_dw_rows(int64_t rows, const float* const* xrow, const float* const* dyrow, int64_t ow,
+                                    int64_t sx, int64_t kwc, int64_t ocp, float* acc) {
+  dw_rows(rows, xrow, dyrow, ow, sx, kwc, ocp, acc);
+}
+
 }  // namespace tf
 #endif

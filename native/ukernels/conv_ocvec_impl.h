@@ -131,3 +131,124 @@ void dx_row(int64_t rows, const float* const* dyrow, const float* const* wrow, i
     default: return dx_row_c<8>(rows, dyrow, wrow, kw, ocp, w, dx);
   }
 }
+
+// ---- forward and backward-filter with the output channels in the vector (fwd_row, dw_rows) ----------
+// One kernel row of a few-channel layer reads KW*C adjacent floats per pixel (kwc), so a pixel's whole
+// reduction is rows x kwc scalars of x, each broadcast against 16 output channels of the filter.
+
+// y for pixels [p0, p0 + P), NC chunks of 16 output channels: P*NC vector accumulators over (r, k).
+template <int NC, int P>
+void fwd_block(int64_t rows, const float* const* xrow, const float* const* wrow, int64_t kwc, int64_t sx,
+               int64_t ocp, int64_t oc, int64_t p0, const float* bias, float* y) {
+  Vf acc[P * NC];
+  for (int i = 0; i < P * NC; ++i) acc[i] = Vf{};
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xp = xrow[r] + p0 * sx;
+    const float* wp = wrow[r];
+    for (int64_t k = 0; k < kwc; ++k, wp += ocp) {
+      Vf wv[NC];
+      for (int c = 0; c < NC; ++c) wv[c] = load(wp + 16 * c);
+      for (int p = 0; p < P; ++p) {
+        const float xv = xp[p * sx + k];
+        for (int c = 0; c < NC; ++c) acc[p * NC + c] += wv[c] * xv;
+      }
+    }
+  }
+  for (int c = 0; c < NC; ++c) {
+    const Vf b = bias != nullptr ? load(bias + 16 * c) : Vf{};
+    for (int p = 0; p < P; ++p) acc[p * NC + c] += b;
+  }
+  float* yp = y + p0 * oc;
+  if (oc == ocp) {
+    for (int p = 0; p < P; ++p)
+      for (int c = 0; c < NC; ++c) store(yp + p * oc + 16 * c, acc[p * NC + c]);
+    return;
+  }
+  for (int p = 0; p < P; ++p) {
+    float tmp[16 * NC];
+    for (int c = 0; c < NC; ++c) store(tmp + 16 * c, acc[p * NC + c]);
+    std::memcpy(yp + p * oc, tmp, sizeof(float) * static_cast<size_t>(oc));
+  }
+}
+
+template <int NC, int P>
+void fwd_tail(int64_t count, int64_t rows, const float* const* xrow, const float* const* wrow, int64_t kwc,
+              int64_t sx, int64_t ocp, int64_t oc, int64_t p0, const float* bias, float* y) {
+  if constexpr (P >= 1) {
+    if (count == P) return fwd_block<NC, P>(rows, xrow, wrow, kwc, sx, ocp, oc, p0, bias, y);
+    fwd_tail<NC, P - 1>(count, rows, xrow, wrow, kwc, sx, ocp, oc, p0, bias, y);
+  }
+}
+
+template <int NC>
+void fwd_row_nc(int64_t rows, const float* const* xrow, const float* const* wrow, int64_t kwc, int64_t sx,
+                int64_t ocp, int64_t oc, int64_t ow, const float* bias, float* y) {
+  constexpr int kP = NC == 1 ? 12 : 24 / NC;
+  int64_t p = 0;
+  for (; p + kP <= ow; p += kP) fwd_block<NC, kP>(rows, xrow, wrow, kwc, sx, ocp, oc, p, bias, y);
+  fwd_tail<NC, kP - 1>(ow - p, rows, xrow, wrow, kwc, sx, ocp, oc, p, bias, y);
+}
+
+void fwd_row(int64_t rows, const float* const* xrow, const float* const* wrow, int64_t kwc, int64_t sx, int64_t ocp,
+             int64_t oc, int64_t ow, const float* bias, float* y) {
+  switch (ocp / 16) {
+    case 1: return fwd_row_nc<1>(rows, xrow, wrow, kwc, sx, ocp, oc, ow, bias, y);
+    case 2: return fwd_row_nc<2>(rows, xrow, wrow, kwc, sx, ocp, oc, ow, bias, y);
+    case 3: return fwd_row_nc<3>(rows, xrow, wrow, kwc, sx, ocp, oc, ow, bias, y);
+    default: return fwd_row_nc<4>(rows, xrow, wrow, kwc, sx, ocp, oc, ow, bias, y);
+  }
+}
+
+// dw for k in [k0, k0 + KB), NC chunks: KB*NC vector accumulators loaded from acc, summed over (r, p).
+template <int NC, int KB>
+void dw_block(int64_t rows, const float* const* xrow, const float* const* dyrow, int64_t ow, int64_t sx, int64_t ocp,
+              int64_t k0, float* acc) {
+  Vf a[KB * NC];
+  for (int k = 0; k < KB; ++k)
+    for (int c = 0; c < NC; ++c) a[k * NC + c] = load(acc + (k0 + k) * ocp + 16 * c);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xp = xrow[r] + k0;
+    const float* d = dyrow[r];
+    for (int64_t p = 0; p < ow; ++p, xp += sx, d += ocp) {
+      Vf dv[NC];
+      for (int c = 0; c < NC; ++c) dv[c] = load(d + 16 * c);
+      for (int k = 0; k < KB; ++k) {
+        const float xv = xp[k];
+        for (int c = 0; c < NC; ++c) a[k * NC + c] += dv[c] * xv;
+      }
+    }
+  }
+  for (int k = 0; k < KB; ++k)
+    for (int c = 0; c < NC; ++c) store(acc + (k0 + k) * ocp + 16 * c, a[k * NC + c]);
+}
+
+template <int NC, int KB>
+void dw_tail(int64_t count, int64_t rows, const float* const* xrow, const float* const* dyrow, int64_t ow, int64_t sx,
+             int64_t ocp, int64_t k0, float* acc) {
+  if constexpr (KB >= 1) {
+    if (count == KB) return dw_block<NC, KB>(rows, xrow, dyrow, ow, sx, ocp, k0, acc);
+    dw_tail<NC, KB - 1>(count, rows, xrow, dyrow, ow, sx, ocp, k0, acc);
+  }
+}
+
+template <int NC>
+void dw_rows_nc(int64_t rows, const float* const* xrow, const float* const* dyrow, int64_t ow, int64_t sx,
+                int64_t kwc, int64_t ocp, float* acc) {
+  constexpr int kMaxKb = 24 / NC;
+  // The fewest blocks of at most kMaxKb, as even as possible (30 -> 15 + 15).
+  const int64_t blocks = (kwc + kMaxKb - 1) / kMaxKb;
+  const int64_t kb = (kwc + blocks - 1) / blocks;
+  for (int64_t k0 = 0; k0 < kwc; k0 += kb) {
+    dw_tail<NC, kMaxKb>(kwc - k0 < kb ? kwc - k0 : kb, rows, xrow, dyrow, ow, sx, ocp, k0, acc);
+  }
+}
+
+void dw_rows(int64_t rows, const float* const* xrow, const float* const* dyrow, int64_t ow, int64_t sx, int64_t kwc,
+             int64_t ocp, float* acc) {
+  switch (ocp / 16) {
+    case 1: return dw_rows_nc<1>(rows, xrow, dyrow, ow, sx, kwc, ocp, acc);
+    case 2: return dw_rows_nc<2>(rows, xrow, dyrow, ow, sx, kwc, ocp, acc);
+    case 3: return dw_rows_nc<3>(rows, xrow, dyrow, ow, sx, kwc, ocp, acc);
+    default: return dw_rows_nc<4>(rows, xrow, dyrow, ow, sx, kwc, ocp, acc);
+  }
+}

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #if defined(TF_HAVE_CONV_WIDTH)
 namespace tf {
@@ -29,6 +30,10 @@ void conv_width_f32__avx2_fma_grad_flat(int64_t taps, const int64_t* off, const 
 void conv_width_f32__avx2_fma_add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
                               int64_t dst_stride) {
   add_runs(count, len, src, src_stride, dst, dst_stride);
+}
+
+void conv_width_f32__avx2_fma_planes(int64_t count, int64_t oc, const float* src, float* dst, int64_t dst_stride) {
+  planes(count, oc, src, dst, dst_stride);
 }
 
 }  // namespace tf

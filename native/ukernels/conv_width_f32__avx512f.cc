@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #if defined(TF_HAVE_CONV_WIDTH)
 namespace tf {
@@ -65,6 +66,10 @@ void conv_width_f32__avx512f_add_runs(int64_t count, int64_t len, const float* s
       _mm512_mask_storeu_ps(dst + k, m, sum);
     }
   }
+}
+
+void conv_width_f32__avx512f_planes(int64_t count, int64_t oc, const float* src, float* dst, int64_t dst_stride) {
+  planes(count, oc, src, dst, dst_stride);
 }
 
 }  // namespace tf

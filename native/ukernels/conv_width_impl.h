@@ -35,6 +35,91 @@ inline Vf keep_lanes(Vf v, int64_t valid) {
   return (Vf)((Vi)v & keep);
 }
 
+// ---- 16-pixel transposes between channel planes and NHWC, in registers (AVX-512 only) --------------
+// With AVX-512 a two-source shuffle of 16 floats is one instruction (vpermt2ps); on narrower levels the
+// 64-byte vector is split and GCC's shuffle sequences measured no better than the scalar loops, which
+// those levels keep. Each output vector draws on every source vector (OC <= 16), merged one source per
+// shuffle: lanes already placed keep their index, the next source's lanes are taken in.
+#if defined(__AVX512F__) && (defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12))
+#define TF_WIDTH_TRANSPOSE 1
+// planar -> NHWC: out[v] lane e holds a[j][p] with 16v + e = p*OC + j.
+constexpr int p2n_idx(int oc, int v, int k, int e) {
+  const int q = 16 * v + e, j = q % oc, p = q / oc;
+  if (k == 1) return j == 0 ? p : j == 1 ? 16 + p : 0;
+  return j == k ? 16 + p : e;
+}
+// NHWC -> planar: out[j] lane l holds in[s][e] with 16s + e = l*OC + j.
+constexpr int n2p_idx(int oc, int j, int k, int l) {
+  const int q = l * oc + j, s = q / 16, e = q % 16;
+  if (k == 1) return s == 0 ? e : s == 1 ? 16 + e : 0;
+  return s == k ? 16 + e : l;
+}
+template <int OC, int V, int K, size_t... E>
+inline Vf p2n_step(Vf t, Vf a, std::index_sequence<E...>) {
+  return __builtin_shufflevector(t, a, p2n_idx(OC, V, K, static_cast<int>(E))...);
+}
+template <int OC, int J, int K, size_t... E>
+inline Vf n2p_step(Vf t, Vf a, std::index_sequence<E...>) {
+  return __builtin_shufflevector(t, a, n2p_idx(OC, J, K, static_cast<int>(E))...);
+}
+template <int OC, int V, int K>
+inline Vf p2n_chain(const Vf* a, Vf t) {
+  if constexpr (K >= OC) {
+    return t;
+  } else {
+    return p2n_chain<OC, V, K + 1>(a, p2n_step<OC, V, K>(t, a[K], std::make_index_sequence<16>{}));
+  }
+}
+template <int OC, int J, int K>
+inline Vf n2p_chain(const Vf* in, Vf t) {
+  if constexpr (K >= OC) {
+    return t;
+  } else {
+    return n2p_chain<OC, J, K + 1>(in, n2p_step<OC, J, K>(t, in[K], std::make_index_sequence<16>{}));
+  }
+}
+template <int OC, int V>
+inline void planar_to_nhwc_from(const Vf* a, Vf* out) {
+  if constexpr (V < OC) {
+    out[V] = p2n_chain<OC, V, 2>(a, p2n_step<OC, V, 1>(a[0], a[1], std::make_index_sequence<16>{}));
+    planar_to_nhwc_from<OC, V + 1>(a, out);
+  }
+}
+template <int OC, int J>
+inline void nhwc_to_planar_from(const Vf* in, Vf* out) {
+  if constexpr (J < OC) {
+    out[J] = n2p_chain<OC, J, 2>(in, n2p_step<OC, J, 1>(in[0], in[1], std::make_index_sequence<16>{}));
+    nhwc_to_planar_from<OC, J + 1>(in, out);
+  }
+}
+// The first n (< 16 * V) floats of p as V vectors (zeros after), and back: masked loads and stores, so a
+// partial block never touches memory past its n floats. The AVX-512 ISA file includes the intrinsics
+// (this block is AVX-512 only).
+template <int V>
+inline void load_first(const float* p, int64_t n, Vf* v) {
+  for (int i = 0; i < V; ++i) {
+    const int64_t m = n - 16 * i;
+    const __mmask16 k = m >= 16 ? __mmask16(0xffff) : m <= 0 ? __mmask16(0) : __mmask16((1u << m) - 1u);
+    v[i] = (Vf)_mm512_maskz_loadu_ps(k, p + 16 * i);
+  }
+}
+template <int V>
+inline void store_first(float* p, int64_t n, const Vf* v) {
+  for (int i = 0; i < V; ++i) {
+    const int64_t m = n - 16 * i;
+    if (m <= 0) break;
+    const __mmask16 k = m >= 16 ? __mmask16(0xffff) : __mmask16((1u << m) - 1u);
+    _mm512_mask_storeu_ps(p + 16 * i, k, (__m512)v[i]);
+  }
+}
+// a[j] = channel j of 16 pixels -> out[v] = floats [16v, 16v + 16) of those pixels in NHWC (2 <= OC <= 8).
+template <int OC>
+inline void planar_to_nhwc(const Vf* a, Vf* out) { planar_to_nhwc_from<OC, 0>(a, out); }
+// The inverse: in[v] = floats [16v, 16v + 16) of 16 NHWC pixels -> out[j] = channel j of those pixels.
+template <int OC>
+inline void nhwc_to_planar(const Vf* in, Vf* out) { nhwc_to_planar_from<OC, 0>(in, out); }
+#endif
+
 // Output channels [o0, o0 + OB) of pixels [p0, p0 + 16): tmp[j*16 + l] = Σ_{ky,kx} rows[ky][p0+l+kx] · w[...].
 template <int OB>
 void fwd_block(int64_t kh, int64_t kw, const float* const* rows, const float* w, int64_t oc, int64_t o0, int64_t p0,
@@ -67,8 +152,75 @@ inline FwdBlockFn fwd_block_for(int64_t ob) {
   }
 }
 
+#if defined(TF_WIDTH_TRANSPOSE)
+// fwd_block<OC> for pixels [p0, p0 + 16) and [p0 + 16, p0 + 32): tmp[(b*OC + j)*16 + l].
+template <int OC>
+void fwd_block2(int64_t kh, int64_t kw, const float* const* rows, const float* w, int64_t p0, float* tmp) {
+  Vf acc0[OC], acc1[OC];
+  for (int j = 0; j < OC; ++j) acc0[j] = acc1[j] = Vf{};
+  for (int64_t ky = 0; ky < kh; ++ky) {
+    const float* r = rows[ky] + p0;
+    const float* wk = w + ky * kw * OC;
+    for (int64_t kx = 0; kx < kw; ++kx, wk += OC) {
+      const Vf x0 = load(r + kx), x1 = load(r + kLanes + kx);
+      for (int j = 0; j < OC; ++j) {
+        acc0[j] += x0 * wk[j];
+        acc1[j] += x1 * wk[j];
+      }
+    }
+  }
+  for (int j = 0; j < OC; ++j) {
+    store(tmp + j * kLanes, acc0[j]);
+    store(tmp + (OC + j) * kLanes, acc1[j]);
+  }
+}
+
+// All OC (2..8) channels in one block: bias added per lane (tmp + b[j], the same sums as the scalar
+// store below), transposed in registers and stored as whole NHWC vectors.
+template <int OC>
+void fwd_nhwc(int64_t kh, int64_t kw, const float* const* rows, const float* w, const float* bias, float* y,
+              int64_t ow) {
+  alignas(64) float tmp2[2 * OC * kLanes];
+  Vf b[OC];
+  for (int j = 0; j < OC; ++j) b[j] = Vf{} + (bias != nullptr ? bias[j] : 0.0f);
+  for (int64_t p0 = 0; p0 < ow; p0 += kLanes) {
+    if ((p0 / kLanes) % 2 == 0) {
+      // Two blocks per pass over the taps where there are two: 2*OC independent sums (OC alone leaves
+      // the FMA pipes waiting on their latency); same per-output order.
+      if (p0 + kLanes < ow) {
+        fwd_block2<OC>(kh, kw, rows, w, p0, tmp2);
+      } else {
+        fwd_block<OC>(kh, kw, rows, w, OC, 0, p0, tmp2);
+      }
+    }
+    const float* tmp = tmp2 + ((p0 / kLanes) % 2) * OC * kLanes;
+    Vf a[OC], o[OC];
+    for (int j = 0; j < OC; ++j) a[j] = load(tmp + j * kLanes) + b[j];
+    planar_to_nhwc<OC>(a, o);
+    float* yp = y + p0 * OC;
+    if (ow - p0 >= kLanes) {
+      for (int v = 0; v < OC; ++v) store(yp + v * kLanes, o[v]);
+    } else {
+      store_first<OC>(yp, (ow - p0) * OC, o);
+    }
+  }
+}
+#endif
+
 void fwd(int64_t kh, int64_t kw, const float* const* rows, const float* w, int64_t oc, const float* bias, float* y,
          int64_t ow) {
+#if defined(TF_WIDTH_TRANSPOSE)
+  switch (oc) {
+    case 2: return fwd_nhwc<2>(kh, kw, rows, w, bias, y, ow);
+    case 3: return fwd_nhwc<3>(kh, kw, rows, w, bias, y, ow);
+    case 4: return fwd_nhwc<4>(kh, kw, rows, w, bias, y, ow);
+    case 5: return fwd_nhwc<5>(kh, kw, rows, w, bias, y, ow);
+    case 6: return fwd_nhwc<6>(kh, kw, rows, w, bias, y, ow);
+    case 7: return fwd_nhwc<7>(kh, kw, rows, w, bias, y, ow);
+    case 8: return fwd_nhwc<8>(kh, kw, rows, w, bias, y, ow);
+    default: break;
+  }
+#endif
   alignas(64) float tmp[kFwdMaxOb * kLanes];
   for (int64_t o0 = 0; o0 < oc; o0 += kFwdMaxOb) {
     const int64_t ob = oc - o0 < kFwdMaxOb ? oc - o0 : kFwdMaxOb;
@@ -188,7 +340,12 @@ void grad_flat_block(const int64_t* off, const float* x, const float* dyt, int64
     Vf dv[OB];
     for (int j = 0; j < OB; ++j) dv[j] = load(d + j * len + q);
     for (int k = 0; k < KB; ++k) {
-      const Vf xv = load(xp[k] + q);
+      Vf xv = load(xp[k] + q);
+#if defined(__AVX512F__)
+      // One load per x vector: left alone, GCC folds it into each of the OB multiply-adds, and these
+      // unaligned loads (half of them cross a cache line) then bound the loop at about half the FMA rate.
+      __asm__("" : "+v"(xv));
+#endif
       for (int j = 0; j < OB; ++j) a[k][j] += xv * dv[j];
     }
   }
@@ -232,6 +389,43 @@ void grad_flat(int64_t taps, const int64_t* off, const float* x, const float* dy
     Vf s = load(bias_acc + j * kLanes);
     for (int64_t q = 0; q < len; q += kLanes) s += load(dyt + j * len + q);
     store(bias_acc + j * kLanes, s);
+  }
+}
+
+#if defined(TF_WIDTH_TRANSPOSE)
+template <int OC>
+void planes_oc(int64_t count, const float* src, float* dst, int64_t dst_stride) {
+  int64_t p0 = 0;
+  Vf in[OC], out[OC];
+  for (; p0 + kLanes <= count; p0 += kLanes) {
+    for (int v = 0; v < OC; ++v) in[v] = load(src + p0 * OC + v * kLanes);
+    nhwc_to_planar<OC>(in, out);
+    for (int j = 0; j < OC; ++j) store(dst + j * dst_stride + p0, out[j]);
+  }
+  if (p0 == count) return;
+  // The last count % 16 pixels: masked loads and stores (nothing read or written past count).
+  const int64_t tail = count - p0;
+  load_first<OC>(src + p0 * OC, tail * OC, in);
+  nhwc_to_planar<OC>(in, out);
+  for (int j = 0; j < OC; ++j) store_first<1>(dst + j * dst_stride + p0, tail, out + j);
+}
+#endif
+
+void planes(int64_t count, int64_t oc, const float* src, float* dst, int64_t dst_stride) {
+#if defined(TF_WIDTH_TRANSPOSE)
+  switch (oc) {
+    case 2: return planes_oc<2>(count, src, dst, dst_stride);
+    case 3: return planes_oc<3>(count, src, dst, dst_stride);
+    case 4: return planes_oc<4>(count, src, dst, dst_stride);
+    case 5: return planes_oc<5>(count, src, dst, dst_stride);
+    case 6: return planes_oc<6>(count, src, dst, dst_stride);
+    case 7: return planes_oc<7>(count, src, dst, dst_stride);
+    case 8: return planes_oc<8>(count, src, dst, dst_stride);
+    default: break;
+  }
+#endif
+  for (int64_t j = 0; j < oc; ++j) {
+    for (int64_t p = 0; p < count; ++p) dst[j * dst_stride + p] = src[p * oc + j];
   }
 }
 

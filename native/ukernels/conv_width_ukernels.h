@@ -19,6 +19,8 @@
 //         and bias_acc[j*16 + l] += Σ_b dyt[j*len + 16b + l] when non-null; len a multiple of 16. The
 //         caller lays x and dy out so that this is the convolution (stride_h 1: one row stride for both)
 //         and calls it only on finite x (lanes where dyt is a zero pad still multiply real x values).
+//   planes: dst[j*dst_stride + p] = src[p*oc + j] for p < count, j < oc (NHWC pixels -> channel planes;
+//         nothing else in dst is written).
 //   add_runs: for i < count, in order: dst[i*dst_stride + k] += src[i*src_stride + k] for k < len. The
 //         runs may overlap in dst (col2im of backward-input: one output row's pixels, one kernel row), so
 //         each run is added after the previous one, and the result is that of the plain loop.
@@ -36,6 +38,8 @@ using ConvWidthGradFn = void (*)(int64_t kh, int64_t kw, const float* x, int64_t
 using ConvWidthGradFlatFn = void (*)(int64_t taps, const int64_t* off, const float* x, const float* dyt, int64_t oc,
                                      int64_t len, float* acc, float* bias_acc);
 
+using ConvWidthPlanesFn = void (*)(int64_t count, int64_t oc, const float* src, float* dst, int64_t dst_stride);
+
 using ConvAddRunsFn = void (*)(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
                                int64_t dst_stride);
 
@@ -44,6 +48,7 @@ struct ConvWidthUkernel {
   ConvWidthGradFn grad = nullptr;
   ConvWidthGradFlatFn grad_flat = nullptr;
   ConvAddRunsFn add_runs = nullptr;
+  ConvWidthPlanesFn planes = nullptr;
   const char* name = "";
 };
 
@@ -55,6 +60,7 @@ void conv_width_f32__scalar_grad_flat(int64_t taps, const int64_t* off, const fl
                                       int64_t len, float* acc, float* bias_acc);
 void conv_width_f32__scalar_add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
                                      int64_t dst_stride);
+void conv_width_f32__scalar_planes(int64_t count, int64_t oc, const float* src, float* dst, int64_t dst_stride);
 void conv_width_f32__scalar_grad(int64_t kh, int64_t kw, const float* x, int64_t xs, int64_t sh, int64_t dh,
                                  const float* dyt, int64_t oc, int64_t oh, int64_t ow, float* acc, float* bias_acc);
 #if defined(TF_HAVE_AVX2)
@@ -64,6 +70,7 @@ void conv_width_f32__avx2_fma_grad_flat(int64_t taps, const int64_t* off, const 
                                       int64_t len, float* acc, float* bias_acc);
 void conv_width_f32__avx2_fma_add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
                                      int64_t dst_stride);
+void conv_width_f32__avx2_fma_planes(int64_t count, int64_t oc, const float* src, float* dst, int64_t dst_stride);
 void conv_width_f32__avx2_fma_grad(int64_t kh, int64_t kw, const float* x, int64_t xs, int64_t sh, int64_t dh,
                                    const float* dyt, int64_t oc, int64_t oh, int64_t ow, float* acc, float* bias_acc);
 #endif
@@ -74,6 +81,7 @@ void conv_width_f32__avx512f_grad_flat(int64_t taps, const int64_t* off, const f
                                       int64_t len, float* acc, float* bias_acc);
 void conv_width_f32__avx512f_add_runs(int64_t count, int64_t len, const float* src, int64_t src_stride, float* dst,
                                      int64_t dst_stride);
+void conv_width_f32__avx512f_planes(int64_t count, int64_t oc, const float* src, float* dst, int64_t dst_stride);
 void conv_width_f32__avx512f_grad(int64_t kh, int64_t kw, const float* x, int64_t xs, int64_t sh, int64_t dh,
                                   const float* dyt, int64_t oc, int64_t oh, int64_t ow, float* acc, float* bias_acc);
 #endif
