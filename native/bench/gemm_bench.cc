@@ -2,8 +2,8 @@
 // driver, for square sizes and a few training shapes, at 1 thread (and 2 with --threads 2).
 //
 //   ./build-cmake/gemm_bench [--threads N] [--sizes 256,512,1024]
-//   ./build-cmake/gemm_bench --training [--rounds R]
-//     the MLP training-step shapes through gemm() (the dispatching entry) with their real epilogues,
+//   ./build-cmake/gemm_bench --training [--rounds R] [--only SUBSTRING]
+//     the MLP training-step and 1x1-convolution shapes through gemm() (the dispatching entry) with their real epilogues,
 //     1 and 2 threads interleaved in one process, best of R rounds (shared host: compare in one run).
 #include <algorithm>
 #include <chrono>
@@ -79,7 +79,7 @@ double gflops_gemm(const TrainingShape& s) {
   return best;
 }
 
-int training_main(int rounds) {
+int training_main(int rounds, const char* only) {
   const TrainingShape shapes[] = {
       {"(64,784,256) +bias relu", 64, 784, 256, false, false, false, true, GemmActivation::relu},
       {"(784,64,256) tA +=", 784, 64, 256, true, false, true, false, GemmActivation::none},
@@ -90,10 +90,16 @@ int training_main(int rounds) {
       {"(64,256,784)", 64, 256, 784, false, false, false, false, GemmActivation::none},
       {"512^3", 512, 512, 512, false, false, false, false, GemmActivation::none},
       {"1024^3", 1024, 1024, 1024, false, false, false, false, GemmActivation::none},
+      // 1x1 convolution (issue 4), NHWC 32x28x28 pixels, 128 -> 256 channels: forward x·W + bias relu,
+      // input gradient dy·Wᵀ, filter gradient xᵀ·dy (K = every pixel).
+      {"1x1 (25088,128,256) fwd", 25088, 128, 256, false, false, false, true, GemmActivation::relu},
+      {"1x1 (25088,256,128) tB", 25088, 256, 128, false, true, false, false, GemmActivation::none},
+      {"1x1 (128,25088,256) tA +=", 128, 25088, 256, true, false, true, false, GemmActivation::none},
   };
   std::printf("gemm() GFLOP/s, best of %d rounds (threads interleaved)\n%-26s %8s %8s %6s\n", rounds, "shape (M,K,N)",
               "1 thr", "2 thr", "2/1");
   for (const TrainingShape& s : shapes) {
+    if (only != nullptr && std::strstr(s.label, only) == nullptr) continue;
     double best[2] = {0, 0};
     for (int r = 0; r < rounds; ++r) {
       for (int t = 0; t < 2; ++t) {
@@ -113,9 +119,12 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--training") == 0) {
       int rounds = 3;
-      for (int j = 1; j + 1 < argc; ++j)
+      const char* only = nullptr;
+      for (int j = 1; j + 1 < argc; ++j) {
         if (std::strcmp(argv[j], "--rounds") == 0) rounds = std::atoi(argv[j + 1]);
-      return training_main(rounds);
+        if (std::strcmp(argv[j], "--only") == 0) only = argv[j + 1];
+      }
+      return training_main(rounds, only);
     }
   }
   int threads = 1;

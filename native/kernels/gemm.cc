@@ -460,7 +460,8 @@ void gemm(const GemmArgs& args) {
 }
 
 bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& uk) {
-  return !args.trans_b && uk.strided_b != nullptr && args.ldb <= kGemmInPlaceMaxLdb;
+  return !args.trans_b && uk.strided_b != nullptr && args.ldb <= kGemmInPlaceMaxLdb &&
+         args.m * args.k <= kGemmInPlaceMaxMK;
 }
 
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
