@@ -8,8 +8,9 @@
 //     for jc in its columns by nc:          B block [kc x nc] in L2, packed by this thread
 //       for pc in K by kc:                  K blocks in order: the summation order of every output
 //         pack B[pc:pc+kc, jc:jc+nc]        (skipped when B was prepacked with gemm_pack_b; when B is
-//                                            row-major only a partial last panel is packed, the
-//                                            kernel's strided_b entry reads whole panels in place)
+//                                            row-major with short rows and A is small (gemm.h:
+//                                            gemm_reads_b_in_place) only a partial last panel is
+//                                            packed, the kernel's strided_b entry reads whole panels)
 //         for ic in its rows by mc:
 //           pack A[ic:ic+mc, pc:pc+kc]       (packers compiled for the kernel's ISA, see gemm_pack.h)
 //           for ir in mc by mr:             A micro-panel [mr x kc] stays in L1 ...
@@ -460,7 +461,8 @@ void gemm(const GemmArgs& args) {
 }
 
 bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& uk) {
-  return !args.trans_b && uk.strided_b != nullptr && args.ldb <= kGemmInPlaceMaxLdb;
+  return !args.trans_b && uk.strided_b != nullptr && args.ldb <= kGemmInPlaceMaxLdb &&
+         args.m * args.k <= kGemmInPlaceMaxMK;
 }
 
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,

@@ -69,6 +69,13 @@ const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& 
 // 256^3 178 vs 176); 2 KB rows lost (512^3 163 vs 180) and 4 KB rows badly (1024^3 117 vs 181: every B
 // row of a K block on its own page and in the same L1 sets).
 constexpr int64_t kGemmInPlaceMaxLdb = 256;
+// ... and only while op(A) holds at most this many floats: a bigger A reuses each packed B panel over
+// more row tiles (the copy pays for itself) and a longer K block keeps more strided B rows in flight,
+// which alias in a few L1 sets (1 KB apart). GFLOP/s, 1 thread, N = 256, (M,K), packed vs in place:
+// (25088,128) 181 vs 162, (128,25088) tA 160 vs 137, (64,4096) 142-157 vs 132-143, (256,1536) 186 vs
+// 167. In place vs packed where it is kept: (64,784) 174-186 vs 172-174, (64,1024) 163-173 vs 154,
+// N = 128 (64,256) 170 vs 167; other shapes with M*K <= 64K within 2 %.
+constexpr int64_t kGemmInPlaceMaxMK = 64 * 1024;
 bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& ukernel);
 
 // Same with an explicit micro-kernel, always through the packed path (tests and benchmarks run every

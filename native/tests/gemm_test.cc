@@ -436,6 +436,13 @@ TF_TEST(gemm_tile_choice_by_m) {
     h.ldb = 256;
     h.trans_b = true;
     TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, transposed B is packed");
+    // In place only while op(A) is small: m * k <= kGemmInPlaceMaxMK.
+    h.trans_b = false;
+    h.k = kGemmInPlaceMaxMK / 64;
+    TF_CHECK(gemm_reads_b_in_place(h, pref_in_place), "m*k at the in-place limit: B read in place");
+    h.k += 1;
+    TF_CHECK(!gemm_reads_b_in_place(h, pref_in_place), "m*k past the in-place limit: B packed");
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64 with B packed (A too big): the alternative");
   }
   g.m = 1024;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=1024: padding below 2% keeps the default");
@@ -455,11 +462,17 @@ TF_TEST(gemm_tile_choice_by_m) {
         {64, 45, 57, true, true, false, true, GemmActivation::sigmoid},
         {257, 129, 71, false, false, false, false, GemmActivation::none},
         {64, kGemmInPlaceMaxLdb + 3, 37, false, false, true, true, GemmActivation::relu},
+        // Either side of the in-place limit on m * k (B rows short enough): 257 * 255 reads B in place,
+        // 257 * 256 packs it; K crosses a K block on some levels.
+        {257, 77, kGemmInPlaceMaxMK / 257, true, false, true, false, GemmActivation::none},
+        {257, 77, kGemmInPlaceMaxMK / 257 + 1, true, false, true, false, GemmActivation::none},
+        {257, 77, kGemmInPlaceMaxMK / 257 + 1, false, false, false, true, GemmActivation::relu},
     };
     uint64_t seed = 31;
     for (const Case& cs : shapes) {
       GemmArgs shape;
       shape.m = cs.m;
+      shape.k = cs.k;
       shape.trans_a = cs.trans_a;
       shape.trans_b = cs.trans_b;
       shape.ldb = cs.trans_b ? cs.k : cs.n;

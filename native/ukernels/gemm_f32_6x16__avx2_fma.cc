@@ -11,11 +11,73 @@ using avx2::column_mask;
 
 namespace {
 
+constexpr int MR = 6;
+constexpr int NV = 2;
+constexpr int NR = NV * 8;
+
+// The common finishes, t = acc (+ C) (+ bias) (relu), fully unrolled over constant indices so the
+// accumulators are never stored to the stack (the rolled loop over a run-time row count that served
+// every case spilled them and tested the epilogue flags per vector).
+template <bool kLoadC, bool kBias, bool kRelu>
+inline void store_tile(const __m256 (&out)[MR][NV], float* c, int64_t ldc, int mr_valid, int nr_valid,
+                       const float* bias_ptr) {
+  const bool full = nr_valid == NR;
+  __m256i mask[NV];
+  __m256 bias[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) {
+    mask[v] = column_mask(nr_valid, v);
+    bias[v] = kBias ? _mm256_maskload_ps(bias_ptr + v * 8, mask[v]) : _mm256_setzero_ps();
+  }
+#pragma GCC unroll 6
+  for (int i = 0; i < MR; ++i) {
+    if (i < mr_valid) {
+      float* ci = c + i * ldc;
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        __m256 t = out[i][v];
+        if (kLoadC) t = _mm256_add_ps(t, full ? _mm256_loadu_ps(ci + v * 8) : _mm256_maskload_ps(ci + v * 8, mask[v]));
+        if (kBias) t = _mm256_add_ps(t, bias[v]);
+        if (kRelu) t = _mm256_max_ps(_mm256_setzero_ps(), t);  // keeps NaN, as activate() does
+        if (full) {
+          _mm256_storeu_ps(ci + v * 8, t);
+        } else {
+          _mm256_maskstore_ps(ci + v * 8, mask[v], t);
+        }
+      }
+    }
+  }
+}
+
+// The last K block with another activation (exp dominates there): one rolled loop for all of them.
+inline void finish_tile(const __m256 (&out)[MR][NV], float* c, int64_t ldc, int mr_valid, int nr_valid,
+                        const GemmTileEpilogue& ep) {
+  const bool full = nr_valid == NR;
+  __m256i mask[NV];
+  __m256 bias[NV];
+  for (int v = 0; v < NV; ++v) {
+    mask[v] = column_mask(nr_valid, v);
+    bias[v] = ep.bias != nullptr ? _mm256_maskload_ps(ep.bias + v * 8, mask[v]) : _mm256_setzero_ps();
+  }
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr_valid) break;
+    float* ci = c + i * ldc;
+    for (int v = 0; v < NV; ++v) {
+      __m256 t = out[i][v];
+      if (ep.load_c) t = _mm256_add_ps(t, full ? _mm256_loadu_ps(ci + v * 8) : _mm256_maskload_ps(ci + v * 8, mask[v]));
+      if (ep.bias != nullptr) t = _mm256_add_ps(t, bias[v]);
+      t = activate(t, ep.activation, ep.alpha);
+      if (full) {
+        _mm256_storeu_ps(ci + v * 8, t);
+      } else {
+        _mm256_maskstore_ps(ci + v * 8, mask[v], t);
+      }
+    }
+  }
+}
+
 inline void tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
                  int nr_valid, const GemmTileEpilogue& ep) {
-  constexpr int MR = 6;
-  constexpr int NV = 2;
-  constexpr int NR = NV * 8;
   // Twelve named accumulators: with an acc[MR][NV] array GCC 12 stores every accumulator to the
   // stack on each k step (the epilogue indexes rows at run time), which capped the kernel at ~60% of
   // the AVX2 FMA peak. Named values stay in ymm registers for the whole loop.
@@ -46,29 +108,28 @@ inline void tile(int64_t kc, const float* a, const float* b, int64_t ldb, float*
     b += ldb;
   }
   const __m256 out[MR][NV] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-
-  const bool full = nr_valid == NR;
-  __m256i mask[NV];
-  __m256 bias[NV];
-  for (int v = 0; v < NV; ++v) {
-    mask[v] = column_mask(nr_valid, v);
-    bias[v] = ep.finish && ep.bias != nullptr ? _mm256_maskload_ps(ep.bias + v * 8, mask[v]) : _mm256_setzero_ps();
+  const GemmActivation act = ep.finish ? ep.activation : GemmActivation::none;
+  if (act != GemmActivation::none && act != GemmActivation::relu) {
+    finish_tile(out, c, ldc, mr_valid, nr_valid, ep);
+    return;
   }
-  for (int i = 0; i < MR; ++i) {
-    if (i >= mr_valid) break;
-    float* ci = c + i * ldc;
-    for (int v = 0; v < NV; ++v) {
-      __m256 t = out[i][v];
-      if (ep.load_c) t = _mm256_add_ps(t, full ? _mm256_loadu_ps(ci + v * 8) : _mm256_maskload_ps(ci + v * 8, mask[v]));
-      if (ep.finish) {
-        if (ep.bias != nullptr) t = _mm256_add_ps(t, bias[v]);
-        t = activate(t, ep.activation, ep.alpha);
-      }
-      if (full) {
-        _mm256_storeu_ps(ci + v * 8, t);
-      } else {
-        _mm256_maskstore_ps(ci + v * 8, mask[v], t);
-      }
+  const float* bias = ep.finish ? ep.bias : nullptr;
+  const bool relu = act == GemmActivation::relu;
+  if (ep.load_c) {
+    if (bias != nullptr) {
+      if (relu) store_tile<true, true, true>(out, c, ldc, mr_valid, nr_valid, bias);
+      else store_tile<true, true, false>(out, c, ldc, mr_valid, nr_valid, bias);
+    } else {
+      if (relu) store_tile<true, false, true>(out, c, ldc, mr_valid, nr_valid, bias);
+      else store_tile<true, false, false>(out, c, ldc, mr_valid, nr_valid, bias);
+    }
+  } else {
+    if (bias != nullptr) {
+      if (relu) store_tile<false, true, true>(out, c, ldc, mr_valid, nr_valid, bias);
+      else store_tile<false, true, false>(out, c, ldc, mr_valid, nr_valid, bias);
+    } else {
+      if (relu) store_tile<false, false, true>(out, c, ldc, mr_valid, nr_valid, bias);
+      else store_tile<false, false, false>(out, c, ldc, mr_valid, nr_valid, bias);
     }
   }
 }
