@@ -40,15 +40,17 @@ const ConvOcvecUkernel* ocvec_ukernel() {
   static const ConvOcvecUkernel avx512{&conv_ocvec_f32__avx512f_dx_row, &conv_ocvec_f32__avx512f_fwd_row,
                                        &conv_ocvec_f32__avx512f_dw_rows, "conv_ocvec_f32__avx512f"};
 #endif
-  switch (kernels().isa) {
 #if defined(TF_HAVE_AVX2)
-    case Isa::avx2: return &avx2;
+  const ConvOcvecUkernel* avx2_entry = &avx2;
+#else
+  const ConvOcvecUkernel* avx2_entry = nullptr;
 #endif
 #if defined(TF_HAVE_AVX512)
-    case Isa::avx512: return &avx512;
+  const ConvOcvecUkernel* avx512_entry = &avx512;
+#else
+  const ConvOcvecUkernel* avx512_entry = nullptr;
 #endif
-    default: return &scalar;
-  }
+  return entry_for_active_isa(&scalar, avx2_entry, avx512_entry);
 #else
   return nullptr;
 #endif

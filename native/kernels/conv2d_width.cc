@@ -51,15 +51,17 @@ const ConvWidthUkernel* width_ukernel() {
                                        &conv_width_f32__avx512f_add_runs, &conv_width_f32__avx512f_planes,
                                        "conv_width_f32__avx512f"};
 #endif
-  switch (kernels().isa) {
 #if defined(TF_HAVE_AVX2)
-    case Isa::avx2: return &avx2;
+  const ConvWidthUkernel* avx2_entry = &avx2;
+#else
+  const ConvWidthUkernel* avx2_entry = nullptr;
 #endif
 #if defined(TF_HAVE_AVX512)
-    case Isa::avx512: return &avx512;
+  const ConvWidthUkernel* avx512_entry = &avx512;
+#else
+  const ConvWidthUkernel* avx512_entry = nullptr;
 #endif
-    default: return &scalar;
-  }
+  return entry_for_active_isa(&scalar, avx2_entry, avx512_entry);
 #else
   return nullptr;
 #endif

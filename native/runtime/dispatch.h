@@ -95,6 +95,16 @@ const OptimUkernelEntry* optim_ukernel_entries(int* count);
 // The table in use. Cheap: a pointer load.
 const KernelTable& kernels();
 
+// For kernel families that keep their own per-ISA entries outside the table: the entry for the active
+// level among those compiled in (nullptr = not compiled; neon and scalar take the portable entry).
+template <typename Entry>
+const Entry* entry_for_active_isa(const Entry* portable, const Entry* avx2, const Entry* avx512) {
+  const Isa isa = kernels().isa;
+  if (isa == Isa::avx512 && avx512 != nullptr) return avx512;
+  if (isa == Isa::avx2 && avx2 != nullptr) return avx2;
+  return portable;
+}
+
 Isa active_isa();
 // Best level this binary and CPU support (what runs when nothing is forced).
 Isa detected_isa();
