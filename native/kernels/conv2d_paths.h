@@ -44,6 +44,10 @@
 //                        Rows variant: per task C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW +
 //                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part;
 //                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (conv2d.cc)
+//   backward-filter in place: per part (<= 16, fixed by the shape) an accumulator OC x KH*KW*C (+ OC for
+//                        dbias); per task the packed dy of one output row's interior run or of 64 edge
+//                        pixels, round_up(OC, MR) * max(OW, 64) floats, and 64 gathered edge patches of
+//                        KH*KW*C floats. Nothing else: x is read in place.
 //   one channel (width)  forward per task (KH+1)*(round_up(OW,16)+KW-1); backward-filter per part (<= 16)
 //                        (KH*KW+1)*OC*16 lane partials, per task one image's zero-bordered x and dy^T
 //                        (about (OH+KH)*(OW+KW) + OC*OH*(OW+KW) floats, conv2d_width.cc)
@@ -68,6 +72,7 @@
 #include "ukernels/conv_ukernels.h"
 #include "ukernels/conv_width_ukernels.h"
 #include "ukernels/dwconv_ukernels.h"
+#include "ukernels/gemm_ukernels.h"
 
 namespace tf::conv_detail {
 
@@ -95,6 +100,13 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
 void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
                           const ConvIgemmUkernel& uk);
+// Backward-filter with x read in place by the GEMM micro-kernel's strided-B form (conv2d_filter_inplace.cc).
+// inplace_filter_ukernel: the GEMM tile to use, or nullptr when the path does not apply (groups > 1,
+// stride_w > 1, pointwise, fewer than 3/4 of the output columns interior, or no tile whose NR divides the
+// contiguous column runs: KW*C without horizontal dilation, else C).
+const GemmUkernel* inplace_filter_ukernel(const Conv2dShape& s);
+void backward_filter_inplace(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                             const GemmUkernel& uk);
 
 // One input channel, width-vectorized (conv2d_width.cc). width_path_applies: C = 1, one group,
 // stride_w = dilation_w = 1 (any KH, KW, stride_h, dilation_h, padding). width_ukernel(): the active
