@@ -14,7 +14,10 @@
 // Determinism: the output rows (n, oh) are cut into <= kFilterParts parts fixed by the shape; a part sums
 // its rows in order (per row: the interior run, then the row's edge pixels join the edge buffer, flushed
 // every kEdgePixels pixels and at the part's end) into its own accumulator; parts are added in part order.
-// dbias: per part, Σ dy over the part's pixels in order, parts added in order.
+// dbias: per part, Σ dy over the part's pixels in the order they are packed (per row: the interior run,
+// then edge batches), parts added in order.
+// Pointwise layers (1x1, stride 1, no padding) have no edges: B runs through x's pixels in blocks of
+// kPointwisePixels, the units that the parts are cut into.
 #include <algorithm>
 #include <initializer_list>
 #include <vector>
@@ -31,6 +34,8 @@ namespace {
 constexpr int64_t kFilterParts = 16;
 // Edge pixels gathered per micro-kernel pass.
 constexpr int64_t kEdgePixels = 64;
+// Pointwise layers: pixels per micro-kernel pass (its K). Fixed, so the summation order is the shape's.
+constexpr int64_t kPointwisePixels = 256;
 
 struct Span {
   int64_t lo, hi;
@@ -52,10 +57,10 @@ int64_t contiguous_columns(const Conv2dShape& s) { return s.dilation_w == 1 ? s.
 const GemmUkernel* inplace_filter_ukernel(const Conv2dShape& s) {
   // Stride 1 only: with stride_w 2 (the strided 3x3, 64 -> 128) B rows are 2*C floats apart and the row
   // runs half as long; measured 120 vs 147 GFLOP/s for the packed path (N=8, AVX-512, 1 thread).
-  if (s.groups != 1 || s.stride_w != 1 || is_pointwise(s)) return nullptr;
-  // Worth it only when most pixels are interior (the edges pay a gather).
+  if (s.groups != 1 || s.stride_w != 1) return nullptr;
+  // Worth it only when most pixels are interior (the edges pay a gather). Pointwise: every pixel is.
   const Span cols = interior_columns(s);
-  if (cols.hi - cols.lo < 8 || 4 * (cols.hi - cols.lo) < 3 * s.ow) return nullptr;
+  if (!is_pointwise(s) && (cols.hi - cols.lo < 8 || 4 * (cols.hi - cols.lo) < 3 * s.ow)) return nullptr;
   // Of the level's two GEMM tiles (both must cut the runs into whole panels), the one with the most useful
   // rows per B vector load: B is read in place from L1/L2, so its loads cost more than the broadcasts of
   // the packed A. ResNet 3x3 64 -> 64 (N=8, AVX-512, 1 thread): 14x32 158-164 GFLOP/s (64 of 70 rows
@@ -80,8 +85,12 @@ void backward_filter_inplace(const Conv2dShape& s, float* dw, float* dbias, cons
   const int64_t k = s.kh * s.kw * s.c;
   const int64_t m_panels = ceil_div(s.oc, mr), n_panels = k / nr;
   const Span cols = interior_columns(s);
-  const int64_t run = cols.hi - cols.lo;
-  const int64_t rows = s.n * s.oh;
+  // Pointwise (1x1, stride 1, no padding): x is [pixels, C], so B runs through every pixel in order and a
+  // unit is a block of kPointwisePixels pixels; otherwise a unit is one output row (n, oh).
+  const bool pointwise = is_pointwise(s);
+  const int64_t pixels = s.n * s.oh * s.ow;
+  const int64_t run = pointwise ? kPointwisePixels : cols.hi - cols.lo;
+  const int64_t rows = pointwise ? ceil_div(pixels, kPointwisePixels) : s.n * s.oh;
   const int64_t rows_per_part = ceil_div(rows, kFilterParts), parts = ceil_div(rows, rows_per_part);
   const int64_t acc_size = s.oc * k;
   std::vector<float> acc(static_cast<size_t>(parts * acc_size), 0.0f);
@@ -109,14 +118,23 @@ void backward_filter_inplace(const Conv2dShape& s, float* dw, float* dbias, cons
     for (int64_t part = begin; part < end; ++part) {
       float* pacc = acc.data() + part * acc_size;
       // A panels for `count` pixels: dy rows of pixel_of(0..count), MR channels each (zeros past OC).
+      // dbias: the same dy values, summed into the part's bias in pixel order while they are packed.
+      float* pbias = dbias != nullptr ? bias_acc.data() + part * s.oc : nullptr;
+      // Pixel by pixel, so dy is read front to back (a stream the prefetcher follows; panel by panel read
+      // it in MR-float pieces 4*OC bytes apart, and the packing took a quarter of a 1x1 layer's time).
       auto pack_dy = [&](int64_t count, auto pixel_of) {
-        for (int64_t m = 0; m < m_panels; ++m) {
-          const int64_t o0 = m * mr;
-          const int mv = static_cast<int>(std::min<int64_t>(mr, s.oc - o0));
-          float* a = ap + m * count * mr;
-          for (int64_t p = 0; p < count; ++p, a += mr) {
-            copy_short(dy + pixel_of(p) * s.oc + o0, mv, a);
-            std::fill(a + mv, a + mr, 0.0f);
+        if (s.oc % mr != 0) {
+          const int64_t o0 = (m_panels - 1) * mr;
+          for (int64_t p = 0; p < count; ++p) std::fill_n(ap + (o0 * count) + p * mr + (s.oc - o0), mr - (s.oc - o0), 0.0f);
+        }
+        for (int64_t p = 0; p < count; ++p) {
+          const float* src = dy + pixel_of(p) * s.oc;
+          if (pbias != nullptr) {
+            for (int64_t o = 0; o < s.oc; ++o) pbias[o] += src[o];
+          }
+          for (int64_t m = 0; m < m_panels; ++m) {
+            const int64_t o0 = m * mr;
+            copy_short(src + o0, std::min<int64_t>(mr, s.oc - o0), ap + m * count * mr + p * mr);
           }
         }
       };
@@ -138,8 +156,13 @@ void backward_filter_inplace(const Conv2dShape& s, float* dw, float* dbias, cons
         multiply(edges, k, [&](int64_t q) { return eb + q * nr; });
         edges = 0;
       };
-      float* pbias = dbias != nullptr ? bias_acc.data() + part * s.oc : nullptr;
       for (int64_t row = part * rows_per_part; row < std::min(rows, (part + 1) * rows_per_part); ++row) {
+        if (pointwise) {
+          const int64_t p0 = row * kPointwisePixels, count = std::min(kPointwisePixels, pixels - p0);
+          pack_dy(count, [&](int64_t p) { return p0 + p; });
+          multiply(count, s.c, [&](int64_t q) -> const float* { return x + p0 * s.c + q * nr; });
+          continue;
+        }
         const int64_t n = row / s.oh, oh = row % s.oh;
         if (run > 0) {
           const int64_t p0 = row * s.ow + cols.lo;
@@ -156,12 +179,6 @@ void backward_filter_inplace(const Conv2dShape& s, float* dw, float* dbias, cons
           if (ow >= s.ow) break;
           edge[edges++] = row * s.ow + ow;
           if (edges == kEdgePixels) flush_edges();
-        }
-        if (pbias != nullptr) {
-          const float* d = dy + row * s.ow * s.oc;
-          for (int64_t p = 0; p < s.ow; ++p, d += s.oc) {
-            for (int64_t o = 0; o < s.oc; ++o) pbias[o] += d[o];
-          }
         }
       }
       flush_edges();

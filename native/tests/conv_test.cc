@@ -514,7 +514,7 @@ TF_TEST(conv2d_ocvec_backward_input_matches_naive) {
 // on every ISA (each picks its own GEMM tile: NR 16, 32 or 64), with and without dbias; odd widths and
 // output channels, batch 1, vertical stride 2, horizontal dilation, asymmetric padding, edge buffers that flush
 // mid-part (W 23 -> 2 edge pixels per row over 24+ rows) and parts of several rows; results bit-identical
-// for 1, 2 and 3 threads.
+// for 1, 2 and 3 threads. Pointwise layers (blocks of 256 pixels in one run) and a padded 1x1.
 TF_TEST(conv2d_filter_inplace_matches_naive) {
   const Case shapes[] = {
       {"3x3 pad1 C 32 -> 13, W 23", make(2, 13, 23, 32, 3, 3, 13, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
@@ -522,6 +522,9 @@ TF_TEST(conv2d_filter_inplace_matches_naive) {
       {"3x3 stride (2,1) pad1 C 64 -> 7, W 33", make(2, 11, 33, 64, 3, 3, 7, 2, 1, 1, 1, 1, 1, 1, 1, 1)},
       {"3x2 dil (2,2) asym pad C 32 -> 5", make(1, 12, 21, 32, 3, 2, 5, 1, 1, 2, 2, 2, 0, 1, 2, 1)},
       {"3x3 valid C 32 -> 33, 40 rows", make(4, 12, 19, 32, 3, 3, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"1x1 C 64 -> 19, 663 pixels (256-pixel units)", make(3, 13, 17, 64, 1, 1, 19, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"1x1 C 128 -> 70, batch 1, 35 pixels", make(1, 5, 7, 128, 1, 1, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"1x1 pad 1 C 32 -> 9 (edges)", make(1, 6, 11, 32, 1, 1, 9, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
   };
   for (const Case& c : shapes) {
     const Conv2dShape& s = c.s;
