@@ -116,6 +116,11 @@ int main(int argc, char** argv) {
                 rate(flop, [&] { conv_detail::backward_filter_gemm(s, dw.data(), db.data(), dy.data(), x.data()); }));
     std::printf("%-34s %9.1f  (gemm micro-kernel, packed from x)\n", sh.name,
                 rate(flop, [&] { conv_detail::backward_filter_packed(s, dw.data(), db.data(), dy.data(), x.data()); }));
+    if (const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s); gk != nullptr) {
+      std::printf("%-34s %9.1f  (%s strided-B, x read in place)\n", sh.name, rate(flop, [&] {
+                    conv_detail::backward_filter_inplace(s, dw.data(), db.data(), dy.data(), x.data(), *gk);
+                  }), gk->name);
+    }
   }
   // LeNet conv2 (64x14x14x6 -> 16, 5x5 valid), each pass through the path conv2d.cc picks and the path
   // it replaced, in microseconds (best of 3 trials, alternating within the loop below).

@@ -7,8 +7,13 @@
 //   backward-input   indirect GEMM over dx pixels, grouped by stride phase so that every tap of a phase
 //                    really contributes (a stride-2 conv wastes no multiply on the zeros a col2im or a
 //                    zero-stuffed transposed conv would add); 1x1 stride-1 unpadded: tf::gemm.
-//   backward-filter  the dispatch table's GEMM micro-kernel on operands packed straight from x and dy
-//                    (no im2col), K blocks of pixels in order within <= 16 fixed parts whose partial sums
+//   backward-filter  one group, stride_w 1, most output columns interior (or 1x1 stride 1 unpadded), and
+//                    KW*C (C when dilated) a multiple of a GEMM tile's NR (ResNet 3x3, 1x1 128 -> 256):
+//                    dWᵀ = dyᵀ·patches on that tile's strided-B micro-kernel, the patches read in place
+//                    from x along each output row's interior (or along all pixels of a 1x1 layer), dy
+//                    packed (dbias summed while packing), edge pixels gathered 64 at a time
+//                    (conv2d_filter_inplace.cc). Otherwise the dispatch table's GEMM micro-kernel on
+//                    operands packed straight from x and dy (no im2col), K blocks of pixels in order within <= 16 fixed parts whose partial sums
 //                    are added in part order, a column of ones giving dbias in the same product; when the
 //                    runs of adjacent x channels are shorter than 8 floats: tf::gemm over bounded im2col
 //                    tiles (gathered rows). Few channels, one group, stride_w 1 (LeNet): the igemm with
@@ -45,14 +50,15 @@
 //                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part;
 //                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (conv2d.cc)
 //   backward-filter in place: per part (<= 16, fixed by the shape) an accumulator OC x KH*KW*C (+ OC for
-//                        dbias); per task the packed dy of one output row's interior run or of 64 edge
-//                        pixels, round_up(OC, MR) * max(OW, 64) floats, and 64 gathered edge patches of
-//                        KH*KW*C floats. Nothing else: x is read in place.
+//                        dbias); per task the packed dy of one run (an output row's interior, 64 edge
+//                        pixels, or 256 pixels of a 1x1 layer): round_up(OC, MR) * max(OW, 64 or 256)
+//                        floats, and 64 gathered edge patches of KH*KW*C floats. x is read in place.
 //   one channel (width)  forward per task (KH+1)*(round_up(OW,16)+KW-1); backward-filter per part (<= 16)
 //                        (KH*KW+1)*OC*16 lane partials, per task one image's zero-bordered x and dy^T
 //                        (about (OH+KH)*(OW+KW) + OC*OH*(OW+KW) floats, conv2d_width.cc)
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
-//   pointwise (1x1)      nothing but tf::gemm's packing buffers
+//   pointwise (1x1)      forward and backward-input: nothing but tf::gemm's packing buffers; backward-filter:
+//                        see "backward-filter in place"
 //
 // Measured and not kept: a backward-filter micro-kernel accumulating outer products over 256-pixel
 // blocks straight from x and dy (no im2col) ran at 74 GFLOP/s vs 108 for tf::gemm over im2col tiles
