@@ -19,7 +19,8 @@
       "native/kernels/conv2d_filter.cc",
       "native/kernels/conv2d_depthwise.cc",
       "native/kernels/conv2d_width.cc",
-      "native/kernels/conv2d_ocvec.cc"
+      "native/kernels/conv2d_ocvec.cc",
+      "native/kernels/conv2d_filter_inplace.cc"
     ],
     "tf_scalar_sources": [
       "native/ukernels/gemm_f32_4x16__scalar.cc",

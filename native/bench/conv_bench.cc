@@ -48,9 +48,39 @@ double rate(double flop, F f) {
 
 int main(int argc, char** argv) {
   int threads = 1;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
+  bool only_big = false;  // --big: only the depthwise / ResNet / 1x1 / strided passes below, in ms
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--big") == 0) only_big = true;
+    if (i + 1 < argc && std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
+  }
   set_num_threads(threads);
+  // The three training passes of the larger issue-4 cases through conv2d.cc's path choice, in ms (best
+  // of 3 trials of >= 50 ms); run two builds alternately to compare them.
+  {
+    Conv2dShape dws = make(32, 56, 64, 3, 64, 1, 1);
+    dws.groups = 64;
+    const struct {
+      const char* name;
+      Conv2dShape s;
+    } big[] = {{"depthwise 3x3 32x56x56x64 g64", dws},
+               {"resnet 3x3 32x56x56x64->64", make(32, 56, 64, 3, 64, 1, 1)},
+               {"1x1 32x28x28x128->256", make(32, 28, 128, 1, 256, 1, 0)},
+               {"strided 3x3 s2 32x56x56x64->128", make(32, 56, 64, 3, 128, 2, 1)}};
+    std::printf("threads %d, ms per call\n%-34s %9s %9s %9s %9s\n", threads, "shape", "fwd", "bwd-in", "bwd-filt",
+                "sum");
+    for (const auto& sh : big) {
+      const Conv2dShape& s = sh.s;
+      std::vector<float> x(s.x_size(), 0.5f), w(s.w_size(), 0.25f), y(s.y_size()), dx(s.x_size()),
+          dw(s.w_size()), db(s.oc), dy(s.y_size(), 0.25f);
+      const double flop = 2.0 * s.n * s.oh * s.ow * s.oc * s.kh * s.kw * s.c / s.groups;
+      const auto ms = [&](auto f) { return flop / rate(flop, f) / 1e6; };
+      const double f = ms([&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); });
+      const double bi = ms([&] { conv2d_backward_input(s, dx.data(), dy.data(), w.data()); });
+      const double bf = ms([&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); });
+      std::printf("%-34s %9.3f %9.3f %9.3f %9.3f\n", sh.name, f, bi, bf, f + bi + bf);
+    }
+    if (only_big) return 0;
+  }
   const struct {
     const char* name;
     Conv2dShape s;
@@ -86,6 +116,11 @@ int main(int argc, char** argv) {
                 rate(flop, [&] { conv_detail::backward_filter_gemm(s, dw.data(), db.data(), dy.data(), x.data()); }));
     std::printf("%-34s %9.1f  (gemm micro-kernel, packed from x)\n", sh.name,
                 rate(flop, [&] { conv_detail::backward_filter_packed(s, dw.data(), db.data(), dy.data(), x.data()); }));
+    if (const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s); gk != nullptr) {
+      std::printf("%-34s %9.1f  (%s strided-B, x read in place)\n", sh.name, rate(flop, [&] {
+                    conv_detail::backward_filter_inplace(s, dw.data(), db.data(), dy.data(), x.data(), *gk);
+                  }), gk->name);
+    }
   }
   // LeNet conv2 (64x14x14x6 -> 16, 5x5 valid), each pass through the path conv2d.cc picks and the path
   // it replaced, in microseconds (best of 3 trials, alternating within the loop below).

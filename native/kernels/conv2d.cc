@@ -297,6 +297,11 @@ void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const
   // The packed path copies runs of adjacent x channels (a kernel row's taps when groups = 1 and there is
   // no horizontal dilation); with runs shorter than 8 floats (e.g. a 5x5 filter on one channel) the
   // im2col tile + tf::gemm path measured faster.
+  // One group, most output columns interior, column runs a multiple of the GEMM tile's NR (ResNet 3x3,
+  // the strided 3x3): x read in place by the GEMM micro-kernel, no packing of x (conv2d_filter_inplace.cc).
+  if (const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s); gk != nullptr) {
+    return conv_detail::backward_filter_inplace(s, dw, dbias, dy, x, *gk);
+  }
   const int64_t run = s.groups == 1 && s.dilation_w == 1 ? s.kw * s.c_per_group() : s.c_per_group();
   if (run >= 8) return conv_detail::backward_filter_packed(s, dw, dbias, dy, x);
   conv_detail::backward_filter_gemm(s, dw, dbias, dy, x);

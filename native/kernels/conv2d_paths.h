@@ -7,8 +7,13 @@
 //   backward-input   indirect GEMM over dx pixels, grouped by stride phase so that every tap of a phase
 //                    really contributes (a stride-2 conv wastes no multiply on the zeros a col2im or a
 //                    zero-stuffed transposed conv would add); 1x1 stride-1 unpadded: tf::gemm.
-//   backward-filter  the dispatch table's GEMM micro-kernel on operands packed straight from x and dy
-//                    (no im2col), K blocks of pixels in order within <= 16 fixed parts whose partial sums
+//   backward-filter  one group, stride_w 1, most output columns interior (or 1x1 stride 1 unpadded), and
+//                    KW*C (C when dilated) a multiple of a GEMM tile's NR (ResNet 3x3, 1x1 128 -> 256):
+//                    dWᵀ = dyᵀ·patches on that tile's strided-B micro-kernel, the patches read in place
+//                    from x along each output row's interior (or along all pixels of a 1x1 layer), dy
+//                    packed (dbias summed while packing), edge pixels gathered 64 at a time
+//                    (conv2d_filter_inplace.cc). Otherwise the dispatch table's GEMM micro-kernel on
+//                    operands packed straight from x and dy (no im2col), K blocks of pixels in order within <= 16 fixed parts whose partial sums
 //                    are added in part order, a column of ones giving dbias in the same product; when the
 //                    runs of adjacent x channels are shorter than 8 floats: tf::gemm over bounded im2col
 //                    tiles (gathered rows). Few channels, one group, stride_w 1 (LeNet): the igemm with
@@ -52,15 +57,28 @@
 //                        Rows variant: per task C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW +
 //                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part;
 //                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (conv2d.cc)
+//   backward-filter in place: per part (<= 16, fixed by the shape) an accumulator OC x KH*KW*C (+ OC for
+//                        dbias); per task the packed dy of one run (an output row's interior, 64 edge
+//                        pixels, or 256 pixels of a 1x1 layer): round_up(OC, MR) * max(OW, 64 or 256)
+//                        floats, and 64 gathered edge patches of KH*KW*C floats. x is read in place.
 //   one channel (width)  forward per task (KH+1)*(round_up(OW,16)+KW-1); backward-filter per part (<= 16)
 //                        (KH*KW+1)*OC*16 lane partials, per task one image's zero-bordered x and dy^T
 //                        (about (OH+KH)*(OW+KW) + OC*OH*(OW+KW) floats, conv2d_width.cc)
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
-//   pointwise (1x1)      nothing but tf::gemm's packing buffers
+//   pointwise (1x1)      forward and backward-input: nothing but tf::gemm's packing buffers; backward-filter:
+//                        see "backward-filter in place"
 //
 // Measured and not kept: a backward-filter micro-kernel accumulating outer products over 256-pixel
 // blocks straight from x and dy (no im2col) ran at 74 GFLOP/s vs 108 for tf::gemm over im2col tiles
 // (ResNet 3x3 64->64, AVX-512, 1 thread): dy rows read at stride OC miss L1, the GEMM's packed panels do not.
+// Depthwise (N=32 56x56x64 3x3, AVX-512, 1 thread, old and new kernels alternating in one process, both
+// -O3): holding a tap group's weights in registers and walking 16-pixel tiles one 16-channel block at a
+// time (one load per multiply-add instead of two) ran 1.2x faster on one row in L1 (1.04 vs 1.26 us)
+// but 26-60 % slower forward at N=32 (the 256-byte-strided reads); a backward-filter keeping all 9 taps'
+// accumulators in registers (one pass over dy instead of two plus a bias pass) was within 2 % at N=32
+// and 5 % slower at N=1..4. The kept forward takes 3.4-3.8 ms at N=32 against 2.5 ms for 32x its N=1
+// time (data in cache) and 1.8 ms for a plain copy of x: neither pure compute nor pure bandwidth, left
+// for a later round.
 #pragma once
 
 #include "kernels/conv2d.h"
@@ -68,6 +86,7 @@
 #include "ukernels/conv_ukernels.h"
 #include "ukernels/conv_width_ukernels.h"
 #include "ukernels/dwconv_ukernels.h"
+#include "ukernels/gemm_ukernels.h"
 
 namespace tf::conv_detail {
 
@@ -95,6 +114,13 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
 void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
                           const ConvIgemmUkernel& uk);
+// Backward-filter with x read in place by the GEMM micro-kernel's strided-B form (conv2d_filter_inplace.cc).
+// inplace_filter_ukernel: the GEMM tile to use, or nullptr when the path does not apply (groups > 1,
+// stride_w > 1, pointwise, fewer than 3/4 of the output columns interior, or no tile whose NR divides the
+// contiguous column runs: KW*C without horizontal dilation, else C).
+const GemmUkernel* inplace_filter_ukernel(const Conv2dShape& s);
+void backward_filter_inplace(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
+                             const GemmUkernel& uk);
 
 // One input channel, width-vectorized (conv2d_width.cc). width_path_applies: C = 1, one group,
 // stride_w = dilation_w = 1 (any KH, KW, stride_h, dilation_h, padding). width_ukernel(): the active
