@@ -17,11 +17,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdint>
 
 #include "ukernels/optim_ukernels.h"
 
 namespace tf {
+
+// Optimizer state (momentum buffers, moment estimates, square averages) is stored with subnormal
+// values flushed to zero. A parameter whose gradient has become exactly 0 (a dead ReLU unit, an input
+// pixel that is always 0) sees its state decay geometrically through the subnormal range, and on x86
+// every arithmetic operation on a subnormal costs a microcode assist (~100+ cycles): on Fashion-MNIST
+// the Adam update of an MLP went from ~0.15 ms to ~2.8 ms per step once many states got there. The
+// reference backend flushes the same values (lib/backend/reference/optim.ts), and a state below
+// FLT_MIN (1.2e-38) changes no update by a representable amount anyway.
+inline float flush_subnormal(float x) { return std::fabs(x) < std::numeric_limits<float>::min() ? 0.0f : x; }
 
 // --- SGD: g += wd·w; buf = first ? g : momentum·buf + (1-dampening)·g; g = nesterov ? g + momentum·buf : buf;
 //     w -= lr·g. kMomentum: momentum != 0 (buf is used; nullptr otherwise).
@@ -41,7 +51,7 @@ inline void sgd_step(const SgdConsts& k, float& w, float g_in, float* buf) {
   float g = g_in;
   if (k.weight_decay != 0) g += k.weight_decay * w;
   if constexpr (kMomentum) {
-    *buf = k.first_step ? g : k.momentum * *buf + k.one_minus_dampening * g;
+    *buf = flush_subnormal(k.first_step ? g : k.momentum * *buf + k.one_minus_dampening * g);
     g = k.nesterov ? g + k.momentum * *buf : *buf;
   }
   w -= k.lr * g;
@@ -64,7 +74,7 @@ struct AdagradConsts {
 inline void adagrad_step(const AdagradConsts& k, float& w, float g_in, float& sum_sq) {
   float g = g_in;
   if (k.weight_decay != 0) g += k.weight_decay * w;
-  sum_sq += g * g;
+  sum_sq = flush_subnormal(sum_sq + g * g);
   w -= k.clr * (g / (std::sqrt(sum_sq) + k.eps));
 }
 
@@ -85,17 +95,17 @@ inline void rmsprop_step(const RmspropOptions& o, float& w, float g_in, float& s
                          float* buf) {
   double g = g_in;
   if (o.weight_decay != 0) g += o.weight_decay * w;
-  square_avg = static_cast<float>(o.alpha * square_avg + (1 - o.alpha) * g * g);
+  square_avg = flush_subnormal(static_cast<float>(o.alpha * square_avg + (1 - o.alpha) * g * g));
   double avg;
   if constexpr (kCentered) {
-    *grad_avg = static_cast<float>(o.alpha * *grad_avg + (1 - o.alpha) * g);
+    *grad_avg = flush_subnormal(static_cast<float>(o.alpha * *grad_avg + (1 - o.alpha) * g));
     const double ga = *grad_avg;
     avg = std::sqrt(std::max(square_avg - ga * ga, 0.0)) + o.eps;
   } else {
     avg = std::sqrt(static_cast<double>(square_avg)) + o.eps;
   }
   if constexpr (kMomentum) {
-    *buf = static_cast<float>(o.momentum * *buf + g / avg);
+    *buf = flush_subnormal(static_cast<float>(o.momentum * *buf + g / avg));
     w = static_cast<float>(w - o.lr * *buf);
   } else {
     w = static_cast<float>(w - o.lr * g / avg);

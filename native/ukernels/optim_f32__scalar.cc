@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/optim.h"
 #include "ukernels/optim_ukernels.h"
 
 namespace tf {
@@ -16,8 +17,9 @@ void adam_loop(const AdamUkernelParams& p, int64_t n, float* __restrict w, const
     float wi = w[i] * p.decay;
     float gi = g[i];
     if constexpr (kL2) gi += p.l2 * wi;
-    const float mi = p.beta1 * m[i] + p.one_minus_beta1 * gi;
-    const float vi = p.beta2 * v[i] + p.one_minus_beta2 * gi * gi;
+    // State is stored with subnormals flushed to zero (see flush_subnormal in kernels/optim.h).
+    const float mi = flush_subnormal(p.beta1 * m[i] + p.one_minus_beta1 * gi);
+    const float vi = flush_subnormal(p.beta2 * v[i] + p.one_minus_beta2 * gi * gi);
     m[i] = mi;
     v[i] = vi;
     float v_used = vi;

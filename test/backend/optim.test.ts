@@ -308,3 +308,40 @@ describe.each([
     expect(Array.from(w)).toEqual([0.5, 1.5]);
   });
 });
+
+describe.each([['reference', () => referenceBackend], ['native', nativeBackend]] as const)('optimizer state is stored with subnormals flushed to zero (%s)', (_, get) => {
+  // A parameter whose gradient is 0: its state decays geometrically and would pass through the
+  // subnormal range (slow on x86); every state buffer holds 0 instead once it would drop below FLT_MIN.
+  const justAbove = 1.3e-38; // normal; times 0.9 (or 0.99, 0.999 after a few steps) it is subnormal
+  const zero = () => f32([0, 0]);
+  const state = () => f32([justAbove, -justAbove]);
+  const normal = (a: Float32Array) => Array.from(a).map((v) => (Math.abs(v) >= 1.1754943508222875e-38 || v === 0 ? 'ok' : `subnormal ${v}`));
+
+  it('adam / amsgrad: m, v and vMax', () => {
+    const m = state();
+    const v = state().map(Math.abs);
+    const vMax = state().map(Math.abs);
+    for (let step = 1; step <= 40; step++) {
+      get().adamUpdate({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, amsgrad: true, step }, f32([1, 2]), zero(), m, v, vMax);
+      for (const buf of [m, v, vMax]) expect(normal(buf)).toEqual(['ok', 'ok']);
+    }
+    expect(Array.from(m)).toEqual([0, 0]);
+  });
+
+  it('sgd momentum buffer', () => {
+    const buf = state();
+    get().sgdUpdate({ lr: 0.1, momentum: 0.9, dampening: 0, nesterov: true, weightDecay: 0, firstStep: false }, f32([1, 2]), zero(), buf);
+    expect(Array.from(buf)).toEqual([0, 0]);
+  });
+
+  it('rmsprop square and gradient averages and momentum', () => {
+    const sq = state().map(Math.abs);
+    const ga = state();
+    const buf = state();
+    for (let i = 0; i < 30; i++) {
+      get().rmspropUpdate({ lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0.5, centered: true }, f32([1, 2]), zero(), sq, ga, buf);
+      for (const b of [sq, ga, buf]) expect(normal(b)).toEqual(['ok', 'ok']);
+    }
+    expect(Array.from(ga)).toEqual([0, 0]);
+  });
+});

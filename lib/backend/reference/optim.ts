@@ -8,12 +8,22 @@ import { checkBoolean, checkLength, checkOptionalLength, describe } from '../che
 
 // --- the update math ------------------------------------------------------------------------------
 
+const FLT_MIN = 1.1754943508222875e-38;
+/**
+ * State values (momentum buffers, moments, square averages) are stored with subnormal magnitudes
+ * flushed to zero, as the native kernels do (kernels/optim.h: on x86 arithmetic on subnormals costs a
+ * microcode assist each, and decaying state of a parameter with zero gradient passes through them).
+ */
+function flushSubnormal(x: number): number {
+  return Math.abs(x) < FLT_MIN ? 0 : x;
+}
+
 /** g += wd·w; buf = first ? g : momentum·buf + (1-dampening)·g; g = nesterov ? g + momentum·buf : buf; w -= lr·g. */
 export function sgdStep(a: SgdArgs, w: F32, g: F32, buf: F32 | null): void {
   for (let i = 0; i < w.length; i++) {
     let gi = a.weightDecay !== 0 ? g[i] + a.weightDecay * w[i] : g[i];
     if (buf !== null) {
-      buf[i] = a.firstStep ? gi : a.momentum * buf[i] + (1 - a.dampening) * gi;
+      buf[i] = flushSubnormal(a.firstStep ? gi : a.momentum * buf[i] + (1 - a.dampening) * gi);
       gi = a.nesterov ? gi + a.momentum * buf[i] : buf[i];
     }
     w[i] -= a.lr * gi;
@@ -25,7 +35,7 @@ export function adagradStep(a: AdagradArgs, w: F32, g: F32, sumSq: F32): void {
   const clr = a.lr / (1 + (a.step - 1) * a.lrDecay);
   for (let i = 0; i < w.length; i++) {
     const gi = a.weightDecay !== 0 ? g[i] + a.weightDecay * w[i] : g[i];
-    sumSq[i] += gi * gi;
+    sumSq[i] = flushSubnormal(sumSq[i] + gi * gi);
     w[i] -= (clr * gi) / (Math.sqrt(sumSq[i]) + a.eps);
   }
 }
@@ -38,16 +48,16 @@ export function adagradStep(a: AdagradArgs, w: F32, g: F32, sumSq: F32): void {
 export function rmspropStep(a: RmspropArgs, w: F32, g: F32, squareAvg: F32, gradAvg: F32 | null, buf: F32 | null): void {
   for (let i = 0; i < w.length; i++) {
     const gi = a.weightDecay !== 0 ? g[i] + a.weightDecay * w[i] : g[i];
-    squareAvg[i] = a.alpha * squareAvg[i] + (1 - a.alpha) * gi * gi;
+    squareAvg[i] = flushSubnormal(a.alpha * squareAvg[i] + (1 - a.alpha) * gi * gi);
     let avg: number;
     if (gradAvg !== null) {
-      gradAvg[i] = a.alpha * gradAvg[i] + (1 - a.alpha) * gi;
+      gradAvg[i] = flushSubnormal(a.alpha * gradAvg[i] + (1 - a.alpha) * gi);
       avg = Math.sqrt(Math.max(squareAvg[i] - gradAvg[i] * gradAvg[i], 0)) + a.eps;
     } else {
       avg = Math.sqrt(squareAvg[i]) + a.eps;
     }
     if (buf !== null) {
-      buf[i] = a.momentum * buf[i] + gi / avg;
+      buf[i] = flushSubnormal(a.momentum * buf[i] + gi / avg);
       w[i] -= a.lr * buf[i];
     } else {
       w[i] -= (a.lr * gi) / avg;
@@ -68,8 +78,8 @@ export function adamStep(a: AdamArgs, w: F32, g: F32, m: F32, v: F32, vMax: F32 
       if (a.decoupledWeightDecay) w[i] *= 1 - a.lr * a.weightDecay;
       else gi += a.weightDecay * w[i];
     }
-    m[i] = a.beta1 * m[i] + (1 - a.beta1) * gi;
-    v[i] = a.beta2 * v[i] + (1 - a.beta2) * gi * gi;
+    m[i] = flushSubnormal(a.beta1 * m[i] + (1 - a.beta1) * gi);
+    v[i] = flushSubnormal(a.beta2 * v[i] + (1 - a.beta2) * gi * gi);
     let vUsed = v[i];
     if (vMax !== null) {
       vMax[i] = Math.max(vMax[i], v[i]);
