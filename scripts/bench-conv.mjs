@@ -69,6 +69,13 @@ const cases = onlyCases.length ? allCases.filter((c) => onlyCases.includes(c.nam
 
 // --- tensorforge -----------------------------------------------------------------------------------
 function addonPath() {
+  if (!option('addon', '') && !process.env.TENSORFORGE_ADDON_PATH) {
+    // build-cmake is preferred below, so bring it up to date first (incremental): a stale one would
+    // measure old kernels without saying so. Without CMake, build/Release is used as it is.
+    const cmake = (args) => spawnSync('cmake', args, { cwd: root, stdio: 'inherit' });
+    const configured = cmake(['-S', root, '-B', path.join(root, 'build-cmake'), '-DCMAKE_BUILD_TYPE=Release']);
+    if (!configured.error && configured.status === 0) cmake(['--build', path.join(root, 'build-cmake'), '-j2']);
+  }
   const candidates = [
     option('addon', ''), process.env.TENSORFORGE_ADDON_PATH ?? '',
     path.join(root, 'build-cmake', 'tensorforge.node'), path.join(root, 'build', 'Release', 'tensorforge.node'),

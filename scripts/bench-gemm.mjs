@@ -4,7 +4,7 @@
 //
 //   scripts/bench-gemm [--threads 1,2] [--rounds 2] [--trials 3] [--min-ms 25] [--quick] [--json out.json]
 //
-// Needs the CMake build (build-cmake/libtf_kernels.a and tensorforge.node; built here if missing).
+// Needs the CMake build (build-cmake/libtf_kernels.a and tensorforge.node), brought up to date here first.
 // Peers are compiled from scripts/bench-gemm-harness.cc when their headers and libraries are present
 // (Debian/Ubuntu: apt-get install libopenblas-dev libdnnl-dev); a missing one is skipped with a note.
 // Each implementation runs in its own process with its thread count set explicitly:
@@ -53,8 +53,10 @@ function run(cmd, args, opts = {}) {
   return spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
 }
 
-if (!existsSync(join(buildDir, 'libtf_kernels.a')) || !existsSync(join(buildDir, 'tensorforge.node'))) {
-  console.log('bench-gemm: building build-cmake (Release, -j2) ...');
+// Always brought up to date (incremental: quick when nothing changed): a stale build-cmake would
+// measure old kernels without saying so.
+{
+  console.log('bench-gemm: bringing build-cmake up to date (Release, -j2) ...');
   for (const args of [['-S', root, '-B', buildDir, '-DCMAKE_BUILD_TYPE=Release'], ['--build', buildDir, '-j2']]) {
     const r = run('cmake', args, { stdio: 'inherit' });
     if (r.status !== 0) {

@@ -439,7 +439,7 @@ async function runParent(o) {
   console.log(`\n${table(o, results, frameworks)}\n`);
   console.log('Training samples/s: median over epochs 2..E of one run, best of the runs; accuracy: mean of the runs; '
     + 'inference: best of 3 passes over the test set (batch 256) after a warm-up, best of the runs. '
-    + 'tensorforge inference: the synchronous batched predict; "(async N)": predictAsync (worker thread, model snapshot included) when the library has it.');
+    + 'tensorforge inference: the synchronous batched predict; "(async N)": predictAsync (off the JS thread: a native kernel plan for these models; model and input snapshots included) when the library has it.');
   console.log('\n| target (issue 6) | measured | status |\n|---|---:|---|');
   for (const [what, value, met] of targets(o, results)) console.log(`| ${what} | ${value} | ${met === null ? 'not measured' : met ? 'met' : '**missed**'} |`);
   console.log(`\nload average at the end (1, 5, 15 min): ${loadavg().map((v) => v.toFixed(2)).join(', ')} on ${cpus().length} cores`);
