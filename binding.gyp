@@ -6,7 +6,7 @@
   "target_defaults": {
     "include_dirs": ["native"],
     "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
-    "cflags": ["-O3", "-fPIC", "-fvisibility=hidden", "-fno-math-errno"],
+    "cflags": ["-O3", "-fPIC", "-fvisibility=hidden", "-fno-math-errno", "-Wno-psabi"],
     "cflags_cc": ["-std=c++17", "-fexceptions"],
     "cflags!": ["-O2", "-fno-exceptions"],
     "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-fno-exceptions"],

@@ -36,6 +36,7 @@ struct Recording {
   std::vector<std::function<void()>> calls;
   std::vector<napi_ref> refs;      // every object argument of a recorded call, kept alive
   std::set<BufferSpan> buffers;    // typed arrays among them
+  std::vector<std::pair<napi_ref, BufferSpan>> typed;  // each typed-array reference with its span
   std::string unrecordable;        // the first kernel that could not be kept ("" = none)
 
   void release() {
@@ -62,6 +63,28 @@ class Plan {
   }
   void run() const {
     for (const auto& call : recording_.calls) call();
+  }
+  // True when every typed array the calls use still has the memory it had when recorded: a buffer
+  // whose ArrayBuffer was detached (transferred) since would leave the calls pointing at freed memory.
+  bool buffers_unchanged(napi_env env) const {
+    for (const auto& [ref, span] : recording_.typed) {
+      napi_value v = nullptr;
+      if (napi_get_reference_value(env, ref, &v) != napi_ok || v == nullptr) return false;
+      napi_typedarray_type type;
+      size_t length = 0;
+      void* data = nullptr;
+      napi_value buffer = nullptr;
+      size_t offset = 0;
+      if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok) return false;
+      const size_t bytes = length * (type == napi_float64_array || type == napi_bigint64_array ||
+                                             type == napi_biguint64_array ? 8
+                                     : type == napi_int16_array || type == napi_uint16_array ? 2
+                                     : type == napi_int8_array || type == napi_uint8_array ||
+                                               type == napi_uint8_clamped_array ? 1
+                                     : 4);
+      if (data != span.first || bytes != span.second) return false;
+    }
+    return true;
   }
   std::atomic<bool> running{false};
 
@@ -207,6 +230,10 @@ Napi::Value plan_run(const Napi::CallbackInfo& info) {
   }
   bool idle = false;
   if (!plan->running.compare_exchange_strong(idle, true)) in.range_error("the plan is already running");
+  if (!plan->buffers_unchanged(info.Env())) {
+    plan->running = false;
+    in.range_error("a buffer the plan uses was detached or moved since it was recorded");
+  }
   auto* work = new PlanRun(info.Env(), plan, handle.As<Napi::Object>(), info, input, output, x, y, batches);
   Napi::Promise promise = work->promise();
   work->Queue();
@@ -232,6 +259,7 @@ void run_or_record(const Napi::CallbackInfo& info, const std::function<void()>& 
       const auto ta = v.As<Napi::TypedArray>();
       const auto* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
       r->buffers.insert({data, ta.ByteLength()});
+      r->typed.emplace_back(ref, BufferSpan{data, ta.ByteLength()});
     }
   }
 }

@@ -10,7 +10,9 @@
 // Replaying: planRun(plan, input, output, x, y, batches) copies batch b of x into the `input` buffer the
 // recording read, runs every recorded call, and copies the `output` buffer into batch b of y, for each
 // b, on a libuv thread; it resolves when done. The plan's buffers are shared by its calls, so one plan
-// runs one job at a time (a second planRun while it runs is an error).
+// runs one job at a time (a second planRun while it runs is an error). planRun also refuses to start
+// when a recorded buffer was detached (transferred) since recording. The plan API is internal
+// (predictAsync records only buffers it owns), so detaching one *during* a run is not guarded against.
 #pragma once
 
 #include <napi.h>

@@ -106,3 +106,20 @@ describe('kernel plans', () => {
     await addon().planRun(plan, input, output, x, y, 2); // idle again
   });
 });
+
+describe('kernel plans and detached buffers', () => {
+  test('planRun refuses a plan whose recorded buffer was transferred away since recording', async () => {
+    const rows = 3;
+    const rng = new Rng(8);
+    const w = rng.f32(5 * 2);
+    const input = rng.f32(rows * 5);
+    const output = new Float32Array(rows * 2);
+    const a = addon();
+    a.planBegin();
+    a.matmul(mm(rows, 2, 5), input, w, null, output);
+    const plan = a.planEnd();
+    structuredClone(w.buffer, { transfer: [w.buffer] }); // detaches w's ArrayBuffer
+    expect(w.length).toBe(0);
+    expectKernelError(() => a.planRun(plan, input, output, new Float32Array(input.length), new Float32Array(output.length), 1), RangeError, 'planRun');
+  });
+});
