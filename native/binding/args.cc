@@ -164,6 +164,16 @@ F32Arg Args::f32_impl(size_t i, const char* name, int64_t expected, const How& h
   return {arr.Data(), length};
 }
 
+int64_t Args::f32_length(size_t i, const char* name) const {
+  const Napi::Value v = info_[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    type_error(std::string(name) + " must be a Float32Array, got " + describe(v));
+  }
+  const auto n = static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength());
+  if (n < 1) range_error(std::string(name) + " must not be empty");
+  return n;
+}
+
 F32Arg Args::f32(size_t i, const char* name, int64_t expected, const How& how) const {
   return f32_impl(i, name, expected, how, false);
 }

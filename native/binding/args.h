@@ -93,6 +93,8 @@ class Args {
   // Array of integers (axes), unvalidated range: callers check against a rank.
   std::vector<int64_t> int_list(size_t i, const char* name) const;
 
+  // Length of a non-empty Float32Array argument of any length (the buffer that defines a size).
+  int64_t f32_length(size_t i, const char* name) const;
   // Float32Array whose length must equal `expected`; `how` explains it ("m*k (m=3, k=4)").
   F32Arg f32(size_t i, const char* name, int64_t expected, const How& how) const;
   F32Arg f32_or_null(size_t i, const char* name, int64_t expected, const How& how) const;

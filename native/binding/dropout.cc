@@ -28,11 +28,7 @@ Napi::Value dropout(const Napi::CallbackInfo& info) {
     s << "seed must be an integer in [0, 2^32), got " << seed;
     a.range_error(s.str());
   }
-  if (!a.at(2).IsTypedArray() || a.at(2).As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    a.type_error("x must be a Float32Array, got " + describe(a.at(2)));
-  }
-  const auto n = static_cast<int64_t>(a.at(2).As<Napi::TypedArray>().ElementLength());
-  if (n < 1) a.range_error("x must not be empty");
+  const int64_t n = a.f32_length(2, "x");
   const std::string how = "x.length";
   const F32Arg x = a.f32(2, "x", n, how);
   const F32Arg y = a.f32(3, "y", n, how);

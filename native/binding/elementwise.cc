@@ -58,17 +58,6 @@ float unary_alpha(const Args& args, size_t i, UnaryOp op) {
   return static_cast<float>(alpha);
 }
 
-// Length of a non-empty Float32Array argument (the buffer that defines n).
-int64_t f32_length(const Args& args, size_t i, const char* name) {
-  const Napi::Value v = args.at(i);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    args.type_error(std::string(name) + " must be a Float32Array, got " + describe(v));
-  }
-  const auto n = static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength());
-  if (n < 1) args.range_error(std::string(name) + " is empty (every size must be >= 1)");
-  return n;
-}
-
 struct BinaryShapes {
   std::vector<int64_t> a, b, out;
   int64_t a_size, b_size, out_size;
@@ -93,7 +82,7 @@ Napi::Value unary(const Napi::CallbackInfo& info) {
   args.expect_count(4);
   const UnaryOp op = unary_op(args, 0);
   const float alpha = unary_alpha(args, 1, op);
-  const int64_t n = f32_length(args, 2, "x");
+  const int64_t n = args.f32_length(2, "x");
   const F32Arg x = args.f32(2, "x", n, "x.length");
   const F32Arg y = args.f32(3, "y", n, "x.length");
   run_or_record(info, [=] { kernels::unary(op, alpha, x.data, y.data, n); });
@@ -105,7 +94,7 @@ Napi::Value unary_backward(const Napi::CallbackInfo& info) {
   args.expect_count(6);
   const UnaryOp op = unary_op(args, 0);
   const float alpha = unary_alpha(args, 1, op);
-  const int64_t n = f32_length(args, 3, "dy");
+  const int64_t n = args.f32_length(3, "dy");
   const F32Arg dx = args.f32(2, "dx", n, "dy.length");
   const F32Arg dy = args.f32(3, "dy", n, "dy.length");
   const std::string op_name = args.string(0, "op");

@@ -17,11 +17,8 @@ Napi::Value gather_rows_binding(const Napi::CallbackInfo& info) {
   Args a(info, "gatherRows");
   a.expect_count(4);
   const int64_t row_size = a.dim(0, "rowSize");
-  if (!a.at(1).IsTypedArray() || a.at(1).As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    a.type_error("x must be a Float32Array, got " + describe(a.at(1)));
-  }
-  const auto x_length = static_cast<int64_t>(a.at(1).As<Napi::TypedArray>().ElementLength());
-  if (x_length == 0 || x_length % row_size != 0) {
+  const int64_t x_length = a.f32_length(1, "x");
+  if (x_length % row_size != 0) {
     a.range_error("x has length " + std::to_string(x_length) + ", which is not a positive multiple of rowSize " +
                   std::to_string(row_size));
   }

@@ -47,13 +47,8 @@ struct Params {
 };
 
 Params read_params(const Args& a) {
-  const Napi::Value w = a.at(1);
-  if (!w.IsTypedArray() || w.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    a.type_error("w must be a Float32Array, got " + describe(w));
-  }
   Params p;
-  p.n = static_cast<int64_t>(w.As<Napi::TypedArray>().ElementLength());
-  if (p.n < 1) a.range_error("w must not be empty");
+  p.n = a.f32_length(1, "w");
   p.how = "w.length";
   p.w = a.f32(1, "w", p.n, p.how);
   p.g = a.f32(2, "g", p.n, p.how);

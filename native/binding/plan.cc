@@ -187,17 +187,6 @@ class PlanRun : public Napi::AsyncWorker {
   int64_t batches_;
 };
 
-// A Float32Array of any length >= 1 (its length is checked against the plan instead).
-F32Arg nonempty_f32(const Args& in, size_t i, const char* name) {
-  const Napi::Value v = in.at(i);
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    in.type_error(std::string(name) + " must be a Float32Array, got " + describe(v));
-  }
-  auto a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() == 0) in.range_error(std::string(name) + " must not be empty");
-  return {a.Data(), static_cast<int64_t>(a.ElementLength())};
-}
-
 // planRun(plan, input, output, x, y, batches) -> Promise<void>
 //   input: the buffer the recording read as its input, [rows*inRow]; output: the buffer holding its
 //   result, [rows*outRow]; x [batches*rows*inRow] -> y [batches*rows*outRow].
@@ -212,8 +201,9 @@ Napi::Value plan_run(const Napi::CallbackInfo& info) {
   if (napi_unwrap(info.Env(), handle, &raw) != napi_ok || raw == nullptr) in.type_error("plan is not a live plan handle");
   Plan* plan = static_cast<Plan*>(raw);
   const int64_t batches = in.dim(5, "batches");
-  const F32Arg input = nonempty_f32(in, 1, "input");
-  const F32Arg output = nonempty_f32(in, 2, "output");
+  // Any length: each is checked against the plan's own buffers instead.
+  const F32Arg input = in.f32(1, "input", in.f32_length(1, "input"), "input.length");
+  const F32Arg output = in.f32(2, "output", in.f32_length(2, "output"), "output.length");
   if (!plan->holds(input)) in.range_error("input is not a buffer the plan reads");
   if (!plan->holds(output)) in.range_error("output is not a buffer the plan writes");
   const F32Arg x = in.f32(3, "x", checked_product(in.op(), "x", {batches, input.length}), [&] {

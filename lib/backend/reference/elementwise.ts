@@ -35,7 +35,7 @@ function checkAlpha(kernel: string, op: UnaryOp, alpha: unknown): asserts alpha 
 
 function nonEmptyLength(kernel: string, name: string, buf: unknown): number {
   checkF32(kernel, name, buf);
-  if (buf.length < 1) throw new RangeError(`${kernel}: ${name} is empty (every size must be >= 1)`);
+  if (buf.length < 1) throw new RangeError(`${kernel}: ${name} must not be empty`);
   return buf.length;
 }
 
