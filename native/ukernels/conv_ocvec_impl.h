@@ -11,22 +11,15 @@
 // The includer provides <cstdint> and <cstring> (this file is included inside a namespace).
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-typedef float TfConvOcvecVf __attribute__((vector_size(64)));
-using Vf = TfConvOcvecVf;
+#include "ukernels/vec16_portable.h"
+using Vf = TfVec16f;
 
 #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
 #define TF_OCVEC_SHUFFLE(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 #else
-typedef int32_t TfConvOcvecVi __attribute__((vector_size(64)));
-#define TF_OCVEC_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, TfConvOcvecVi{__VA_ARGS__})
+#define TF_OCVEC_SHUFFLE(a, b, ...) __builtin_shuffle(a, b, TfVec16i{__VA_ARGS__})
 #endif
 
-inline Vf load(const float* p) {
-  Vf v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(float* p, Vf v) { std::memcpy(p, &v, sizeof v); }
 
 // One level of the transposing tree: each S-lane half-block of a and b is added to its partner S lanes
 // on, the results of a and b interleaved block by block (S = 8, 4, 2, 1).

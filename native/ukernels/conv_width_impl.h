@@ -15,19 +15,12 @@
 // portable and AVX2 builds (-Wpsabi) concerns no call across files.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
-typedef float TfConvWidthVf __attribute__((vector_size(64)));
-typedef int32_t TfConvWidthVi __attribute__((vector_size(64)));
+#include "ukernels/vec16_portable.h"
 
-using Vf = TfConvWidthVf;
-using Vi = TfConvWidthVi;
+using Vf = TfVec16f;
+using Vi = TfVec16i;
 constexpr int64_t kLanes = 16;
 
-inline Vf load(const float* p) {
-  Vf v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store(float* p, Vf v) { std::memcpy(p, &v, sizeof v); }
 // Lanes >= valid become +0.0f.
 inline Vf keep_lanes(Vf v, int64_t valid) {
   const Vi lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
