@@ -22,36 +22,63 @@ bool overlaps(const F32Arg& x, const F32Arg& y) {
   return xb < ye && yb < xe;
 }
 
+// The options and buffers matmul and matmulPacked share: {m,n,k,transA,accumulate,activation,alpha},
+// a (argument 1), bias (3) and c (4).
+struct MatmulCall {
+  int64_t m = 0, n = 0, k = 0;
+  bool trans_a = false, accumulate = false;
+  EpilogueArg epilogue;
+  F32Arg a, bias, c;
+};
+
+MatmulCall read_options(const Args& in, const Napi::Object& o) {
+  MatmulCall call;
+  call.m = in.dim_prop(o, "m");
+  call.n = in.dim_prop(o, "n");
+  call.k = in.dim_prop(o, "k");
+  call.trans_a = in.bool_prop(o, "transA");
+  call.accumulate = in.bool_prop(o, "accumulate");
+  call.epilogue = read_epilogue(in, o);
+  return call;
+}
+
+void read_a_bias_c(const Args& in, MatmulCall& call) {
+  const int64_t m = call.m, n = call.n, k = call.k;
+  call.a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), [&] {
+    return (call.trans_a ? "k*m (m=" : "m*k (m=") + std::to_string(m) + ", k=" + std::to_string(k) + ")";
+  });
+  call.bias = in.f32_or_null(3, "bias", n, [&] { return "n (n=" + std::to_string(n) + ")"; });
+  call.c = in.f32(4, "c", checked_product(in.op(), "c", {m, n}),
+                  [&] { return "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")"; });
+}
+
+// GemmArgs for c = act(op(a)·B + bias (+ c)) with B given by the caller (in memory, or prepacked: null).
+GemmArgs gemm_args(const MatmulCall& call, const float* b, bool trans_b) {
+  GemmArgs g = gemm_dense_args(call.m, call.n, call.k, call.a.data, call.trans_a, b, trans_b, call.c.data);
+  g.bias = call.bias.data;
+  g.accumulate = call.accumulate;
+  g.activation = call.epilogue.activation;
+  g.alpha = call.epilogue.alpha;
+  return g;
+}
+
 // matmul(args {m,n,k,transA,transB,accumulate,activation,alpha}, a, b, bias|null, c)
 //   a [M,K] (transA: [K,M]), b [K,N] (transB: [N,K]), bias [N] | null -> c [M,N]
 Napi::Value matmul(const Napi::CallbackInfo& info) {
   Args in(info, "matmul");
   in.expect_count(5);
   const Napi::Object o = in.object(0, "args");
-  const int64_t m = in.dim_prop(o, "m");
-  const int64_t n = in.dim_prop(o, "n");
-  const int64_t k = in.dim_prop(o, "k");
-  const bool trans_a = in.bool_prop(o, "transA");
+  MatmulCall call = read_options(in, o);
   const bool trans_b = in.bool_prop(o, "transB");
-  const bool accumulate = in.bool_prop(o, "accumulate");
-  const EpilogueArg epilogue = read_epilogue(in, o);
-
-  const auto mk = [&] { return (trans_a ? "k*m (m=" : "m*k (m=") + std::to_string(m) + ", k=" + std::to_string(k) + ")"; };
-  const auto kn = [&] { return (trans_b ? "n*k (k=" : "k*n (k=") + std::to_string(k) + ", n=" + std::to_string(n) + ")"; };
-  const F32Arg a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), mk);
-  const F32Arg b = in.f32(2, "b", checked_product(in.op(), "b", {k, n}), kn);
-  const F32Arg bias = in.f32_or_null(3, "bias", n, [&] { return "n (n=" + std::to_string(n) + ")"; });
-  const F32Arg c = in.f32(4, "c", checked_product(in.op(), "c", {m, n}),
-                          [&] { return "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")"; });
-  if (overlaps(c, a) || overlaps(c, b) || overlaps(c, bias)) {
+  read_a_bias_c(in, call);
+  const int64_t n = call.n, k = call.k;
+  const F32Arg b = in.f32(2, "b", checked_product(in.op(), "b", {k, n}), [&] {
+    return (trans_b ? "n*k (k=" : "k*n (k=") + std::to_string(k) + ", n=" + std::to_string(n) + ")";
+  });
+  if (overlaps(call.c, call.a) || overlaps(call.c, b) || overlaps(call.c, call.bias)) {
     in.range_error("c must not share memory with a, b or bias");
   }
-
-  GemmArgs g = gemm_dense_args(m, n, k, a.data, trans_a, b.data, trans_b, c.data);
-  g.bias = bias.data;
-  g.accumulate = accumulate;
-  g.activation = epilogue.activation;
-  g.alpha = epilogue.alpha;
+  const GemmArgs g = gemm_args(call, b.data, trans_b);
   run_or_record(info, [g] { gemm(g); });
   return info.Env().Undefined();
 }
@@ -102,13 +129,7 @@ Napi::Value pack_matmul_b(const Napi::CallbackInfo& info) {
 Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
   Args in(info, "matmulPacked");
   in.expect_count(5);
-  const Napi::Object o = in.object(0, "args");
-  const int64_t m = in.dim_prop(o, "m");
-  const int64_t n = in.dim_prop(o, "n");
-  const int64_t k = in.dim_prop(o, "k");
-  const bool trans_a = in.bool_prop(o, "transA");
-  const bool accumulate = in.bool_prop(o, "accumulate");
-  const EpilogueArg epilogue = read_epilogue(in, o);
+  MatmulCall call = read_options(in, in.object(0, "args"));
 
   const Napi::Value handle = in.at(2);
   if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPackedBTag)) {
@@ -119,24 +140,15 @@ Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
     in.type_error("packedB is not a live packMatmulB handle");
   }
   const GemmPackedB& packed = *static_cast<const GemmPackedB*>(raw);
-  if (packed.k != k || packed.n != n) {
+  if (packed.k != call.k || packed.n != call.n) {
     in.range_error("packedB was packed for k=" + std::to_string(packed.k) + ", n=" + std::to_string(packed.n) +
-                   ", got k=" + std::to_string(k) + ", n=" + std::to_string(n));
+                   ", got k=" + std::to_string(call.k) + ", n=" + std::to_string(call.n));
   }
 
-  const F32Arg a = in.f32(1, "a", checked_product(in.op(), "a", {m, k}), [&] {
-    return (trans_a ? "k*m (m=" : "m*k (m=") + std::to_string(m) + ", k=" + std::to_string(k) + ")";
-  });
-  const F32Arg bias = in.f32_or_null(3, "bias", n, [&] { return "n (n=" + std::to_string(n) + ")"; });
-  const F32Arg c = in.f32(4, "c", checked_product(in.op(), "c", {m, n}),
-                          [&] { return "m*n (m=" + std::to_string(m) + ", n=" + std::to_string(n) + ")"; });
-  if (overlaps(c, a) || overlaps(c, bias)) in.range_error("c must not share memory with a or bias");
+  read_a_bias_c(in, call);
+  if (overlaps(call.c, call.a) || overlaps(call.c, call.bias)) in.range_error("c must not share memory with a or bias");
 
-  GemmArgs g = gemm_dense_args(m, n, k, a.data, trans_a, nullptr, false, c.data);
-  g.bias = bias.data;
-  g.accumulate = accumulate;
-  g.activation = epilogue.activation;
-  g.alpha = epilogue.alpha;
+  const GemmArgs g = gemm_args(call, nullptr, false);
   const GemmPackedB* packed_b = &packed;  // alive: the recorder keeps a reference to its handle
   run_or_record(info, [g, packed_b] { gemm_packed(g, *packed_b); });
   return info.Env().Undefined();
