@@ -5,17 +5,8 @@
 import { output } from '../autograd/record.js';
 import { getBackend } from '../backend/index.js';
 import { Tensor, formatShape, type TensorData } from '../tensor.js';
+import { stridesOf } from '../backend/shape.js';
 import { checkTensor, isArray, normalizeAxis, sizeOf } from './check.js';
-
-function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
 
 function allocLike(x: TensorData, n: number): TensorData {
   return x instanceof Int32Array ? new Int32Array(n) : new Float32Array(n);

@@ -118,7 +118,7 @@ describe('kernel plans and detached buffers', () => {
     a.planBegin();
     a.matmul(mm(rows, 2, 5), input, w, null, output);
     const plan = a.planEnd();
-    structuredClone(w.buffer, { transfer: [w.buffer] }); // detaches w's ArrayBuffer
+    structuredClone(w.buffer, { transfer: [w.buffer as ArrayBuffer] }); // detaches w's ArrayBuffer
     expect(w.length).toBe(0);
     expectKernelError(() => a.planRun(plan, input, output, new Float32Array(input.length), new Float32Array(output.length), 1), RangeError, 'planRun');
   });
