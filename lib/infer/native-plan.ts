@@ -45,6 +45,29 @@ interface Plan {
 interface ModelEntry {
   model: Module;
   plans: Map<number, Plan[]>;
+  /**
+   * The buffer the last call copied its input into, kept for the next call of the same size while idle:
+   * a fresh copy of a big input costs twice the copy itself in first-touch page faults.
+   */
+  staging: Float32Array | null;
+}
+
+/** Inputs up to this many floats (64 MB) keep their staging copy between calls; bigger ones do not. */
+const MAX_STAGING_FLOATS = 16 * 1024 * 1024;
+
+/** A private copy of x's data: the entry's idle staging buffer when it has x's size, else a new one. */
+function takeStaging(entry: ModelEntry, x: Float32Array): Float32Array {
+  const kept = entry.staging;
+  if (kept !== null && kept.length === x.length) {
+    entry.staging = null; // busy until given back
+    kept.set(x);
+    return kept;
+  }
+  return x.slice();
+}
+
+function giveBackStaging(entry: ModelEntry, staging: Float32Array): void {
+  if (staging.length <= MAX_STAGING_FLOATS) entry.staging = staging;
 }
 
 /** Model versions kept with their plans, least recently used first. */
@@ -71,7 +94,7 @@ function entryFor(model: Module, op: string): ModelEntry {
     const weights = encodeWeights(tensors);
     const snapshot = moduleFromNode(parseJson(architecture, op), op, Math.floor(weights.length / 4));
     loadWeightsInto(snapshot, weights, op);
-    entry = { model: snapshot.eval(), plans: new Map() };
+    entry = { model: snapshot.eval(), plans: new Map(), staging: null };
     if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
   }
   cache.delete(key);
@@ -163,8 +186,17 @@ export async function predictNative(model: Module, x: Tensor, batchSize: number,
   if (nativePlanUnavailable(model, x) !== '') return null;
   const addon = nativeAddon()!;
   const entry = entryFor(model, op);
-  const data = (x.data as Float32Array).slice(); // the caller may change x while this runs
-  await letTimersRun(); // the snapshot (hashing every weight) ran on this thread
+  const data = takeStaging(entry, x.data as Float32Array); // the caller may change x while this runs
+  try {
+    return await runParts(addon, entry, op, x, data, batchSize);
+  } finally {
+    giveBackStaging(entry, data);
+  }
+}
+
+/** predictNative's batches over `data` (the private copy of x's data), part by part. */
+async function runParts(addon: NativeAddon, entry: ModelEntry, op: string, x: Tensor, data: Float32Array, batchSize: number): Promise<Tensor | null> {
+  await letTimersRun(); // the snapshot (hashing every weight, copying x) ran on this thread
   const n = x.shape[0];
   const inRow = x.size / n;
   const rest = x.shape.slice(1);

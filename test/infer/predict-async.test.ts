@@ -214,6 +214,23 @@ describe('predictAsync', () => {
     ys.forEach((y, i) => expect(bits(y)).toEqual(bits(syncForward(fresh, xs[i], 16))));
   });
 
+  test('runner native: back-to-back calls of one size reuse the input copy without mixing inputs', async () => {
+    const model = mlp();
+    randomize(model, 8);
+    const xs = [randomInput([40, 12], 11), randomInput([40, 12], 12), randomInput([40, 12], 13)];
+    const want = xs.map((xi) => bits(syncForward(model, xi, 16)));
+    for (const [i, xi] of xs.entries()) {
+      const pending = predictAsync(model, xi, { batchSize: 16, runner: 'native' });
+      xi.data.fill(-3); // after the call: must not reach it, whichever copy it runs on
+      expect(bits(await pending)).toEqual(want[i]);
+    }
+    // Overlapping calls of the same size: one takes the kept copy, the other a fresh one.
+    const again = [randomInput([40, 12], 14), randomInput([40, 12], 15)];
+    const wantAgain = again.map((xi) => bits(syncForward(model, xi, 16)));
+    const got = await Promise.all(again.map((xi) => predictAsync(model, xi, { batchSize: 16, runner: 'native' })));
+    got.forEach((y, i) => expect(bits(y)).toEqual(wantAgain[i]));
+  });
+
   test('bad arguments and unsavable models reject before any work', async () => {
     const model = mlp();
     await expect(predictAsync(model, randomInput([3, 12], 1), { batchSize: 0 })).rejects.toThrow(/^predictAsync: batchSize must be an integer >= 1, got 0/);
