@@ -3,6 +3,8 @@
 // weight is packed once for the whole call (ops/packed-weights.ts).
 
 import { noGrad } from '../autograd/graph.js';
+import { lastingKernelOutput, withBatchArena } from '../backend/alloc.js';
+import { isBuiltinModuleTree } from '../io/architecture.js';
 import { withPackedWeights } from '../ops/packed-weights.js';
 import type { Module } from '../nn/module.js';
 import { Tensor, formatShape, type TensorData } from '../tensor.js';
@@ -23,7 +25,9 @@ export function checkInput(op: string, x: unknown): Tensor {
 /**
  * model.forward over consecutive row batches of x (axis 0), concatenated. Runs the model in whatever
  * mode it is in (callers set eval()). x [N, ...] -> y [N, ...]; every batch output must have as many
- * rows as its input and the same trailing shape.
+ * rows as its input and the same trailing shape. A tree of built-in modules keeps nothing of a batch
+ * once its rows are copied out, so its kernel outputs are recycled from batch to batch (withBatchArena);
+ * a user module might keep a batch's tensors, so its batches get fresh buffers.
  */
 export function forwardInBatches(model: Module, x: Tensor, batchSize: number, op = 'forwardInBatches'): Tensor {
   checkInput(op, x);
@@ -34,7 +38,7 @@ export function forwardInBatches(model: Module, x: Tensor, batchSize: number, op
   let out: TensorData | null = null;
   let outShape: number[] = [];
   let outRow = 0;
-  noGrad(() => withPackedWeights(() => {
+  const run = (endBatch: () => void): void => {
     for (let begin = 0; begin < n; begin += batchSize) {
       const rows = Math.min(batchSize, n - begin);
       const xb = new Tensor(x.data.subarray(begin * rowSize, (begin + rows) * rowSize), [rows, ...rest]);
@@ -46,12 +50,14 @@ export function forwardInBatches(model: Module, x: Tensor, batchSize: number, op
       if (out === null) {
         outRow = yb.size / rows;
         outShape = [n, ...yb.shape.slice(1)];
-        out = yb.dtype === 'int32' ? new Int32Array(n * outRow) : new Float32Array(n * outRow);
+        out = yb.dtype === 'int32' ? new Int32Array(n * outRow) : lastingKernelOutput(n * outRow); // every batch fills its rows
       } else if (yb.size / rows !== outRow || yb.shape.slice(1).some((d, i) => d !== outShape[i + 1]) || (yb.dtype === 'int32') !== (out instanceof Int32Array)) {
         throw new RangeError(`${op}: batch outputs differ: ${formatShape(yb.shape)} ${yb.dtype} after [${outShape.slice(1).join(',')}] rows`);
       }
       out.set(yb.data, begin * outRow);
+      endBatch();
     }
-  }));
+  };
+  noGrad(() => withPackedWeights(() => (isBuiltinModuleTree(model) ? withBatchArena(run) : run(() => {}))));
   return new Tensor(out!, outShape);
 }

@@ -1,8 +1,8 @@
 // evaluate and predict: the model in eval mode (dropout off, batch norm on running statistics), no
 // graph recorded, data in batches. The model's train/eval flags are restored afterwards, even on error.
 
-import { kernelOutput } from '../backend/alloc.js';
 import { noGrad } from '../autograd/graph.js';
+import { forwardInBatches } from '../infer/batches.js';
 import { withPackedWeights } from '../ops/packed-weights.js';
 import { DataLoader, Dataset, type ArrayInput, type Batch } from '../data/dataset.js';
 import type { MetricSpec } from '../metrics/streaming.js';
@@ -100,29 +100,7 @@ export function predict(model: Module, x: ArrayInput | Dataset, options: Predict
   const modes = saveModes(model);
   try {
     model.eval();
-    return noGrad(() => withPackedWeights(() => {
-      let out: Tensor['data'] | null = null;
-      let rowShape: readonly number[] = [];
-      let row = 0;
-      let filled = 0;
-      for (const batch of new DataLoader(dataset, { batchSize })) {
-        const y = model.forward(batch.x);
-        const rows = batch.x.shape[0];
-        if (y.rank < 1 || y.shape[0] !== rows) {
-          throw new RangeError(`${op}: the model returned shape ${formatShape(y.shape)} for a batch of ${rows}; outputs must keep the batch axis`);
-        }
-        if (out === null) {
-          rowShape = y.shape.slice(1);
-          row = y.size / rows;
-          out = y.dtype === 'int32' ? new Int32Array(n * row) : kernelOutput(n * row); // every batch fills its rows
-        } else if (y.size / rows !== row || y.shape.slice(1).some((d, i) => d !== rowShape[i])) {
-          throw new RangeError(`${op}: the model's output shape changed between batches (${formatShape(rowShape)} then ${formatShape(y.shape.slice(1))})`);
-        }
-        out.set(y.data, filled);
-        filled += y.size;
-      }
-      return new Tensor(out!, [n, ...rowShape]);
-    }));
+    return forwardInBatches(model, dataset.x, batchSize, op);
   } finally {
     restoreModes(modes);
   }

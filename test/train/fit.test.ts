@@ -177,6 +177,32 @@ describe('train/eval state and predict/evaluate', () => {
     expect(Array.from(model.predict({ data: x.data, shape: [37, 2] }, { batchSize: 100 }).data)).toEqual(Array.from(full.data));
   });
 
+  test('predict recycles built-in models\' buffers between batches without mixing batches; a user module keeps its tensors', () => {
+    manualSeed(5);
+    const rows = 203; // batches of 64, 64, 64, 11: every layer output of a full batch is >= 16 KiB
+    const x = new Tensor(Float32Array.from({ length: rows * 40 }, (_, i) => Math.sin(i * 0.37)), [rows, 40]);
+    const model = new nn.Sequential(new nn.Linear(40, 96), new nn.ReLU(), new nn.Linear(96, 80), new nn.Tanh(), new nn.Linear(80, 70));
+    const out = predict(model, x, { batchSize: 64 });
+    model.eval();
+    const want = model.forward(x); // one batch, no recycling
+    expect(Array.from(out.data)).toEqual(Array.from(want.data));
+    expect(Array.from(predict(model, x, { batchSize: 64 }).data)).toEqual(Array.from(want.data)); // and again
+
+    class Keeper extends nn.Module {
+      readonly kept: Tensor[] = [];
+      constructor(readonly inner: nn.Module) { super(); }
+      forward(t: Tensor): Tensor {
+        const y = this.inner.forward(t);
+        this.kept.push(y);
+        return y;
+      }
+    }
+    const keeper = new Keeper(model);
+    predict(keeper, x, { batchSize: 64 });
+    const keptRows = keeper.kept.flatMap((t) => Array.from(t.data));
+    expect(keptRows).toEqual(Array.from(want.data)); // every batch's output intact after later batches
+  });
+
   test('evaluate restores train mode even when the loss throws', () => {
     const { x } = blobs(8);
     const model = classifier();
