@@ -87,6 +87,26 @@ function readPart(dir, prefix, limit) {
 }
 
 /** { xTrain, yTrain, xTest, yTest } as NHWC float images in [0, 1] and int32 labels 0..9. */
+/**
+ * The flags and the data set for an example titled `title`, with a banner naming the backend and the
+ * data; bad flags or missing files end the program with a message instead of a stack trace.
+ */
+export function setUp(tf, title, defaultEpochs) {
+  let flags;
+  let ds;
+  try {
+    flags = parseFlags(defaultEpochs);
+    ds = loadFashionMnist(flags.dir, flags);
+  } catch (e) {
+    console.error(e.message);
+    process.exit(1);
+  }
+  const info = tf.backendInfo();
+  console.log(`${title} | backend ${info.name} (${info.isa}, ${info.numThreads} thread(s)) | data ${flags.dir}`);
+  console.log(`${ds.xTrain.shape[0]} training images, ${ds.xTest.shape[0]} test images, classes: ${CLASS_NAMES.join(', ')}`);
+  return { flags, ds };
+}
+
 export function loadFashionMnist(dir, { limit, testLimit } = {}) {
   const train = readPart(dir, 'train', limit);
   const test = readPart(dir, 't10k', testLimit);

@@ -7,25 +7,13 @@
 // idea that neighbouring pixels belong together. It still reaches about 87% test accuracy after 5
 // epochs; compare fashion-mnist-cnn.mjs, which exploits the image structure.
 import { createRequire } from 'node:module';
-import { CLASS_NAMES, loadFashionMnist, parseFlags, reportTest } from './fashion-mnist-data.mjs';
+import { reportTest, setUp } from './fashion-mnist-data.mjs';
 
 const require = createRequire(import.meta.url);
 const tf = require('../dist/cjs/index.js');
 const { nn } = tf;
 
-// Bad flags or missing files end the program with a message instead of a stack trace.
-let flags;
-let ds;
-try {
-  flags = parseFlags(5);
-  ds = loadFashionMnist(flags.dir, flags);
-} catch (e) {
-  console.error(e.message);
-  process.exit(1);
-}
-const info = tf.backendInfo();
-console.log(`Fashion-MNIST MLP | backend ${info.name} (${info.isa}, ${info.numThreads} thread(s)) | data ${flags.dir}`);
-console.log(`${ds.xTrain.shape[0]} training images, ${ds.xTest.shape[0]} test images, classes: ${CLASS_NAMES.join(', ')}`);
+const { flags, ds } = setUp(tf, 'Fashion-MNIST MLP', 5);
 
 tf.manualSeed(flags.seed);
 const model = new nn.Sequential(
