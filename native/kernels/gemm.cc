@@ -461,8 +461,8 @@ void gemm(const GemmArgs& args) {
 }
 
 bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& uk) {
-  return !args.trans_b && uk.strided_b != nullptr && args.ldb <= kGemmInPlaceMaxLdb &&
-         args.m * args.k <= kGemmInPlaceMaxMK;
+  if (args.trans_b || uk.strided_b == nullptr || args.m * args.k > kGemmInPlaceMaxMK) return false;
+  return args.ldb <= kGemmInPlaceMaxLdb || (args.ldb <= kGemmInPlaceMaxLdbOneBlock && args.k <= gemm_blocking(uk).kc);
 }
 
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,

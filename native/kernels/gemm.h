@@ -69,6 +69,12 @@ const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& 
 // 256^3 178 vs 176); 2 KB rows lost (512^3 163 vs 180) and 4 KB rows badly (1024^3 117 vs 181: every B
 // row of a K block on its own page and in the same L1 sets).
 constexpr int64_t kGemmInPlaceMaxLdb = 256;
+// ... or of at most this many when K fits in one K block (k <= kc): then a B row is read once per row
+// tile and the strided rows of one block do not evict each other before their reuse. GFLOP/s, 1
+// thread, packed vs in place (M,K,N): (64,256,784) 137 vs 163-167, (64,256,1024) 141 vs 165, (64,256,
+// 512) 151 vs 176; with several K blocks in place lost or tied: (64,1000,1024) 128 vs 114, (64,1000,
+// 768) 131 vs 131.
+constexpr int64_t kGemmInPlaceMaxLdbOneBlock = 1024;
 // ... and only while op(A) holds at most this many floats: a bigger A reuses each packed B panel over
 // more row tiles (the copy pays for itself) and a longer K block keeps more strided B rows in flight,
 // which alias in a few L1 sets (1 KB apart). GFLOP/s, 1 thread, N = 256, (M,K), packed vs in place:

@@ -267,7 +267,7 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
       float* bp = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.nr) * sizeof(float), std::align_val_t{64}));
       rng.fill(a_al, static_cast<size_t>(kc * uk.mr));
       for (int64_t p = 0; p < kc; ++p) std::memcpy(bp + p * uk.nr, b0 + p * ldb, sizeof(float) * static_cast<size_t>(uk.nr));
-      for (int mv : {1, uk.mr}) {
+      for (int mv : {1, uk.mr / 2 + 1, uk.mr - 1, uk.mr}) {
         for (int mode = 0; mode < 4; ++mode) {
           GemmTileEpilogue ep;
           ep.load_c = mode & 1;
@@ -432,7 +432,15 @@ TF_TEST(gemm_tile_choice_by_m) {
     h.ldb = 256;
     TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &pref_in_place, "m=64, B read in place: the default");
     h.ldb = kGemmInPlaceMaxLdb + 1;
-    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, B rows too long to read in place");
+    h.k = gemm_blocking(pref_in_place).kc + 1;
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, B rows too long to read in place (2 K blocks)");
+    h.k -= 1;
+    TF_CHECK(gemm_reads_b_in_place(h, pref_in_place), "longer B rows are read in place when K is one block");
+    h.ldb = kGemmInPlaceMaxLdbOneBlock;
+    TF_CHECK(gemm_reads_b_in_place(h, pref_in_place), "B rows at the one-block limit: read in place");
+    h.ldb = kGemmInPlaceMaxLdbOneBlock + 1;
+    TF_CHECK(!gemm_reads_b_in_place(h, pref_in_place), "B rows past the one-block limit: packed");
+    h.k = 0;
     h.ldb = 256;
     h.trans_b = true;
     TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, transposed B is packed");
@@ -462,6 +470,10 @@ TF_TEST(gemm_tile_choice_by_m) {
         {64, 45, 57, true, true, false, true, GemmActivation::sigmoid},
         {257, 129, 71, false, false, false, false, GemmActivation::none},
         {64, kGemmInPlaceMaxLdb + 3, 37, false, false, true, true, GemmActivation::relu},
+        // Wide B rows, read in place in one K block / packed over two.
+        {64, kGemmInPlaceMaxLdbOneBlock - 5, kc - 3, false, false, true, true, GemmActivation::relu},
+        {61, kGemmInPlaceMaxLdbOneBlock - 5, kc + 3, true, false, false, true, GemmActivation::none},
+        {29, kGemmInPlaceMaxLdbOneBlock, 100, false, false, false, false, GemmActivation::none},
         // Either side of the in-place limit on m * k (B rows short enough): 257 * 255 reads B in place,
         // 257 * 256 packs it; K crosses a K block on some levels.
         {257, 77, kGemmInPlaceMaxMK / 257, true, false, true, false, GemmActivation::none},
