@@ -56,12 +56,17 @@ GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool t
 void gemm(const GemmArgs& args);
 
 // The packed path's micro-kernel for one problem: `alternative` when A is not transposed, B is not
-// read in place by `preferred` (gemm_reads_b_in_place) and the rows of `preferred` pad M by more than
-// 2% of M beyond those of `alternative` (M=64: 14-row tiles cover 70 rows, 6-row ones 66); otherwise
-// `preferred`. Measured in ukernels/ukernels.inc. Depends only on the
-// shape, never on the thread count.
+// read in place by `preferred` (gemm_reads_b_in_place) and the rows `preferred` computes
+// (gemm_computed_rows) pad M by more than 2% of M beyond those of `alternative`; otherwise
+// `preferred`. Measured in ukernels/ukernels.inc. Depends only on the shape, never on the thread count.
+// Since the AVX-512 tiles run a partial last row tile with only its rows (rounded up to even), their
+// padding is at most one row and the default wins every shape (it measured ahead once M=64 no
+// longer padded 70 rows: (64,784,256) tB 137 vs 128, (64,256,128) tB 141 vs 134 GFLOP/s, 1 thread).
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
                                        const GemmUkernel& alternative);
+// Rows of FMAs a kernel with mr-row tiles runs for m rows: whole tiles, then the last partial tile's
+// rows rounded up to even (what avx512::gemm_tile_rows does; the only level with an alternative).
+int64_t gemm_computed_rows(int64_t m, int mr);
 
 // Row-major B (not transposed) with rows of at most this many floats is read in place by kernels with a
 // strided_b entry (no B packing). Wider rows are packed. Measured with 14x32, 1 thread, in place vs
