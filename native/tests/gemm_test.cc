@@ -290,7 +290,7 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
 }
 
 // Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
-// odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8, both
+// odd row / column counts around the tile and the 8- and 16-wide transpose blocks, kc around 8 and 16, both
 // transposes, strided sources. The source window ends at a guard page and the destination is a
 // guarded buffer of exactly the packed size, so any read past the window or write past the panels
 // faults; the packed bytes must match exactly (packing is a copy).
@@ -298,7 +298,7 @@ TF_TEST(gemm_packers_every_ukernel_match_portable) {
   for (const GemmUkernelEntry* e : all_ukernels()) {
     const GemmUkernel& uk = e->ukernel;
     TF_CHECK(uk.pack_a != nullptr && uk.pack_b != nullptr, std::string(uk.name) + " registers its packers");
-    for (int64_t kc : {1, 3, 7, 8, 9, 16, 17, 33}) {
+    for (int64_t kc : {1, 3, 7, 8, 9, 15, 16, 17, 32, 33}) {
       for (int64_t count : std::vector<int64_t>{1, 2, 5, 7, 8, 9, 15, 16, 17, int64_t{uk.mr} - 1, int64_t{uk.mr}, int64_t{uk.mr} + 1,
                             int64_t{uk.nr} - 1, int64_t{uk.nr}, int64_t{uk.nr} + 1, 2 * int64_t{uk.nr} + 3}) {
         if (count < 1) continue;
