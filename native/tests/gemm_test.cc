@@ -290,7 +290,7 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
 }
 
 // Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
-// odd row / column counts around the tile and the 8- and 16-wide transpose blocks, kc around 8 and 16, both
+// odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8 and 16, both
 // transposes, strided sources. The source window ends at a guard page and the destination is a
 // guarded buffer of exactly the packed size, so any read past the window or write past the panels
 // faults; the packed bytes must match exactly (packing is a copy).
