@@ -9,7 +9,8 @@
 //     the micro-kernels alone, 1 thread, on packed panels: "L1" calls one tile on the same A and B
 //     micro-panels (the kernel's ceiling), "B from L2" walks the B micro-panels of an L2-sized block
 //     with one A micro-panel (the driver's inner loop without packing), "pack A"/"pack B" time the
-//     packers alone on a (rows x kc) / (kc x cols) block (GB/s of packed floats written).
+//     packers alone on a (rows x kc) / (kc x cols) block, and B stored transposed ("pack Bt") (GB/s
+//     of packed floats written).
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -164,8 +165,8 @@ int ukernel_main(int rounds) {
   int count = 0;
   const GemmUkernelEntry* entries = gemm_ukernel_entries(&count);
   std::printf("micro-kernels alone, 1 thread, GFLOP/s (thread CPU time, best of %d)\n", 5 * rounds);
-  std::printf("%-26s %5s %10s %10s %10s %12s %12s\n", "kernel", "kc", "L1", "B from L2", "+C miss", "pack A GB/s",
-              "pack B GB/s");
+  std::printf("%-26s %5s %10s %10s %10s %12s %12s %12s\n", "kernel", "kc", "L1", "B from L2", "+C miss", "pack A GB/s",
+              "pack B GB/s", "pack Bt GB/s");
   for (int e = 0; e < count; ++e) {
     if (kernel_table_for(entries[e].isa) == nullptr) continue;
     const GemmUkernel& uk = entries[e].ukernel;
@@ -198,13 +199,15 @@ int ukernel_main(int rounds) {
       // Packers: A [mc x kc] row-major (lda = kc + 3, odd on purpose: a real A is rarely aligned),
       // B [kc x nc] row-major.
       float* src = aligned_floats(srcv, static_cast<size_t>((mc + kc) * (nc + 3) + kc * 3));
-      double pa = 0, pb = 0;
+      // ... and B stored [nc x kc] (transposed, lds = kc + 3) into panels.
+      double pa = 0, pb = 0, pbt = 0;
       if (uk.pack_a != nullptr && uk.pack_b != nullptr) {
         pa = best_rate(4.0 * mc * kc, rounds, [&] { uk.pack_a(src, kc + 3, false, mc, kc, a); });
         pb = best_rate(4.0 * nc * kc, rounds, [&] { uk.pack_b(src, nc + 3, false, nc, kc, b); });
+        pbt = best_rate(4.0 * nc * kc, rounds, [&] { uk.pack_b(src, kc + 3, true, nc, kc, b); });
       }
-      std::printf("%-26s %5lld %10.1f %10.1f %10.1f %12.1f %12.1f\n", uk.name, static_cast<long long>(kc), l1, l2, full,
-                  pa, pb);
+      std::printf("%-26s %5lld %10.1f %10.1f %10.1f %12.1f %12.1f %12.1f\n", uk.name, static_cast<long long>(kc), l1, l2,
+                  full, pa, pb, pbt);
       std::fflush(stdout);
     }
   }
