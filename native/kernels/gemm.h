@@ -61,7 +61,7 @@ void gemm(const GemmArgs& args);
 // `preferred`. Measured in ukernels/ukernels.inc. Depends only on the shape, never on the thread count.
 // Since the AVX-512 tiles run a partial last row tile with only its rows (rounded up to even), their
 // padding is at most one row and the default wins every shape (it measured ahead once M=64 no
-// longer padded 70 rows: (64,784,256) tB 137 vs 128, (64,256,128) tB 141 vs 134 GFLOP/s, 1 thread).
+// longer padded 70 rows: (M,K,N) (64,256,784) tB 137 vs 128, (64,256,128) tB 141 vs 134 GFLOP/s, 1 thread).
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
                                        const GemmUkernel& alternative);
 // Rows of FMAs a kernel with mr-row tiles runs for m rows: whole tiles, then the last partial tile's
