@@ -5,12 +5,19 @@
 //   ./build-cmake/gemm_bench --training [--rounds R] [--only SUBSTRING] [--cpu]
 //     the MLP training-step and 1x1-convolution shapes through gemm() (the dispatching entry) with their real epilogues,
 //     1 and 2 threads interleaved in one process, best of R rounds (shared host: compare in one run).
+//   ./build-cmake/gemm_bench --ukernel [--rounds R]
+//     the micro-kernels alone, 1 thread, on packed panels: "L1" calls one tile on the same A and B
+//     micro-panels (the kernel's ceiling), "B from L2" walks the B micro-panels of an L2-sized block
+//     with one A micro-panel (the driver's inner loop without packing), "pack A"/"pack B" time the
+//     packers alone on a (rows x kc) / (kc x cols) block, and B stored transposed ("pack Bt") (GB/s
+//     of packed floats written).
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -124,10 +131,99 @@ int training_main(int rounds, const char* only) {
   return 0;
 }
 
+// Best-of GFLOP/s of `body`, which does `flop` floating-point operations per call.
+template <typename F>
+double best_rate(double flop, int rounds, F body) {
+  body();
+  int reps = 1;
+  for (double dt = 0; dt < 2e-3; reps *= 2) {
+    const double t0 = thread_seconds();
+    for (int r = 0; r < reps; ++r) body();
+    dt = thread_seconds() - t0;
+  }
+  double best = 0;
+  for (int trial = 0; trial < 5 * rounds; ++trial) {
+    const double t0 = thread_seconds();
+    for (int r = 0; r < reps; ++r) body();
+    best = std::max(best, flop * reps / (thread_seconds() - t0) * 1e-9);
+  }
+  return best;
+}
+
+float* aligned_floats(std::vector<float>& v, size_t n) {
+  v.assign(n + 16, 0.0f);
+  auto p = reinterpret_cast<uintptr_t>(v.data());
+  float* f = reinterpret_cast<float*>((p + 63) / 64 * 64);
+  for (size_t i = 0; i < n; ++i) f[i] = static_cast<float>(static_cast<int>(i * 7 % 13) - 6) * 0.01f;
+  return f;
+}
+
+// The micro-kernels alone (thread CPU time, 1 thread): where the kernel's ceiling is, and how much of
+// it the B stream from L2 and the packers cost.
+int ukernel_main(int rounds) {
+  set_num_threads(1);
+  int count = 0;
+  const GemmUkernelEntry* entries = gemm_ukernel_entries(&count);
+  std::printf("micro-kernels alone, 1 thread, GFLOP/s (thread CPU time, best of %d)\n", 5 * rounds);
+  std::printf("%-26s %5s %10s %10s %10s %12s %12s %12s\n", "kernel", "kc", "L1", "B from L2", "+C miss", "pack A GB/s",
+              "pack B GB/s", "pack Bt GB/s");
+  for (int e = 0; e < count; ++e) {
+    if (kernel_table_for(entries[e].isa) == nullptr) continue;
+    const GemmUkernel& uk = entries[e].ukernel;
+    const GemmBlocking bl = gemm_blocking(uk);
+    for (int64_t kc : {64, 128, 256, 384}) {
+      std::vector<float> av, bv, cv, srcv;
+      // A: mc rows packed; B: nc columns packed (L2-sized block); C: mc x nc.
+      const int64_t nc = bl.nc, mc = bl.mc;
+      float* a = aligned_floats(av, static_cast<size_t>(mc * kc));
+      float* b = aligned_floats(bv, static_cast<size_t>(nc * kc));
+      float* c = aligned_floats(cv, static_cast<size_t>(mc * nc));
+      GemmTileEpilogue ep;
+      ep.load_c = true;
+      const double tile_flop = 2.0 * uk.mr * uk.nr * kc;
+      const double l1 = best_rate(tile_flop * 64, rounds, [&] {
+        for (int r = 0; r < 64; ++r) uk.fn(kc, a, b, c, nc, uk.mr, uk.nr, ep);
+      });
+      const int64_t panels = nc / uk.nr;
+      // One A micro-panel against every B micro-panel of the block, C tiles side by side (as the driver).
+      const double l2 = best_rate(tile_flop * panels, rounds, [&] {
+        for (int64_t q = 0; q < panels; ++q) uk.fn(kc, a, b + q * kc * uk.nr, c + q * uk.nr, nc, uk.mr, uk.nr, ep);
+      });
+      // The whole mc x nc block: every A micro-panel (C rows of the block cycle through the cache).
+      const int64_t mpanels = mc / uk.mr;
+      const double full = best_rate(tile_flop * panels * mpanels, rounds, [&] {
+        for (int64_t i = 0; i < mpanels; ++i)
+          for (int64_t q = 0; q < panels; ++q)
+            uk.fn(kc, a + i * uk.mr * kc, b + q * kc * uk.nr, c + i * uk.mr * nc + q * uk.nr, nc, uk.mr, uk.nr, ep);
+      });
+      // Packers: A [mc x kc] row-major (lda = kc + 3, odd on purpose: a real A is rarely aligned),
+      // B [kc x nc] row-major.
+      float* src = aligned_floats(srcv, static_cast<size_t>((mc + kc) * (nc + 3) + kc * 3));
+      // ... and B stored [nc x kc] (transposed, lds = kc + 3) into panels.
+      double pa = 0, pb = 0, pbt = 0;
+      if (uk.pack_a != nullptr && uk.pack_b != nullptr) {
+        pa = best_rate(4.0 * mc * kc, rounds, [&] { uk.pack_a(src, kc + 3, false, mc, kc, a); });
+        pb = best_rate(4.0 * nc * kc, rounds, [&] { uk.pack_b(src, nc + 3, false, nc, kc, b); });
+        pbt = best_rate(4.0 * nc * kc, rounds, [&] { uk.pack_b(src, kc + 3, true, nc, kc, b); });
+      }
+      std::printf("%-26s %5lld %10.1f %10.1f %10.1f %12.1f %12.1f %12.1f\n", uk.name, static_cast<long long>(kc), l1, l2,
+                  full, pa, pb, pbt);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--ukernel") == 0) {
+      int rounds = 1;
+      for (int j = 1; j + 1 < argc; ++j)
+        if (std::strcmp(argv[j], "--rounds") == 0) rounds = std::atoi(argv[j + 1]);
+      return ukernel_main(rounds);
+    }
     if (std::strcmp(argv[i], "--training") == 0) {
       int rounds = 3;
       const char* only = nullptr;

@@ -461,8 +461,8 @@ void gemm(const GemmArgs& args) {
 }
 
 bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& uk) {
-  return !args.trans_b && uk.strided_b != nullptr && args.ldb <= kGemmInPlaceMaxLdb &&
-         args.m * args.k <= kGemmInPlaceMaxMK;
+  if (args.trans_b || uk.strided_b == nullptr || args.m * args.k > kGemmInPlaceMaxMK) return false;
+  return args.ldb <= kGemmInPlaceMaxLdb || (args.ldb <= kGemmInPlaceMaxLdbOneBlock && args.k <= gemm_blocking(uk).kc);
 }
 
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
@@ -472,9 +472,14 @@ const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& 
   // With B read in place the default (14x32: half the bytes of B per FMA) won even where its rows pad
   // M: (64,784,256) 186 vs 170-173, (64,256,128) 173 vs 161-165 GFLOP/s (1 thread, in-process A/B).
   if (gemm_reads_b_in_place(args, preferred)) return preferred;
-  const int64_t pad_preferred = round_up(args.m, preferred.mr) - args.m;
-  const int64_t pad_alternative = round_up(args.m, alternative.mr) - args.m;
+  const int64_t pad_preferred = gemm_computed_rows(args.m, preferred.mr) - args.m;
+  const int64_t pad_alternative = gemm_computed_rows(args.m, alternative.mr) - args.m;
   return (pad_preferred - pad_alternative) * 50 > args.m ? alternative : preferred;
+}
+
+int64_t gemm_computed_rows(int64_t m, int mr) {
+  const int64_t last = m % mr;
+  return m - last + (last == 0 ? 0 : std::min<int64_t>(mr, round_up(last, 2)));
 }
 
 bool parse_gemm_activation(const char* name, GemmActivation* out) {

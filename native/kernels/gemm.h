@@ -56,12 +56,17 @@ GemmArgs gemm_dense_args(int64_t m, int64_t n, int64_t k, const float* a, bool t
 void gemm(const GemmArgs& args);
 
 // The packed path's micro-kernel for one problem: `alternative` when A is not transposed, B is not
-// read in place by `preferred` (gemm_reads_b_in_place) and the rows of `preferred` pad M by more than
-// 2% of M beyond those of `alternative` (M=64: 14-row tiles cover 70 rows, 6-row ones 66); otherwise
-// `preferred`. Measured in ukernels/ukernels.inc. Depends only on the
-// shape, never on the thread count.
+// read in place by `preferred` (gemm_reads_b_in_place) and the rows `preferred` computes
+// (gemm_computed_rows) pad M by more than 2% of M beyond those of `alternative`; otherwise
+// `preferred`. Measured in ukernels/ukernels.inc. Depends only on the shape, never on the thread count.
+// Since the AVX-512 tiles run a partial last row tile with only its rows (rounded up to even), their
+// padding is at most one row and the default wins every shape (it measured ahead once M=64 no
+// longer padded 70 rows: (M,K,N) (64,256,784) tB 137 vs 128, (64,256,128) tB 141 vs 134 GFLOP/s, 1 thread).
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
                                        const GemmUkernel& alternative);
+// Rows of FMAs a kernel with mr-row tiles runs for m rows: whole tiles, then the last partial tile's
+// rows rounded up to even (what avx512::gemm_tile_rows does; the only level with an alternative).
+int64_t gemm_computed_rows(int64_t m, int mr);
 
 // Row-major B (not transposed) with rows of at most this many floats is read in place by kernels with a
 // strided_b entry (no B packing). Wider rows are packed. Measured with 14x32, 1 thread, in place vs
@@ -69,6 +74,12 @@ const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& 
 // 256^3 178 vs 176); 2 KB rows lost (512^3 163 vs 180) and 4 KB rows badly (1024^3 117 vs 181: every B
 // row of a K block on its own page and in the same L1 sets).
 constexpr int64_t kGemmInPlaceMaxLdb = 256;
+// ... or of at most this many when K fits in one K block (k <= kc): then a B row is read once per row
+// tile and the strided rows of one block do not evict each other before their reuse. GFLOP/s, 1
+// thread, packed vs in place (M,K,N): (64,256,784) 137 vs 163-167, (64,256,1024) 141 vs 165, (64,256,
+// 512) 151 vs 176; with several K blocks in place lost or tied: (64,1000,1024) 128 vs 114, (64,1000,
+// 768) 131 vs 131.
+constexpr int64_t kGemmInPlaceMaxLdbOneBlock = 1024;
 // ... and only while op(A) holds at most this many floats: a bigger A reuses each packed B panel over
 // more row tiles (the copy pays for itself) and a longer K block keeps more strided B rows in flight,
 // which alias in a few L1 sets (1 KB apart). GFLOP/s, 1 thread, N = 256, (M,K), packed vs in place:

@@ -267,7 +267,7 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
       float* bp = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.nr) * sizeof(float), std::align_val_t{64}));
       rng.fill(a_al, static_cast<size_t>(kc * uk.mr));
       for (int64_t p = 0; p < kc; ++p) std::memcpy(bp + p * uk.nr, b0 + p * ldb, sizeof(float) * static_cast<size_t>(uk.nr));
-      for (int mv : {1, uk.mr}) {
+      for (int mv : {1, uk.mr / 2 + 1, uk.mr - 1, uk.mr}) {
         for (int mode = 0; mode < 4; ++mode) {
           GemmTileEpilogue ep;
           ep.load_c = mode & 1;
@@ -290,7 +290,7 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
 }
 
 // Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
-// odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8, both
+// odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8 and 16, both
 // transposes, strided sources. The source window ends at a guard page and the destination is a
 // guarded buffer of exactly the packed size, so any read past the window or write past the panels
 // faults; the packed bytes must match exactly (packing is a copy).
@@ -298,7 +298,7 @@ TF_TEST(gemm_packers_every_ukernel_match_portable) {
   for (const GemmUkernelEntry* e : all_ukernels()) {
     const GemmUkernel& uk = e->ukernel;
     TF_CHECK(uk.pack_a != nullptr && uk.pack_b != nullptr, std::string(uk.name) + " registers its packers");
-    for (int64_t kc : {1, 3, 7, 8, 9, 16, 17, 33}) {
+    for (int64_t kc : {1, 3, 7, 8, 9, 15, 16, 17, 32, 33}) {
       for (int64_t count : std::vector<int64_t>{1, 2, 5, 7, 8, 9, 15, 16, 17, int64_t{uk.mr} - 1, int64_t{uk.mr}, int64_t{uk.mr} + 1,
                             int64_t{uk.nr} - 1, int64_t{uk.nr}, int64_t{uk.nr} + 1, 2 * int64_t{uk.nr} + 3}) {
         if (count < 1) continue;
@@ -420,37 +420,54 @@ TF_TEST(gemm_blocks_and_threads_bit_identical) {
 // on shapes either side of it, every ISA, 1 and 2 threads, guard pages, both B layouts, K blocks: the
 // result must be bit-identical to the chosen kernel run directly (and close to the naive loop).
 TF_TEST(gemm_tile_choice_by_m) {
-  // Only mr and the identity of fn matter to the rule.
+  // Only mr and the identity of fn matter to the rule. Padding counts the rows a kernel computes:
+  // whole tiles and the last partial one rounded up to even (gemm_computed_rows).
+  TF_CHECK(gemm_computed_rows(64, 14) == 64 && gemm_computed_rows(65, 14) == 66 && gemm_computed_rows(70, 14) == 70 &&
+               gemm_computed_rows(13, 14) == 14 && gemm_computed_rows(16, 15) == 17 && gemm_computed_rows(1, 1) == 1,
+           "computed rows: whole tiles, then the rest rounded up to even (at most a tile)");
   const GemmUkernel pref{&gemm_f32_4x16__scalar, 14, 32, "tall"}, alt{nullptr, 6, 64, "wide"};
+  // An odd tile height still pads: 15-row tiles compute 17 rows for M=16 (8-row ones 16).
+  const GemmUkernel pref_odd{&gemm_f32_4x16__scalar, 15, 32, "odd"}, alt8{nullptr, 8, 64, "eight"};
   GemmArgs g;
   g.m = 64;
-  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &alt, "m=64: 14-row tiles pad 6 rows, 6-row ones 2");
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=64: 14-row tiles compute 64 rows (4 x 14 + 8)");
+  g.m = 16;
+  TF_CHECK(&gemm_choose_ukernel(g, pref_odd, alt8) == &alt8, "m=16: 15-row tiles pad a row, 8-row ones none");
+  g.m = 16;
   {
-    GemmUkernel pref_in_place = pref;
+    GemmUkernel pref_in_place = pref_odd;
     pref_in_place.strided_b = &gemm_f32_4x16__scalar_strided_b;
     GemmArgs h = g;
     h.ldb = 256;
-    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &pref_in_place, "m=64, B read in place: the default");
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt8) == &pref_in_place, "m=16, B read in place: the default");
     h.ldb = kGemmInPlaceMaxLdb + 1;
-    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, B rows too long to read in place");
+    h.k = gemm_blocking(pref_in_place).kc + 1;
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt8) == &alt8, "m=16, B rows too long to read in place (2 K blocks)");
+    h.k -= 1;
+    TF_CHECK(gemm_reads_b_in_place(h, pref_in_place), "longer B rows are read in place when K is one block");
+    h.ldb = kGemmInPlaceMaxLdbOneBlock;
+    TF_CHECK(gemm_reads_b_in_place(h, pref_in_place), "B rows at the one-block limit: read in place");
+    h.ldb = kGemmInPlaceMaxLdbOneBlock + 1;
+    TF_CHECK(!gemm_reads_b_in_place(h, pref_in_place), "B rows past the one-block limit: packed");
+    h.k = 0;
     h.ldb = 256;
     h.trans_b = true;
-    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64, transposed B is packed");
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt8) == &alt8, "m=16, transposed B is packed");
     // In place only while op(A) is small: m * k <= kGemmInPlaceMaxMK.
     h.trans_b = false;
-    h.k = kGemmInPlaceMaxMK / 64;
+    h.k = kGemmInPlaceMaxMK / 16;
     TF_CHECK(gemm_reads_b_in_place(h, pref_in_place), "m*k at the in-place limit: B read in place");
     h.k += 1;
     TF_CHECK(!gemm_reads_b_in_place(h, pref_in_place), "m*k past the in-place limit: B packed");
-    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt) == &alt, "m=64 with B packed (A too big): the alternative");
+    TF_CHECK(&gemm_choose_ukernel(h, pref_in_place, alt8) == &alt8, "m=16 with B packed (A too big): the alternative");
   }
   g.m = 1024;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=1024: padding below 2% keeps the default");
   g.m = 14;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=14: the default pads nothing");
-  g.m = 64;
+  g.m = 16;
   g.trans_a = true;
-  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "transposed A keeps the default");
+  TF_CHECK(&gemm_choose_ukernel(g, pref_odd, alt8) == &pref_odd, "transposed A keeps the default");
   TF_CHECK(&gemm_choose_ukernel(g, pref, pref) == &pref, "no alternative: the default");
 
   for_each_isa([](Isa isa) {
@@ -462,6 +479,10 @@ TF_TEST(gemm_tile_choice_by_m) {
         {64, 45, 57, true, true, false, true, GemmActivation::sigmoid},
         {257, 129, 71, false, false, false, false, GemmActivation::none},
         {64, kGemmInPlaceMaxLdb + 3, 37, false, false, true, true, GemmActivation::relu},
+        // Wide B rows, read in place in one K block / packed over two.
+        {64, kGemmInPlaceMaxLdbOneBlock - 5, kc - 3, false, false, true, true, GemmActivation::relu},
+        {61, kGemmInPlaceMaxLdbOneBlock - 5, kc + 3, true, false, false, true, GemmActivation::none},
+        {29, kGemmInPlaceMaxLdbOneBlock, 100, false, false, false, false, GemmActivation::none},
         // Either side of the in-place limit on m * k (B rows short enough): 257 * 255 reads B in place,
         // 257 * 256 packs it; K crosses a K block on some levels.
         {257, 77, kGemmInPlaceMaxMK / 257, true, false, true, false, GemmActivation::none},

@@ -6,12 +6,12 @@ namespace tf {
 
 void gemm_f32_14x32__avx512f(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
                              int nr_valid, const GemmTileEpilogue& ep) {
-  avx512::gemm_tile<14, 2>(kc, a, b, 32, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile_rows<14, 2>(kc, a, b, 32, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_14x32__avx512f_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
                       int nr_valid, const GemmTileEpilogue& ep) {
-  avx512::gemm_tile<14, 2>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile_rows<14, 2>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_14x32__avx512f_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
