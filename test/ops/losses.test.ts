@@ -81,6 +81,20 @@ for (const backend of BACKENDS) {
       expect(() => losses.crossEntropy(tensor(logits), tensor(new Int32Array([0, 3])))).toThrow(/crossEntropy: target class 3 at row 1 is out of range \[0, 3\)/);
     });
 
+    run('crossEntropy reductions: none keeps the rows, mean and sum reduce them; a bad one is named', () => {
+      const cls = tensor(new Int32Array([1, 2]));
+      const rows = logits.map((r, i) => lse(r) - r[[1, 2][i]]);
+      const none = losses.crossEntropy(tensor(logits), cls, { reduction: 'none' });
+      expect(none.shape).toEqual([2]);
+      Array.from(none.data).forEach((v, i) => expect(v).toBeCloseTo(rows[i], 5));
+      const mean = losses.crossEntropy(tensor(logits), cls);
+      const sum = losses.crossEntropy(tensor(logits), cls, { reduction: 'sum' });
+      expect(mean.shape).toEqual([]);
+      expect(sum.item()).toBeCloseTo(rows[0] + rows[1], 5);
+      expect(mean.item()).toBe(Math.fround((none.data[0] + none.data[1]) / 2)); // the row losses' float64 mean
+      expect(() => losses.crossEntropy(tensor(logits), cls, { reduction: 'avg' as never })).toThrow(/crossEntropy: reduction must be 'mean', 'sum' or 'none', got "avg"/);
+    });
+
     run('nll of logSoftmax equals crossEntropy', () => {
       const cls = tensor(new Int32Array([0, 2]));
       const ce = losses.crossEntropy(tensor(logits), cls).item();
