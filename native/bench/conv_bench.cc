@@ -7,10 +7,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "kernels/conv2d_paths.h"
+#include "kernels/gemm.h"
+#include "kernels/conv2d_tiles.h"
 #include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 
@@ -54,6 +57,64 @@ int main(int argc, char** argv) {
     if (i + 1 < argc && std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
   }
   set_num_threads(threads);
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--exp2") != 0) continue;
+    const Conv2dShape shs[] = {make(32, 56, 64, 3, 64, 1, 1), make(32, 56, 64, 3, 128, 2, 1)};
+    for (const Conv2dShape& a : shs) {
+      std::vector<float> x(a.x_size(), 0.5f), dw(a.w_size()), db(a.oc), dy(a.y_size(), 0.25f);
+      conv_detail::AlignedFloats dya(a.y_size());
+      std::copy(dy.begin(), dy.end(), dya.get());
+      const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(a);
+      double best[4] = {1e30, 1e30, 1e30, 1e30};
+      for (int round = 0; round < 5; ++round)
+        for (int v = 0; v < 4; ++v) {
+          const double t0 = now();
+          if (v == 0) conv2d_backward_filter(a, dw.data(), db.data(), dy.data(), x.data());
+          if (v == 1) conv2d_backward_filter(a, dw.data(), db.data(), dya.get(), x.data());
+          if (v == 2 && gk) conv_detail::backward_filter_inplace(a, dw.data(), db.data(), dy.data(), x.data(), *gk);
+          if (v == 3) conv_detail::backward_filter_packed(a, dw.data(), db.data(), dy.data(), x.data());
+          best[v] = std::min(best[v], now() - t0);
+        }
+      std::printf("oc %lld stride %lld: conv2d %.3f, conv2d aligned dy %.3f, inplace %.3f, packed %.3f ms\n",
+                  (long long)a.oc, (long long)a.stride_w, best[0] * 1e3, best[1] * 1e3, best[2] * 1e3, best[3] * 1e3);
+    }
+    return 0;
+  }
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--exp") != 0) continue;
+    const int64_t nb = i + 1 < argc ? std::atoi(argv[i + 1]) : 4;
+    const Conv2dShape s = make(nb, 28, 128, 1, 256, 1, 0);
+    std::vector<float> x(s.x_size(), 0.5f), w(s.w_size(), 0.25f), y(s.y_size()), dx(s.x_size()), dw(s.w_size()),
+        db(s.oc), dy(s.y_size(), 0.25f);
+    const double flop = 2.0 * s.n * s.oh * s.ow * s.oc * s.kh * s.kw * s.c;
+    const ConvIgemmUkernel& uk = kernels().conv_igemm;
+    const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s);
+    const struct {
+      const char* name;
+      std::function<void()> f;
+    } vs[] = {
+        {"fwd conv2d_forward", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
+        {"bwdin conv2d", [&] { conv2d_backward_input(s, dx.data(), dy.data(), w.data()); }},
+        {"bwdf conv2d (inplace)", [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
+        {"bwdf pointwise", [&] { conv_detail::backward_filter_pointwise(s, dw.data(), db.data(), dy.data(), x.data()); }},
+        {"bwdin gemm (old)", [&] { conv_detail::backward_input_pointwise(s, dx.data(), dy.data(), w.data()); }},
+        {"bwdf inplace (old)", [&] { conv_detail::backward_filter_inplace(s, dw.data(), db.data(), dy.data(), x.data(), *gk); }},
+        {"bwdf pointwise nobias", [&] { conv_detail::backward_filter_pointwise(s, dw.data(), nullptr, dy.data(), x.data()); }},
+    };
+    constexpr int kv = sizeof(vs) / sizeof(vs[0]);
+    double best[kv];
+    for (double& b : best) b = 1e30;
+    for (int round = 0; round < (nb >= 16 ? 8 : 30); ++round) {
+      for (int v = 0; v < kv; ++v) {
+        const double t0 = now();
+        vs[v].f();
+        best[v] = std::min(best[v], now() - t0);
+      }
+    }
+    std::printf("1x1 N=%lld, threads %d (inplace tile %s)\n", static_cast<long long>(nb), threads, gk ? gk->name : "-");
+    for (int v = 0; v < kv; ++v) std::printf("  %-28s %8.3f ms %7.1f GFLOP/s\n", vs[v].name, best[v] * 1e3, flop / best[v] / 1e9);
+    return 0;
+  }
   // The three training passes of the larger issue-4 cases through conv2d.cc's path choice, in ms (best
   // of 3 trials of >= 50 ms); run two builds alternately to compare them.
   {

@@ -111,6 +111,10 @@ void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* d
 void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, const float* w);
 
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+// 1x1, stride 1, no padding: tf::gemm per group, dbias from column_sums (conv2d_filter.cc).
+void backward_filter_pointwise(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+// sums[j] += Σ_p m[p*cols + j] over rows p, in parts fixed by the size (bit-identical for any thread count).
+void add_column_sums(const float* m, int64_t rows, int64_t cols, float* sums);
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
 void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
                           const ConvIgemmUkernel& uk);

@@ -20,8 +20,8 @@ void conv_igemm_f32_6x16__avx2_fma(int64_t ks, int64_t kc, const float* const* a
   for (int64_t s = 0; s < ks; ++s, a += MR) {
     const float* rows[MR] = {a[0], a[1], a[2], a[3], a[4], a[5]};
     for (int64_t p = 0; p < kc; ++p, w += NR) {
-      const __m256 b0 = _mm256_load_ps(w);
-      const __m256 b1 = _mm256_load_ps(w + 8);
+      const __m256 b0 = _mm256_loadu_ps(w);
+      const __m256 b1 = _mm256_loadu_ps(w + 8);
       for (int i = 0; i < MR; ++i) {
         const __m256 ai = _mm256_broadcast_ss(rows[i] + p);
         acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);

@@ -28,7 +28,7 @@ inline void igemm_tile(int64_t ks, int64_t kc, const float* const* a, const floa
     for (int i = 0; i < MR; ++i) rows[i] = a[i];
     for (int64_t p = 0; p < kc; ++p, w += NR) {
       __m512 b[NV];
-      for (int v = 0; v < NV; ++v) b[v] = _mm512_load_ps(w + v * 16);
+      for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(w + v * 16);
       for (int i = 0; i < MR; ++i) {
         const __m512 ai = _mm512_set1_ps(rows[i][p]);
         for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, b[v], acc[i][v]);

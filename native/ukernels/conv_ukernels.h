@@ -9,7 +9,8 @@
 //   c[i*ldc + j] = t   for i < mr, j < nr
 //   a  ks*MR pointers ("taps"), each to kc readable floats; a row that has no input at a tap (padding,
 //      or a row i >= mr of a partial tile) points at a zero row of kc floats.
-//   w  packed weights [ks][kc][NR], 64-byte aligned, columns >= nr zero-padded.
+//   w  packed weights [ks][kc][NR], columns >= nr zero-padded; any alignment (unaligned loads, as fast
+//      on aligned data), so a caller may pass rows of a tensor that already has NR columns.
 //   ks == 0 is allowed (t = 0). Nothing outside the mr x nr corner of c, or past bias[nr-1], is touched.
 #pragma once
 
