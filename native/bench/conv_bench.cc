@@ -58,6 +58,23 @@ int main(int argc, char** argv) {
   }
   set_num_threads(threads);
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--exp3") != 0) continue;
+    const Conv2dShape shs[] = {make(32, 56, 64, 3, 64, 1, 1), make(32, 56, 64, 3, 128, 2, 1)};
+    for (const Conv2dShape& a : shs) {
+      std::vector<float> x(a.x_size(), 0.5f), w(a.w_size(), 0.25f), y(a.y_size());
+      const int pf[] = {0, 4, 0, 4, 2};
+      double best[5] = {1e30, 1e30, 1e30, 1e30, 1e30};
+      for (int round = 0; round < 8; ++round)
+        for (int v = 0; v < 5; ++v) {
+          const double t0 = now();
+          conv2d_forward(a, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data());
+          best[v] = std::min(best[v], now() - t0);
+        }
+      for (int v = 0; v < 5; ++v) std::printf("oc %lld fwd prefetch %d: %.3f ms\n", (long long)a.oc, pf[v], best[v] * 1e3);
+    }
+    return 0;
+  }
+  for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--exp2") != 0) continue;
     const Conv2dShape shs[] = {make(32, 56, 64, 3, 64, 1, 1), make(32, 56, 64, 3, 128, 2, 1)};
     for (const Conv2dShape& a : shs) {

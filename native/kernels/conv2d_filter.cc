@@ -348,6 +348,23 @@ void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const
 }
 
 
+const ConvPlanesUkernel& planes_ukernel() {
+  static const ConvPlanesUkernel scalar{&conv_planes_f32__scalar, "conv_planes_f32__scalar"};
+#if defined(TF_HAVE_AVX2)
+  static const ConvPlanesUkernel avx2{&conv_planes_f32__avx2, "conv_planes_f32__avx2"};
+  const ConvPlanesUkernel* avx2_entry = &avx2;
+#else
+  const ConvPlanesUkernel* avx2_entry = nullptr;
+#endif
+#if defined(TF_HAVE_AVX512)
+  static const ConvPlanesUkernel avx512{&conv_planes_f32__avx512f, "conv_planes_f32__avx512f"};
+  const ConvPlanesUkernel* avx512_entry = &avx512;
+#else
+  const ConvPlanesUkernel* avx512_entry = nullptr;
+#endif
+  return *entry_for_active_isa(&scalar, avx2_entry, avx512_entry);
+}
+
 // dw [KH,KW,C,OC], dbias [OC] <- dy [N,OH,OW,OC], x [N,H,W,C]   (one group)
 // With x copied per image into zero-bordered channel planes, split by column phase (column c of the
 // padded row goes to phase plane c % sw at c / sw), xt[ci][phase][pt+H+pb][ceil((pl+W+pr)/sw)], the
@@ -379,6 +396,7 @@ void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const f
   std::vector<float> acc(static_cast<size_t>(parts * acc_size), 0.0f);
   const std::vector<float> zero(static_cast<size_t>(s.ow), 0.0f), ones(static_cast<size_t>(s.ow), 1.0f);
 
+  const ConvPlanesFn planes = planes_ukernel().fn;
   parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
     // Borders (and any column past the padded row in the last phase) stay zero; interiors are rewritten.
     std::vector<float> xt(static_cast<size_t>(s.c * sw * plane), 0.0f);
@@ -404,15 +422,15 @@ void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const f
     for (int64_t part = begin; part < end; ++part) {
       float* part_acc = acc.data() + part * acc_size;
       for (int64_t n = part * images_per_part; n < std::min(s.n, (part + 1) * images_per_part); ++n) {
-        // Pixel by pixel, all channels: x is read front to back (channel by channel, as strided loads,
-        // measured 20 % slower on 64 channels).
+        // One input row at a time per phase, by the active ISA's gathering transposer (conv_ukernels.h).
         const float* xn = x + n * s.h * s.w * s.c;
         for (int64_t ih = 0; ih < s.h; ++ih) {
-          for (int64_t iw = 0; iw < s.w; ++iw) {
-            const int64_t c = s.pad_left + iw;
-            float* dst = xt.data() + (c % sw) * plane + (s.pad_top + ih) * wq + c / sw;
-            const float* src = xn + (ih * s.w + iw) * s.c;
-            for (int64_t ci = 0; ci < s.c; ++ci) dst[ci * sw * plane] = src[ci];
+          for (int64_t ph = 0; ph < sw; ++ph) {
+            // The input columns iw of phase ph: (pl + iw) % sw == ph.
+            const int64_t iw0 = ((ph - s.pad_left) % sw + sw) % sw;
+            if (iw0 >= s.w) continue;
+            planes(ceil_div(s.w - iw0, sw), s.c, xn + (ih * s.w + iw0) * s.c, sw * s.c,
+                   xt.data() + ph * plane + (s.pad_top + ih) * wq + (s.pad_left + iw0) / sw, sw * plane);
           }
         }
         const float* dyn = dy + n * pixels * s.oc;

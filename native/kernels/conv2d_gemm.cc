@@ -19,6 +19,10 @@ namespace {
 
 // Output tiles (of MR pixels) per forward task: fixed, so the split never depends on the thread count.
 constexpr int64_t kTilesPerTask = 8;
+// forward_igemm: y rows of the tile this many tiles ahead are prefetched for writing. Measured on ResNet
+// 3x3 64 -> 64, N = 32, AVX-512, 1 thread (best of 8 interleaved): 45.3-45.7 ms vs 46.8-47.4 without
+// (distance 2: 45.1); the strided 3x3 64 -> 128 within 1 %.
+constexpr int64_t kPrefetchTiles = 4;
 // forward_rows: at most this many floats of zero-bordered input rows per task (or one band row).
 constexpr int64_t kRowBandFloats = int64_t{1} << 14;
 
@@ -111,6 +115,13 @@ void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
       const int64_t p0 = tile * mr;
       const int mv = static_cast<int>(std::min<int64_t>(mr, pixels - p0));
       if (!gather) input_offsets(s, p0, mv, mr, base.data());
+      // Prefetch (for writing) the y rows of the tile kPrefetchTiles ahead, so the stores of the tile's
+      // epilogue do not wait for their lines.
+      if (tile + kPrefetchTiles < tiles) {
+        const char* yp = reinterpret_cast<const char*>(y + (tile + kPrefetchTiles) * mr * s.oc);
+        const int64_t bytes = std::min<int64_t>(mr, pixels - (tile + kPrefetchTiles) * mr) * s.oc * 4;
+        for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(yp + off, 1, 3);
+      }
       for (int64_t g = 0; g < s.groups; ++g) {
         int64_t ks = taps, kc = cg;
         if (gather) {
@@ -286,6 +297,9 @@ void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, cons
   parallel_for(s.n * s.h, grain_for(row_work), [&](int64_t begin, int64_t end) {
     std::vector<const float*> ptr(static_cast<size_t>(taps * mr));
     std::vector<int64_t> base(static_cast<size_t>(taps * mr));  // dy offset of each (tap, row), or -1
+    // Per tap of the current row and phase: dy's output row offset (-1 when that row is outside dy) and
+    // the output column of the phase's first pixel, so the per-tile loop below needs no division.
+    std::vector<int64_t> row_base(static_cast<size_t>(taps)), ow0(static_cast<size_t>(taps));
     for (int64_t row = begin; row < end; ++row) {
       const int64_t n = row / s.h, ih = row % s.h;
       for (int64_t pw = 0; pw < std::min(s.stride_w, s.w); ++pw) {
@@ -293,16 +307,21 @@ void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, cons
         const std::vector<int64_t>& tap_list = phase_taps[f];
         const int64_t ntaps = static_cast<int64_t>(tap_list.size());
         const int64_t count = ceil_div(s.w - pw, s.stride_w);  // dx pixels iw = pw + j*sw of this phase
+        for (int64_t ti = 0; ti < ntaps; ++ti) {
+          const int64_t kh = tap_list[ti] / s.kw, kw = tap_list[ti] % s.kw;
+          // Both are exact multiples of the stride for the taps of this phase.
+          const int64_t th = ih + s.pad_top - kh * s.dilation_h;
+          const int64_t tw0 = pw + s.pad_left - kw * s.dilation_w;
+          row_base[ti] = th >= 0 && th / s.stride_h < s.oh ? (n * s.oh + th / s.stride_h) * s.ow : -1;
+          ow0[ti] = tw0 / s.stride_w;  // the column of pixel j is ow0 + j
+        }
         for (int64_t j0 = 0; j0 < count; j0 += mr) {
           const int mv = static_cast<int>(std::min<int64_t>(mr, count - j0));
           for (int64_t ti = 0; ti < ntaps; ++ti) {
-            const int64_t kh = tap_list[ti] / s.kw, kw = tap_list[ti] % s.kw;
-            const int64_t th = ih + s.pad_top - kh * s.dilation_h;
             for (int i = 0; i < mr; ++i) {
-              const int64_t tw = pw + (j0 + i) * s.stride_w + s.pad_left - kw * s.dilation_w;
-              const int64_t oh = th / s.stride_h, ow = tw / s.stride_w;
-              const bool inside = i < mv && th >= 0 && tw >= 0 && oh < s.oh && ow < s.ow;
-              base[ti * mr + i] = inside ? ((n * s.oh + oh) * s.ow + ow) * s.oc : -1;
+              const int64_t ow = ow0[ti] + j0 + i;
+              const bool inside = i < mv && row_base[ti] >= 0 && ow >= 0 && ow < s.ow;
+              base[ti * mr + i] = inside ? (row_base[ti] + ow) * s.oc : -1;
             }
           }
           float* dx_tile = dx + ((n * s.h + ih) * s.w + pw + j0 * s.stride_w) * s.c;

@@ -116,6 +116,8 @@ void backward_filter_pointwise(const Conv2dShape& s, float* dw, float* dbias, co
 // sums[j] += Σ_p m[p*cols + j] over rows p, in parts fixed by the size (bit-identical for any thread count).
 void add_column_sums(const float* m, int64_t rows, int64_t cols, float* sums);
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+// The active ISA's NHWC -> channel planes transposer (conv_ukernels.h), used by backward_filter_rows.
+const ConvPlanesUkernel& planes_ukernel();
 void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
                           const ConvIgemmUkernel& uk);
 // Backward-filter with x read in place by the GEMM micro-kernel's strided-B form (conv2d_filter_inplace.cc).

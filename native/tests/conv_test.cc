@@ -394,6 +394,31 @@ TF_TEST(conv2d_pointwise_filter_matches_naive) {
   }
 }
 
+// The active ISA's planes transposer against the plain loop: partial pixel blocks (count not a multiple
+// of 16 or 8), odd channel counts, strided sources; nothing outside the written (ci, p) changes.
+TF_TEST(conv_planes_matches_plain_loop) {
+  for (const int64_t count : {1, 7, 16, 17, 56}) {
+    for (const int64_t c : {1, 3, 64}) {
+      for (const int64_t stride : {c, 2 * c + 1}) {
+        const int64_t dst_stride = count + 5;
+        GuardedBuffer src((count - 1) * stride + c), dst(c * dst_stride);
+        Rng rng(static_cast<uint64_t>(count * 100 + c * 7 + stride));
+        rng.fill(src.data(), src.size());
+        for_each_isa([&](Isa isa) {
+          for (int64_t i = 0; i < dst.size(); ++i) dst.data()[i] = -1.0f;
+          conv_detail::planes_ukernel().fn(count, c, src.data(), stride, dst.data(), dst_stride);
+          std::vector<float> want(static_cast<size_t>(dst.size()), -1.0f);
+          for (int64_t p = 0; p < count; ++p)
+            for (int64_t ci = 0; ci < c; ++ci) want[ci * dst_stride + p] = src.data()[p * stride + ci];
+          expect_identical(dst.data(), want.data(), want.size(),
+                           std::string(conv_detail::planes_ukernel().name) + " count " + std::to_string(count) + " c " +
+                               std::to_string(c) + " stride " + std::to_string(stride) + " isa=" + isa_name(isa));
+        });
+      }
+    }
+  }
+}
+
 // add_column_sums adds to what sums holds, over 256-row parts (rows crossing them, odd column counts).
 TF_TEST(conv_add_column_sums_matches_plain_sums) {
   for (const int64_t rows : {1, 255, 256, 700}) {

@@ -1,5 +1,7 @@
 // AVX-512 indirect-GEMM convolution micro-kernels (contract: conv_ukernels.h), one template, three
 // tiles (see conv_ukernels.inc for the measured choice).
+#include <algorithm>
+
 #include "ukernels/x86_intrinsics.h"
 
 #include "ukernels/conv_ukernels.h"
@@ -69,6 +71,26 @@ void conv_igemm_f32_16x16__avx512f(int64_t ks, int64_t kc, const float* const* a
 void conv_igemm_f32_6x64__avx512f(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c,
                                   int64_t ldc, int mr_valid, int nr_valid, const float* bias, bool relu) {
   igemm_tile<6, 4>(ks, kc, a, w, c, ldc, mr_valid, nr_valid, bias, relu);
+}
+
+// 16 pixels of one channel per gather (the 16 source lines stay in L1 across the channels); a partial
+// block of pixels through a lane mask (nothing past count is read or written). Index overflow
+// (src_stride * 15 >= 2^31) falls back to the plain loop.
+void conv_planes_f32__avx512f(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                              int64_t dst_stride) {
+  if (src_stride > (int64_t{1} << 27)) return conv_planes_f32__scalar(count, c, src, src_stride, dst, dst_stride);
+  const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                         _mm512_set1_epi32(static_cast<int>(src_stride)));
+  for (int64_t p0 = 0; p0 < count; p0 += 16) {
+    const int64_t np = std::min<int64_t>(16, count - p0);
+    const __mmask16 mask = static_cast<__mmask16>(np >= 16 ? 0xFFFFu : (1u << np) - 1u);
+    const float* sp = src + p0 * src_stride;
+    float* dp = dst + p0;
+    for (int64_t ci = 0; ci < c; ++ci) {
+      const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, idx, sp + ci, 4);
+      _mm512_mask_storeu_ps(dp + ci * dst_stride, mask, v);
+    }
+  }
 }
 
 }  // namespace tf

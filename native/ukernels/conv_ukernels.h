@@ -35,4 +35,25 @@ struct ConvIgemmUkernel {
 #include "ukernels/conv_ukernels.inc"
 #undef TF_CONV_IGEMM_UKERNEL
 
+// Channel planes from NHWC pixels, for the drivers that read x channel by channel (conv2d_filter.cc's
+// rows path):  dst[ci*dst_stride + p] = src[p*src_stride + ci]   for p < count, ci < c.
+// Nothing else in dst is written; src is read only inside those (p, ci). The x86 versions gather 16 (8)
+// pixels of one channel per instruction; the portable one is the plain loop.
+using ConvPlanesFn = void (*)(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                              int64_t dst_stride);
+struct ConvPlanesUkernel {
+  ConvPlanesFn fn = nullptr;
+  const char* name = "";
+};
+void conv_planes_f32__scalar(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                             int64_t dst_stride);
+#if defined(TF_HAVE_AVX2)
+void conv_planes_f32__avx2(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                           int64_t dst_stride);
+#endif
+#if defined(TF_HAVE_AVX512)
+void conv_planes_f32__avx512f(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                              int64_t dst_stride);
+#endif
+
 }  // namespace tf
