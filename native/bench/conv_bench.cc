@@ -92,6 +92,23 @@ int main(int argc, char** argv) {
           if (v == 3) conv_detail::backward_filter_packed(a, dw.data(), db.data(), dy.data(), x.data());
           best[v] = std::min(best[v], now() - t0);
         }
+      {
+        // The x transposition alone (what backward_filter_rows does per image, into one image's planes).
+        const int64_t wq = a.w + 2, plane = (a.h + 2) * wq;
+        std::vector<float> xt(a.c * plane);
+        double bt = 1e30, bs = 1e30;
+        for (int round = 0; round < 5; ++round) {
+          for (int v = 0; v < 2; ++v) {
+            const ConvPlanesFn fn = v == 0 ? conv_detail::planes_ukernel().fn : &conv_planes_f32__scalar;
+            const double t0 = now();
+            for (int64_t n = 0; n < a.n; ++n)
+              for (int64_t ih = 0; ih < a.h; ++ih)
+                fn(a.w, a.c, x.data() + (n * a.h + ih) * a.w * a.c, a.c, xt.data() + (ih + 1) * wq + 1, plane);
+            (v == 0 ? bt : bs) = std::min(v == 0 ? bt : bs, now() - t0);
+          }
+        }
+        std::printf("x -> planes (%s): %.3f ms, scalar %.3f ms\n", conv_detail::planes_ukernel().name, bt * 1e3, bs * 1e3);
+      }
       std::printf("oc %lld stride %lld: conv2d %.3f, conv2d aligned dy %.3f, inplace %.3f, packed %.3f ms\n",
                   (long long)a.oc, (long long)a.stride_w, best[0] * 1e3, best[1] * 1e3, best[2] * 1e3, best[3] * 1e3);
     }
@@ -111,6 +128,8 @@ int main(int argc, char** argv) {
       std::function<void()> f;
     } vs[] = {
         {"fwd conv2d_forward", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
+        {"fwd igemm", [&] { conv_detail::forward_igemm(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data(), uk); }},
+        {"fwd igemm narrow", [&] { conv_detail::forward_igemm(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data(), kernels().conv_igemm_narrow); }},
         {"bwdin conv2d", [&] { conv2d_backward_input(s, dx.data(), dy.data(), w.data()); }},
         {"bwdf conv2d (inplace)", [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
         {"bwdf pointwise", [&] { conv_detail::backward_filter_pointwise(s, dw.data(), db.data(), dy.data(), x.data()); }},
