@@ -2,7 +2,7 @@
 // run, through the forward and backward-input drivers, on the issue-4 shapes (the end-to-end comparison
 // with PyTorch is scripts/bench-conv.mjs).
 //
-//   ./build-cmake/conv_bench [--threads N]
+//   ./build-cmake/conv_bench [--threads N] [--big] [--paths]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,8 +12,6 @@
 #include <vector>
 
 #include "kernels/conv2d_paths.h"
-#include "kernels/gemm.h"
-#include "kernels/conv2d_tiles.h"
 #include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 
@@ -52,103 +50,83 @@ double rate(double flop, F f) {
 int main(int argc, char** argv) {
   int threads = 1;
   bool only_big = false;  // --big: only the depthwise / ResNet / 1x1 / strided passes below, in ms
+  bool paths = false;     // --paths: the alternative paths of the big cases, alternately
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--big") == 0) only_big = true;
+    if (std::strcmp(argv[i], "--paths") == 0) paths = true;
     if (i + 1 < argc && std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
   }
   set_num_threads(threads);
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--exp3") != 0) continue;
-    const Conv2dShape shs[] = {make(32, 56, 64, 3, 64, 1, 1), make(32, 56, 64, 3, 128, 2, 1)};
-    for (const Conv2dShape& a : shs) {
-      std::vector<float> x(a.x_size(), 0.5f), w(a.w_size(), 0.25f), y(a.y_size());
-      const int pf[] = {0, 4, 0, 4, 2};
-      double best[5] = {1e30, 1e30, 1e30, 1e30, 1e30};
-      for (int round = 0; round < 8; ++round)
-        for (int v = 0; v < 5; ++v) {
+  if (paths) {
+    // The alternatives conv2d.cc chooses between on the big issue-4 cases, run alternately (one call each
+    // per round, best of the rounds), and the cost of one piece of the rows backward-filter alone.
+    struct Alt {
+      const char* name;
+      std::function<void()> run;
+    };
+    auto best_of = [](std::vector<Alt>& alts, int rounds) {
+      std::vector<double> best(alts.size(), 1e30);
+      for (int r = 0; r < rounds; ++r)
+        for (size_t v = 0; v < alts.size(); ++v) {
           const double t0 = now();
-          conv2d_forward(a, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data());
+          alts[v].run();
           best[v] = std::min(best[v], now() - t0);
         }
-      for (int v = 0; v < 5; ++v) std::printf("oc %lld fwd prefetch %d: %.3f ms\n", (long long)a.oc, pf[v], best[v] * 1e3);
+      for (size_t v = 0; v < alts.size(); ++v) std::printf("  %-52s %9.3f ms\n", alts[v].name, best[v] * 1e3);
+    };
+    {
+      const Conv2dShape s = make(32, 28, 128, 1, 256, 1, 0);
+      std::vector<float> x(s.x_size(), 0.5f), w(s.w_size(), 0.25f), y(s.y_size()), dx(s.x_size()), dw(s.w_size()),
+          db(s.oc), dy(s.y_size(), 0.25f);
+      const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s);
+      std::vector<Alt> alts = {
+          {"fwd: tf::gemm (chosen)", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
+          {"fwd: igemm", [&] {
+             conv_detail::forward_igemm(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data(), kernels().conv_igemm);
+           }},
+          {"bwd-input: igemm (chosen)", [&] { conv2d_backward_input(s, dx.data(), dy.data(), w.data()); }},
+          {"bwd-input: tf::gemm", [&] { conv_detail::backward_input_pointwise(s, dx.data(), dy.data(), w.data()); }},
+          {"bwd-filter: tf::gemm chunks + column sums (chosen)",
+           [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
+          {"bwd-filter: same, no dbias",
+           [&] { conv_detail::backward_filter_pointwise(s, dw.data(), nullptr, dy.data(), x.data()); }},
+          {"bwd-filter: in place (strided-B micro-kernel)", [&] {
+             if (gk != nullptr) conv_detail::backward_filter_inplace(s, dw.data(), db.data(), dy.data(), x.data(), *gk);
+           }},
+      };
+      std::printf("1x1 32x28x28x128->256, threads %d\n", threads);
+      best_of(alts, 8);
     }
-    return 0;
-  }
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--exp2") != 0) continue;
-    const Conv2dShape shs[] = {make(32, 56, 64, 3, 64, 1, 1), make(32, 56, 64, 3, 128, 2, 1)};
-    for (const Conv2dShape& a : shs) {
-      std::vector<float> x(a.x_size(), 0.5f), dw(a.w_size()), db(a.oc), dy(a.y_size(), 0.25f);
-      conv_detail::AlignedFloats dya(a.y_size());
-      std::copy(dy.begin(), dy.end(), dya.get());
-      const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(a);
-      double best[4] = {1e30, 1e30, 1e30, 1e30};
-      for (int round = 0; round < 5; ++round)
-        for (int v = 0; v < 4; ++v) {
-          const double t0 = now();
-          if (v == 0) conv2d_backward_filter(a, dw.data(), db.data(), dy.data(), x.data());
-          if (v == 1) conv2d_backward_filter(a, dw.data(), db.data(), dya.get(), x.data());
-          if (v == 2 && gk) conv_detail::backward_filter_inplace(a, dw.data(), db.data(), dy.data(), x.data(), *gk);
-          if (v == 3) conv_detail::backward_filter_packed(a, dw.data(), db.data(), dy.data(), x.data());
-          best[v] = std::min(best[v], now() - t0);
-        }
-      {
-        // The x transposition alone (what backward_filter_rows does per image, into one image's planes).
-        const int64_t wq = a.w + 2, plane = (a.h + 2) * wq;
-        std::vector<float> xt(a.c * plane);
-        double bt = 1e30, bs = 1e30;
-        for (int round = 0; round < 5; ++round) {
-          for (int v = 0; v < 2; ++v) {
-            const ConvPlanesFn fn = v == 0 ? conv_detail::planes_ukernel().fn : &conv_planes_f32__scalar;
-            const double t0 = now();
-            for (int64_t n = 0; n < a.n; ++n)
-              for (int64_t ih = 0; ih < a.h; ++ih)
-                fn(a.w, a.c, x.data() + (n * a.h + ih) * a.w * a.c, a.c, xt.data() + (ih + 1) * wq + 1, plane);
-            (v == 0 ? bt : bs) = std::min(v == 0 ? bt : bs, now() - t0);
-          }
-        }
-        std::printf("x -> planes (%s): %.3f ms, scalar %.3f ms\n", conv_detail::planes_ukernel().name, bt * 1e3, bs * 1e3);
-      }
-      std::printf("oc %lld stride %lld: conv2d %.3f, conv2d aligned dy %.3f, inplace %.3f, packed %.3f ms\n",
-                  (long long)a.oc, (long long)a.stride_w, best[0] * 1e3, best[1] * 1e3, best[2] * 1e3, best[3] * 1e3);
-    }
-    return 0;
-  }
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--exp") != 0) continue;
-    const int64_t nb = i + 1 < argc ? std::atoi(argv[i + 1]) : 4;
-    const Conv2dShape s = make(nb, 28, 128, 1, 256, 1, 0);
-    std::vector<float> x(s.x_size(), 0.5f), w(s.w_size(), 0.25f), y(s.y_size()), dx(s.x_size()), dw(s.w_size()),
-        db(s.oc), dy(s.y_size(), 0.25f);
-    const double flop = 2.0 * s.n * s.oh * s.ow * s.oc * s.kh * s.kw * s.c;
-    const ConvIgemmUkernel& uk = kernels().conv_igemm;
-    const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s);
     const struct {
       const char* name;
-      std::function<void()> f;
-    } vs[] = {
-        {"fwd conv2d_forward", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
-        {"fwd igemm", [&] { conv_detail::forward_igemm(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data(), uk); }},
-        {"fwd igemm narrow", [&] { conv_detail::forward_igemm(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data(), kernels().conv_igemm_narrow); }},
-        {"bwdin conv2d", [&] { conv2d_backward_input(s, dx.data(), dy.data(), w.data()); }},
-        {"bwdf conv2d (inplace)", [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
-        {"bwdf pointwise", [&] { conv_detail::backward_filter_pointwise(s, dw.data(), db.data(), dy.data(), x.data()); }},
-        {"bwdin gemm (old)", [&] { conv_detail::backward_input_pointwise(s, dx.data(), dy.data(), w.data()); }},
-        {"bwdf inplace (old)", [&] { conv_detail::backward_filter_inplace(s, dw.data(), db.data(), dy.data(), x.data(), *gk); }},
-        {"bwdf pointwise nobias", [&] { conv_detail::backward_filter_pointwise(s, dw.data(), nullptr, dy.data(), x.data()); }},
-    };
-    constexpr int kv = sizeof(vs) / sizeof(vs[0]);
-    double best[kv];
-    for (double& b : best) b = 1e30;
-    for (int round = 0; round < (nb >= 16 ? 8 : 30); ++round) {
-      for (int v = 0; v < kv; ++v) {
-        const double t0 = now();
-        vs[v].f();
-        best[v] = std::min(best[v], now() - t0);
-      }
+      Conv2dShape s;
+    } threes[] = {{"resnet 3x3 32x56x56x64->64", make(32, 56, 64, 3, 64, 1, 1)},
+                  {"strided 3x3 s2 32x56x56x64->128", make(32, 56, 64, 3, 128, 2, 1)}};
+    for (const auto& sh : threes) {
+      const Conv2dShape& s = sh.s;
+      std::vector<float> x(s.x_size(), 0.5f), dw(s.w_size()), db(s.oc), dy(s.y_size(), 0.25f);
+      const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s);
+      // The rows path's transposition of x into zero-bordered channel planes (one image's planes reused).
+      const int64_t wq = s.w + s.pad_left + s.pad_right, plane = (s.h + s.pad_top + s.pad_bottom) * wq;
+      std::vector<float> xt(static_cast<size_t>(s.c * plane));
+      auto to_planes = [&](ConvPlanesFn fn) {
+        for (int64_t n = 0; n < s.n; ++n)
+          for (int64_t ih = 0; ih < s.h; ++ih)
+            fn(s.w, s.c, x.data() + (n * s.h + ih) * s.w * s.c, s.c, xt.data() + (ih + s.pad_top) * wq + s.pad_left, plane);
+      };
+      std::vector<Alt> alts = {
+          {"bwd-filter: rows, channel planes (chosen)",
+           [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
+          {"bwd-filter: in place (strided-B micro-kernel)", [&] {
+             if (gk != nullptr) conv_detail::backward_filter_inplace(s, dw.data(), db.data(), dy.data(), x.data(), *gk);
+           }},
+          {"bwd-filter: packed", [&] { conv_detail::backward_filter_packed(s, dw.data(), db.data(), dy.data(), x.data()); }},
+          {"  x -> planes alone (stride 1 layout), active ISA", [&] { to_planes(conv_detail::planes_ukernel().fn); }},
+          {"  x -> planes alone, plain loop", [&] { to_planes(&conv_planes_f32__scalar); }},
+      };
+      std::printf("%s, threads %d (in place: %s)\n", sh.name, threads, gk != nullptr ? gk->name : "does not apply");
+      best_of(alts, 5);
     }
-    std::printf("1x1 N=%lld, threads %d (inplace tile %s)\n", static_cast<long long>(nb), threads, gk ? gk->name : "-");
-    for (int v = 0; v < kv; ++v) std::printf("  %-28s %8.3f ms %7.1f GFLOP/s\n", vs[v].name, best[v] * 1e3, flop / best[v] / 1e9);
     return 0;
   }
   // The three training passes of the larger issue-4 cases through conv2d.cc's path choice, in ms (best
