@@ -114,7 +114,9 @@ int main(int argc, char** argv) {
           for (int64_t ih = 0; ih < s.h; ++ih)
             fn(s.w, s.c, x.data() + (n * s.h + ih) * s.w * s.c, s.c, xt.data() + (ih + s.pad_top) * wq + s.pad_left, plane);
       };
+      std::vector<float> w(s.w_size(), 0.25f), y(s.y_size());
       std::vector<Alt> alts = {
+          {"fwd (chosen)", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
           {"bwd-filter: rows, channel planes (chosen)",
            [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
           {"bwd-filter: in place (strided-B micro-kernel)", [&] {

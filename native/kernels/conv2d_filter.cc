@@ -142,48 +142,62 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
 }
 
 // 1x1, stride 1, no padding: per group, dw_gᵀ [OCg, Cg] = dy_gᵀ · x_g over all N*H*W pixels on tf::gemm
-// (strided views, no copy; bit-identical for any thread count), the pixels taken in chunks of
-// kPointwiseChunk (fixed), each chunk's GEMM accumulating onto the previous ones. dbias: each chunk's dy
-// rows are summed first (add_column_sums), which also brings them into cache for the GEMM's packing.
-// This orientation (dy as the transposed A, M = OCg) measured 3-4 % faster than x as A (M = Cg) on the
-// 1x1 128 -> 256 layer, 1 thread; the small result is transposed into dw at the end.
+// (strided views, no copy). The pixels are cut into kFilterParts equal parts (fixed by the size); a part
+// runs its pixels through the GEMM in chunks of at most kPointwiseChunk, each chunk accumulating onto the
+// part's own sums, on one thread (tf::gemm runs inline inside a pool task), and the parts are added in
+// part order: bit-identical for any thread count, with no barrier between chunks. dbias: each chunk's dy
+// rows are summed first (add_column_sums, inline), which also brings them into cache for the GEMM's
+// packing. This orientation (dy as the transposed A, M = OCg) measured 3-4 % faster than x as A (M = Cg)
+// on the 1x1 128 -> 256 layer, 1 thread; the small result is transposed into dw at the end.
 void backward_filter_pointwise(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
   // Pixels per GEMM call. Measured on 1x1 128 -> 256, N = 32, AVX-512, 1 thread (ms, best of 8
-  // interleaved): 512 18.4, 1024 15.5, 2048 15.6, one call for all pixels with a separate dbias pass 17.7;
-  // the in-place micro-kernel path (conv2d_filter_inplace.cc) took 18.2-18.9.
+  // interleaved, one part): 512 18.4, 1024 15.5, 2048 15.6, one call for all pixels with a separate dbias
+  // pass 17.7; the in-place micro-kernel path (conv2d_filter_inplace.cc) took 18.2-18.9.
   constexpr int64_t kPointwiseChunk = 1024;
   const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
   const int64_t pixels = s.n * s.h * s.w;
-  if (dbias != nullptr) std::fill(dbias, dbias + s.oc, 0.0f);
-  std::vector<float> acc(static_cast<size_t>(ocg * cg));
+  const int64_t per_part = ceil_div(pixels, kFilterParts), parts = ceil_div(pixels, per_part);
+  const int64_t acc_size = s.groups * ocg * cg;  // [g][o][ci]
+  std::vector<float> acc(static_cast<size_t>(parts * acc_size));
+  std::vector<float> bias_acc(dbias != nullptr ? static_cast<size_t>(parts * s.oc) : 0, 0.0f);
+  parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      const int64_t first = part * per_part, last = std::min(pixels, first + per_part);
+      for (int64_t p0 = first; p0 < last; p0 += kPointwiseChunk) {
+        const int64_t count = std::min(kPointwiseChunk, last - p0);
+        if (dbias != nullptr) add_column_sums(dy + p0 * s.oc, count, s.oc, bias_acc.data() + part * s.oc);
+        for (int64_t g = 0; g < s.groups; ++g) {
+          GemmArgs a;
+          a.m = ocg;
+          a.n = cg;
+          a.k = count;
+          a.a = dy + p0 * s.oc + g * ocg;  // op(A)[o, p] = dy[p, g*OCg + o]: A stored [k, m] with row stride OC
+          a.lda = s.oc;
+          a.trans_a = true;
+          a.b = x + p0 * s.c + g * cg;
+          a.ldb = s.c;
+          a.c = acc.data() + part * acc_size + g * ocg * cg;
+          a.ldc = cg;
+          a.accumulate = p0 > first;
+          gemm(a);
+        }
+      }
+    }
+  });
+  for (int64_t part = 1; part < parts; ++part) {
+    const float* p = acc.data() + part * acc_size;
+    for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
+    if (dbias != nullptr) {
+      for (int64_t o = 0; o < s.oc; ++o) bias_acc[o] += bias_acc[part * s.oc + o];
+    }
+  }
   for (int64_t g = 0; g < s.groups; ++g) {
-    for (int64_t p0 = 0; p0 < pixels; p0 += kPointwiseChunk) {
-      const int64_t count = std::min(kPointwiseChunk, pixels - p0);
-      if (dbias != nullptr && s.groups == 1) add_column_sums(dy + p0 * s.oc, count, s.oc, dbias);
-      GemmArgs a;
-      a.m = ocg;
-      a.n = cg;
-      a.k = count;
-      a.a = dy + p0 * s.oc + g * ocg;  // op(A)[o, p] = dy[p, g*OCg + o]: A stored [k, m] with row stride OC
-      a.lda = s.oc;
-      a.trans_a = true;
-      a.b = x + p0 * s.c + g * cg;
-      a.ldb = s.c;
-      a.c = acc.data();
-      a.ldc = cg;
-      a.accumulate = p0 > 0;
-      gemm(a);
-    }
+    const float* ag = acc.data() + g * ocg * cg;
     for (int64_t o = 0; o < ocg; ++o) {
-      for (int64_t ci = 0; ci < cg; ++ci) dw[ci * s.oc + g * ocg + o] = acc[o * cg + ci];
+      for (int64_t ci = 0; ci < cg; ++ci) dw[ci * s.oc + g * ocg + o] = ag[o * cg + ci];
     }
   }
-  // Several groups: dbias in one pass of the same chunks after the GEMMs.
-  if (dbias != nullptr && s.groups > 1) {
-    for (int64_t p0 = 0; p0 < pixels; p0 += kPointwiseChunk) {
-      add_column_sums(dy + p0 * s.oc, std::min(kPointwiseChunk, pixels - p0), s.oc, dbias);
-    }
-  }
+  if (dbias != nullptr) std::copy_n(bias_acc.data(), s.oc, dbias);
 }
 
 // sums[j] += Σ_{p < rows} m[p*cols + j]: the rows are cut into parts of kSumRows (fixed by the size), each
