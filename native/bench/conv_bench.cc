@@ -115,8 +115,17 @@ int main(int argc, char** argv) {
             fn(s.w, s.c, x.data() + (n * s.h + ih) * s.w * s.c, s.c, xt.data() + (ih + s.pad_top) * wq + s.pad_left, plane);
       };
       std::vector<float> w(s.w_size(), 0.25f), y(s.y_size());
+      Conv2dShape one = s;  // one image, 32 times: x and y stay in L2
+      one.n = 1;
       std::vector<Alt> alts = {
           {"fwd (chosen)", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
+          {"fwd, one image 32 times (in cache)", [&] {
+             for (int64_t n = 0; n < s.n; ++n) conv2d_forward(one, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data());
+           }},
+          {"bwd-input (chosen)", [&] { conv2d_backward_input(s, x.data(), dy.data(), w.data()); }},
+          {"bwd-input, one image 32 times (in cache)", [&] {
+             for (int64_t n = 0; n < s.n; ++n) conv2d_backward_input(one, x.data(), dy.data(), w.data());
+           }},
           {"bwd-filter: rows, channel planes (chosen)",
            [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
           {"bwd-filter: in place (strided-B micro-kernel)", [&] {

@@ -293,6 +293,61 @@ void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, cons
   });
   const std::vector<float> zero(static_cast<size_t>(ocg), 0.0f);
 
+  if (phases == 1) {
+    // Stride 1: every tap serves every dx pixel, and consecutive dx pixels are C floats apart across row
+    // ends too, so tiles of MR pixels run through dx in order as in the forward pass (a row of W = 56
+    // no longer leaves a partial tile: 60 rows computed for 56). Each dx element is still one
+    // micro-kernel row summed over the same taps in the same order: the same bits as per-row tiles.
+    // ResNet 3x3 64 -> 64, N = 32, AVX-512, 1 thread: 48.6 vs 52.7 ms for per-row tiles.
+    const int64_t pixels = s.n * s.h * s.w;
+    const int64_t tiles = ceil_div(pixels, mr), tasks = ceil_div(tiles, kTilesPerTask);
+    std::vector<int64_t> tap_kh(static_cast<size_t>(taps)), tap_kw(static_cast<size_t>(taps));
+    for (int64_t t = 0; t < taps; ++t) {
+      tap_kh[t] = s.pad_top - t / s.kw * s.dilation_h;   // oh = ih + tap_kh
+      tap_kw[t] = s.pad_left - t % s.kw * s.dilation_w;  // ow = iw + tap_kw
+    }
+    const double task_work = static_cast<double>(kTilesPerTask) * mr * taps * cg * s.oc;
+    parallel_for(tasks, grain_for(task_work), [&](int64_t begin, int64_t end) {
+      std::vector<const float*> ptr(static_cast<size_t>(taps * mr));
+      std::vector<int64_t> base(static_cast<size_t>(taps * mr));  // dy offset of each (tap, row), or -1
+      for (int64_t tile = begin * kTilesPerTask; tile < std::min(tiles, end * kTilesPerTask); ++tile) {
+        const int64_t p0 = tile * mr;
+        const int mv = static_cast<int>(std::min<int64_t>(mr, pixels - p0));
+        int64_t n = p0 / (s.h * s.w), ih = p0 / s.w % s.h, iw = p0 % s.w;
+        for (int i = 0; i < mr; ++i) {
+          for (int64_t t = 0; t < taps; ++t) {
+            const int64_t oh = ih + tap_kh[t], ow = iw + tap_kw[t];
+            const bool inside = i < mv && oh >= 0 && oh < s.oh && ow >= 0 && ow < s.ow;
+            base[t * mr + i] = inside ? ((n * s.oh + oh) * s.ow + ow) * s.oc : -1;
+          }
+          if (++iw == s.w) {
+            iw = 0;
+            if (++ih == s.h) {
+              ih = 0;
+              ++n;
+            }
+          }
+        }
+        // As in forward_igemm: the dx rows of the tile kPrefetchTiles ahead, for writing.
+        if (tile + kPrefetchTiles < tiles) {
+          const char* dp = reinterpret_cast<const char*>(dx + (tile + kPrefetchTiles) * mr * s.c);
+          const int64_t bytes = std::min<int64_t>(mr, pixels - (tile + kPrefetchTiles) * mr) * s.c * 4;
+          for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(dp + off, 1, 3);
+        }
+        for (int64_t g = 0; g < s.groups; ++g) {
+          for (int64_t k = 0; k < taps * mr; ++k) ptr[k] = base[k] < 0 ? zero.data() : dy + base[k] + g * ocg;
+          const float* wg = wt + g * group_size;
+          for (int64_t q = 0; q < panels; ++q) {
+            const int nv = static_cast<int>(std::min<int64_t>(nr, cg - q * nr));
+            uk.fn(taps, ocg, ptr.data(), wg + q * taps * block, dx + p0 * s.c + g * cg + q * nr, s.c, mv, nv, nullptr,
+                  false);
+          }
+        }
+      }
+    });
+    return;
+  }
+
   const double row_work = static_cast<double>(s.w) * taps * cg * s.oc / static_cast<double>(phases);
   parallel_for(s.n * s.h, grain_for(row_work), [&](int64_t begin, int64_t end) {
     std::vector<const float*> ptr(static_cast<size_t>(taps * mr));
