@@ -16,8 +16,9 @@ inline __mmask16 column_mask(int nr_valid, int v) {
   return static_cast<__mmask16>((1u << left) - 1u);
 }
 
-// MR pixels x NV zmm of output channels; the MR row pointers of a tap live in registers for its kc loop.
-template <int MR, int NV>
+// MR pixels x NV zmm of output channels; the MR row pointers of a tap live in registers for its kc loop,
+// unrolled Unroll times (one loop branch per Unroll input channels).
+template <int MR, int NV, int Unroll = 1>
 inline void igemm_tile(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c, int64_t ldc,
                        int mr_valid, int nr_valid, const float* bias, bool relu) {
   constexpr int NR = NV * 16;
@@ -28,14 +29,22 @@ inline void igemm_tile(int64_t ks, int64_t kc, const float* const* a, const floa
   for (int64_t s = 0; s < ks; ++s, a += MR) {
     const float* rows[MR];
     for (int i = 0; i < MR; ++i) rows[i] = a[i];
-    for (int64_t p = 0; p < kc; ++p, w += NR) {
+    auto step = [&](int64_t p) {
       __m512 b[NV];
       for (int v = 0; v < NV; ++v) b[v] = _mm512_loadu_ps(w + v * 16);
       for (int i = 0; i < MR; ++i) {
         const __m512 ai = _mm512_set1_ps(rows[i][p]);
         for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, b[v], acc[i][v]);
       }
+      w += NR;
+    };
+    int64_t p = 0;
+    if constexpr (Unroll > 1) {
+      for (; p + Unroll <= kc; p += Unroll) {
+        for (int u = 0; u < Unroll; ++u) step(p + u);
+      }
     }
+    for (; p < kc; ++p) step(p);
   }
 
   __mmask16 mask[NV];
@@ -70,7 +79,7 @@ void conv_igemm_f32_16x16__avx512f(int64_t ks, int64_t kc, const float* const* a
 
 void conv_igemm_f32_6x64__avx512f(int64_t ks, int64_t kc, const float* const* a, const float* w, float* c,
                                   int64_t ldc, int mr_valid, int nr_valid, const float* bias, bool relu) {
-  igemm_tile<6, 4>(ks, kc, a, w, c, ldc, mr_valid, nr_valid, bias, relu);
+  igemm_tile<6, 4, 2>(ks, kc, a, w, c, ldc, mr_valid, nr_valid, bias, relu);
 }
 
 namespace {
