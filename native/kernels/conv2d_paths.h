@@ -74,8 +74,10 @@
 // alternating in one process): forward igemm over blocks of 1..4 taps per call for 8 tiles at a time, so the
 // filter block stays in L1 and y carries the sums between blocks (2-8 % slower than all taps per call:
 // the packed filter streams from L2 fast enough); software prefetch of the packed filter in the
-// micro-kernel (within 2 %); forward_igemm_rows (zero-bordered rows, ks = KH, kc = KW*C) for C = 64
-// (3-7 % slower); prefetching the next image's x and dy during the rows backward-filter (slower).
+// micro-kernel (within 2 %), and of the x row a tile 4 or 12 tiles ahead reads last (4 % slower);
+// forward_igemm_rows (zero-bordered rows, ks = KH, kc = KW*C) for C = 64 (3-7 % slower); the panel loop
+// outside the tiles for the 1x1 igemm forward (slower); prefetching the next image's x and dy during the
+// rows backward-filter (slower). See BENCHMARKS.md, "Large layers, session 3".
 // Measured and not kept: a backward-filter micro-kernel accumulating outer products over 256-pixel
 // blocks straight from x and dy (no im2col) ran at 74 GFLOP/s vs 108 for tf::gemm over im2col tiles
 // (ResNet 3x3 64->64, AVX-512, 1 thread): dy rows read at stride OC miss L1, the GEMM's packed panels do not.
