@@ -80,9 +80,9 @@ int main(int argc, char** argv) {
           db(s.oc), dy(s.y_size(), 0.25f);
       const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s);
       std::vector<Alt> alts = {
-          {"fwd: tf::gemm (chosen)", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
-          {"fwd: igemm", [&] {
-             conv_detail::forward_igemm(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data(), kernels().conv_igemm);
+          {"fwd: igemm (chosen)", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
+          {"fwd: tf::gemm", [&] {
+             conv_detail::forward_pointwise(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data());
            }},
           {"bwd-input: igemm (chosen)", [&] { conv2d_backward_input(s, dx.data(), dy.data(), w.data()); }},
           {"bwd-input: tf::gemm", [&] { conv_detail::backward_input_pointwise(s, dx.data(), dy.data(), w.data()); }},

@@ -66,8 +66,8 @@
 //                        (KH*KW+1)*OC*16 lane partials, per task one image's zero-bordered x and dy^T
 //                        (about (OH+KH)*(OW+KW) + OC*OH*(OW+KW) floats, conv2d_width.cc)
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
-//   pointwise (1x1)      forward: nothing but tf::gemm's packing buffers; backward-input (Cg >= 64): the
-//                        igemm's, else tf::gemm's; backward-filter: an OCg x Cg accumulator, per 1024-pixel
+//   pointwise (1x1)      forward and backward-input: with Cg >= 64 (and OCg >= 64 forward) the igemm's, else
+//                        nothing but tf::gemm's packing buffers; backward-filter: an OCg x Cg accumulator, per 1024-pixel
 //                        chunk ceil(1024/256) x OC column partial sums, and tf::gemm's packing buffers
 //
 // Measured and not kept (session 3, ResNet 3x3 64 -> 64 and the strided 3x3, N = 4..32, AVX-512, 1 thread,

@@ -59,6 +59,7 @@ std::vector<Case> cases() {
       {"C=3 first layer 7x7 stride 2", make(2, 13, 12, 3, 7, 7, 16, 2, 2, 1, 1, 3, 3, 3, 3, 1)},
       {"depthwise C 37 dilated asym pad (interior runs)", make(2, 9, 17, 37, 3, 3, 37, 1, 1, 2, 2, 1, 2, 0, 3, 37)},
       {"depthwise C 80 5x5 stride (2,1)", make(1, 11, 14, 80, 5, 5, 80, 2, 1, 1, 1, 2, 2, 2, 2, 80)},
+      {"1x1 C 70 -> 66 (igemm forward and backward-input)", make(2, 5, 7, 70, 1, 1, 66, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
   };
 }
 
@@ -448,6 +449,7 @@ TF_TEST(conv_add_column_sums_matches_plain_sums) {
 TF_TEST(conv2d_relu_keeps_nan) {
   const Case shapes[] = {{"3x3", make(1, 4, 4, 3, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
                          {"1x1", make(1, 4, 4, 3, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+                         {"1x1 C 64 -> 64 (igemm)", make(1, 3, 5, 64, 1, 1, 64, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
                          {"depthwise", make(1, 4, 4, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3)}};
   const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
   for (const Case& c : shapes) {
