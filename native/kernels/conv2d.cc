@@ -317,8 +317,9 @@ void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const
   // 1x1, stride 1, no padding: tf::gemm over fixed chunks of pixels, dbias summed per chunk
   // (conv2d_filter.cc); measured 15.5 vs 18.2-18.9 ms for the in-place path below on 1x1 128 -> 256, N = 32.
   if (conv_detail::is_pointwise(s)) return conv_detail::backward_filter_pointwise(s, dw, dbias, dy, x);
-  // One group, most output columns interior, column runs a multiple of the GEMM tile's NR (ResNet 3x3,
-  // the strided 3x3): x read in place by the GEMM micro-kernel, no packing of x (conv2d_filter_inplace.cc).
+  // One group, most output columns interior, column runs a multiple of the GEMM tile's NR, stride_w 1 (what the
+  // rows path above declines: OW < 16 or an image's planes / dy panels past 4 MiB): x read in place by the GEMM
+  // micro-kernel, no packing of x (conv2d_filter_inplace.cc).
   if (const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s); gk != nullptr) {
     return conv_detail::backward_filter_inplace(s, dw, dbias, dy, x, *gk);
   }
