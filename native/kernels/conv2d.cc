@@ -307,8 +307,11 @@ void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const
   // 64 -> 128 (see BENCHMARKS.md's conv section).
   const int64_t planes = s.c * s.stride_w * (s.pad_top + s.h + s.pad_bottom) *
                          conv_detail::ceil_div(s.pad_left + s.w + s.pad_right, s.stride_w);
+  // Only while the tile's NR columns waste at most 1/8 of its work on padding (OC 64, 128, 256 on AVX-512; an
+  // OC of 70 would compute 128 columns; the paths below pick their tiles by fill).
+  const bool columns_fill = conv_detail::ceil_div(s.oc, rows_uk.nr) * rows_uk.nr * 8 <= s.oc * 9;
   if (s.c >= conv_detail::kGatherChannels && s.groups == 1 && s.ow >= 16 && !conv_detail::is_pointwise(s) &&
-      dy_panels <= (int64_t{1} << 20) && planes <= (int64_t{1} << 20)) {
+      columns_fill && dy_panels <= (int64_t{1} << 20) && planes <= (int64_t{1} << 20)) {
     return conv_detail::backward_filter_rows(s, dw, dbias, dy, x, rows_uk);
   }
   // The packed path copies runs of adjacent x channels (a kernel row's taps when groups = 1 and there is

@@ -60,6 +60,8 @@ std::vector<Case> cases() {
       {"depthwise C 37 dilated asym pad (interior runs)", make(2, 9, 17, 37, 3, 3, 37, 1, 1, 2, 2, 1, 2, 0, 3, 37)},
       {"depthwise C 80 5x5 stride (2,1)", make(1, 11, 14, 80, 5, 5, 80, 2, 1, 1, 1, 2, 2, 2, 2, 80)},
       {"1x1 C 70 -> 66 (igemm forward and backward-input)", make(2, 5, 7, 70, 1, 1, 66, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"3x3 C 9 -> 64 stride 2, OW 18 (rows backward-filter)", make(1, 6, 35, 9, 3, 3, 64, 2, 2, 1, 1, 1, 1, 1, 1, 1)},
+      {"3x3 C 12 -> 64 pad 1, OW 17 (rows backward-filter)", make(2, 4, 17, 12, 3, 3, 64, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
   };
 }
 
