@@ -34,7 +34,8 @@ function option(name, fallback) {
 const threadCounts = option('threads', '1,2').split(',').map(Number);
 const minMs = Number(option('min-ms', '60'));
 const trials = Number(option('trials', '3'));
-const onlyCases = option('cases', '').split(',').filter(Boolean);
+// Case names as below; '1x1' is accepted for 'pointwise'.
+const onlyCases = option('cases', '').split(',').filter(Boolean).map((n) => (n === '1x1' ? 'pointwise' : n));
 const withTorch = !argv.includes('--no-torch');
 
 // --- the cases -----------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 // run, through the forward and backward-input drivers, on the issue-4 shapes (the end-to-end comparison
 // with PyTorch is scripts/bench-conv.mjs).
 //
-//   ./build-cmake/conv_bench [--threads N]
+//   ./build-cmake/conv_bench [--threads N] [--big] [--paths]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,11 +50,96 @@ double rate(double flop, F f) {
 int main(int argc, char** argv) {
   int threads = 1;
   bool only_big = false;  // --big: only the depthwise / ResNet / 1x1 / strided passes below, in ms
+  bool paths = false;     // --paths: the alternative paths of the big cases, alternately
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--big") == 0) only_big = true;
+    if (std::strcmp(argv[i], "--paths") == 0) paths = true;
     if (i + 1 < argc && std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
   }
   set_num_threads(threads);
+  if (paths) {
+    // The alternatives conv2d.cc chooses between on the big issue-4 cases, run alternately (one call each
+    // per round, best of the rounds), and the cost of one piece of the rows backward-filter alone.
+    struct Alt {
+      const char* name;
+      std::function<void()> run;
+    };
+    auto best_of = [](std::vector<Alt>& alts, int rounds) {
+      std::vector<double> best(alts.size(), 1e30);
+      for (int r = 0; r < rounds; ++r)
+        for (size_t v = 0; v < alts.size(); ++v) {
+          const double t0 = now();
+          alts[v].run();
+          best[v] = std::min(best[v], now() - t0);
+        }
+      for (size_t v = 0; v < alts.size(); ++v) std::printf("  %-52s %9.3f ms\n", alts[v].name, best[v] * 1e3);
+    };
+    {
+      const Conv2dShape s = make(32, 28, 128, 1, 256, 1, 0);
+      std::vector<float> x(s.x_size(), 0.5f), w(s.w_size(), 0.25f), y(s.y_size()), dx(s.x_size()), dw(s.w_size()),
+          db(s.oc), dy(s.y_size(), 0.25f);
+      const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s);
+      std::vector<Alt> alts = {
+          {"fwd: igemm (chosen)", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
+          {"fwd: tf::gemm", [&] {
+             conv_detail::forward_pointwise(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data());
+           }},
+          {"bwd-input: igemm (chosen)", [&] { conv2d_backward_input(s, dx.data(), dy.data(), w.data()); }},
+          {"bwd-input: tf::gemm", [&] { conv_detail::backward_input_pointwise(s, dx.data(), dy.data(), w.data()); }},
+          {"bwd-filter: tf::gemm chunks + column sums (chosen)",
+           [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
+          {"bwd-filter: same, no dbias",
+           [&] { conv_detail::backward_filter_pointwise(s, dw.data(), nullptr, dy.data(), x.data()); }},
+          {"bwd-filter: in place (strided-B micro-kernel)", [&] {
+             if (gk != nullptr) conv_detail::backward_filter_inplace(s, dw.data(), db.data(), dy.data(), x.data(), *gk);
+           }},
+      };
+      std::printf("1x1 32x28x28x128->256, threads %d\n", threads);
+      best_of(alts, 8);
+    }
+    const struct {
+      const char* name;
+      Conv2dShape s;
+    } threes[] = {{"resnet 3x3 32x56x56x64->64", make(32, 56, 64, 3, 64, 1, 1)},
+                  {"strided 3x3 s2 32x56x56x64->128", make(32, 56, 64, 3, 128, 2, 1)}};
+    for (const auto& sh : threes) {
+      const Conv2dShape& s = sh.s;
+      std::vector<float> x(s.x_size(), 0.5f), dw(s.w_size()), db(s.oc), dy(s.y_size(), 0.25f);
+      const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s);
+      // The rows path's transposition of x into zero-bordered channel planes (one image's planes reused).
+      const int64_t wq = s.w + s.pad_left + s.pad_right, plane = (s.h + s.pad_top + s.pad_bottom) * wq;
+      std::vector<float> xt(static_cast<size_t>(s.c * plane));
+      auto to_planes = [&](ConvPlanesFn fn) {
+        for (int64_t n = 0; n < s.n; ++n)
+          for (int64_t ih = 0; ih < s.h; ++ih)
+            fn(s.w, s.c, x.data() + (n * s.h + ih) * s.w * s.c, s.c, xt.data() + (ih + s.pad_top) * wq + s.pad_left, plane);
+      };
+      std::vector<float> w(s.w_size(), 0.25f), y(s.y_size());
+      Conv2dShape one = s;  // one image, 32 times: x and y stay in L2
+      one.n = 1;
+      std::vector<Alt> alts = {
+          {"fwd (chosen)", [&] { conv2d_forward(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data()); }},
+          {"fwd, one image 32 times (in cache)", [&] {
+             for (int64_t n = 0; n < s.n; ++n) conv2d_forward(one, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data());
+           }},
+          {"bwd-input (chosen)", [&] { conv2d_backward_input(s, x.data(), dy.data(), w.data()); }},
+          {"bwd-input, one image 32 times (in cache)", [&] {
+             for (int64_t n = 0; n < s.n; ++n) conv2d_backward_input(one, x.data(), dy.data(), w.data());
+           }},
+          {"bwd-filter: rows, channel planes (chosen)",
+           [&] { conv2d_backward_filter(s, dw.data(), db.data(), dy.data(), x.data()); }},
+          {"bwd-filter: in place (strided-B micro-kernel)", [&] {
+             if (gk != nullptr) conv_detail::backward_filter_inplace(s, dw.data(), db.data(), dy.data(), x.data(), *gk);
+           }},
+          {"bwd-filter: packed", [&] { conv_detail::backward_filter_packed(s, dw.data(), db.data(), dy.data(), x.data()); }},
+          {"  x -> planes alone (stride 1 layout), active ISA", [&] { to_planes(conv_detail::planes_ukernel().fn); }},
+          {"  x -> planes alone, plain loop", [&] { to_planes(&conv_planes_f32__scalar); }},
+      };
+      std::printf("%s, threads %d (in place: %s)\n", sh.name, threads, gk != nullptr ? gk->name : "does not apply");
+      best_of(alts, 5);
+    }
+    return 0;
+  }
   // The three training passes of the larger issue-4 cases through conv2d.cc's path choice, in ms (best
   // of 3 trials of >= 50 ms); run two builds alternately to compare them.
   {

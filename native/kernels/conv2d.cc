@@ -238,7 +238,12 @@ void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const 
                     const float* bias, float* y) {
   if (depthwise(s)) return conv_detail::depthwise_forward(s, epilogue, x, w, bias, y, kernels().dwconv);
   if (depthwise_like(s)) return forward_direct(s, epilogue, x, w, bias, y);
-  if (conv_detail::is_pointwise(s)) return conv_detail::forward_pointwise(s, epilogue, x, w, bias, y);
+  // 1x1 with at least 64 input and output channels per group takes the igemm below (x read in place, the y
+  // rows prefetched): 1x1 128 -> 256, N = 32, best of 3 alternating: 12.7-12.9 vs 13.0-14.1 ms for tf::gemm
+  // at 1 thread, 6.5 vs 7.0-7.1 at 2.
+  if (conv_detail::is_pointwise(s) && (s.c_per_group() < 64 || s.oc_per_group() < 64)) {
+    return conv_detail::forward_pointwise(s, epilogue, x, w, bias, y);
+  }
   // One input channel, one group, stride_w = dilation_w = 1 (LeNet conv1): width-vectorized kernels.
   if (const ConvWidthUkernel* wk = conv_detail::width_ukernel(); wk != nullptr && conv_detail::width_path_applies(s)) {
     return conv_detail::forward_width(s, epilogue, x, w, bias, y, *wk);
@@ -258,7 +263,9 @@ void conv2d_forward(const Conv2dShape& s, const Conv2dEpilogue& epilogue, const 
 void conv2d_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w) {
   if (depthwise(s)) return conv_detail::depthwise_backward_input(s, dx, dy, w, kernels().dwconv);
   if (depthwise_like(s)) return backward_input_direct(s, dx, dy, w);
-  if (conv_detail::is_pointwise(s)) return conv_detail::backward_input_pointwise(s, dx, dy, w);
+  // 1x1 with at least 64 input channels per group: the igemm below reads dy in place where tf::gemm packs
+  // it (1x1 128 -> 256, N = 32, 1 thread: 13.0-13.5 vs 14.3-14.6 ms, best of 8 interleaved).
+  if (conv_detail::is_pointwise(s) && s.c_per_group() < 64) return conv_detail::backward_input_pointwise(s, dx, dy, w);
   // Few channels, 12..64 output channels, stride 1, no dilation (LeNet conv2, 6 -> 16): the reduction runs
   // over 16 dy channels per vector (conv2d_ocvec.cc) instead of the dcol GEMM + col2im below.
   if (const ConvOcvecUkernel* ok = conv_detail::ocvec_ukernel();
@@ -294,11 +301,28 @@ void conv2d_backward_filter(const Conv2dShape& s, float* dw, float* dbias, const
   if (s.c < conv_detail::kGatherChannels && s.groups == 1 && s.stride_w == 1 && dy_panels <= (int64_t{1} << 20)) {
     return conv_detail::backward_filter_rows(s, dw, dbias, dy, x, rows_uk);
   }
+  // More channels, one group, output rows of >= 16 pixels (the kernel's K loop), one image's channel planes
+  // and dy panels within 4 MiB each: the same rows path, any stride (column phases). It replaced the in-place
+  // and packed paths below on ResNet 3x3 64 -> 64 (N = 32, 1 thread: 52-54 vs 61.5 ms) and the strided 3x3
+  // 64 -> 128 (see BENCHMARKS.md's conv section).
+  const int64_t planes = s.c * s.stride_w * (s.pad_top + s.h + s.pad_bottom) *
+                         conv_detail::ceil_div(s.pad_left + s.w + s.pad_right, s.stride_w);
+  // Only while the tile's NR columns waste at most 1/8 of its work on padding (OC 64, 128, 256 on AVX-512; an
+  // OC of 70 would compute 128 columns; the paths below pick their tiles by fill).
+  const bool columns_fill = conv_detail::ceil_div(s.oc, rows_uk.nr) * rows_uk.nr * 8 <= s.oc * 9;
+  if (s.c >= conv_detail::kGatherChannels && s.groups == 1 && s.ow >= 16 && !conv_detail::is_pointwise(s) &&
+      columns_fill && dy_panels <= (int64_t{1} << 20) && planes <= (int64_t{1} << 20)) {
+    return conv_detail::backward_filter_rows(s, dw, dbias, dy, x, rows_uk);
+  }
   // The packed path copies runs of adjacent x channels (a kernel row's taps when groups = 1 and there is
   // no horizontal dilation); with runs shorter than 8 floats (e.g. a 5x5 filter on one channel) the
   // im2col tile + tf::gemm path measured faster.
-  // One group, most output columns interior, column runs a multiple of the GEMM tile's NR (ResNet 3x3,
-  // the strided 3x3): x read in place by the GEMM micro-kernel, no packing of x (conv2d_filter_inplace.cc).
+  // 1x1, stride 1, no padding: tf::gemm over fixed chunks of pixels, dbias summed per chunk
+  // (conv2d_filter.cc); measured 15.5 vs 18.2-18.9 ms for the in-place path below on 1x1 128 -> 256, N = 32.
+  if (conv_detail::is_pointwise(s)) return conv_detail::backward_filter_pointwise(s, dw, dbias, dy, x);
+  // One group, most output columns interior, column runs a multiple of the GEMM tile's NR, stride_w 1 (what the
+  // rows path above declines: OW < 16 or an image's planes / dy panels past 4 MiB): x read in place by the GEMM
+  // micro-kernel, no packing of x (conv2d_filter_inplace.cc).
   if (const GemmUkernel* gk = conv_detail::inplace_filter_ukernel(s); gk != nullptr) {
     return conv_detail::backward_filter_inplace(s, dw, dbias, dy, x, *gk);
   }

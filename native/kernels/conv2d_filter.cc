@@ -3,6 +3,7 @@
 // bounded im2col tiles. Both reduce over pixels in parts fixed by the shape, added in part order, so
 // results are bit-identical for any thread count.
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "kernels/conv2d_paths.h"
@@ -140,6 +141,97 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
   });
 }
 
+// 1x1, stride 1, no padding: per group, dw_gᵀ [OCg, Cg] = dy_gᵀ · x_g over all N*H*W pixels on tf::gemm
+// (strided views, no copy). The pixels are cut into kFilterParts equal parts (fixed by the size); a part
+// runs its pixels through the GEMM in chunks of at most kPointwiseChunk, each chunk accumulating onto the
+// part's own sums, on one thread (tf::gemm runs inline inside a pool task), and the parts are added in
+// part order: bit-identical for any thread count, with no barrier between chunks. dbias: each chunk's dy
+// rows are summed first (add_column_sums, inline), which also brings them into cache for the GEMM's
+// packing. This orientation (dy as the transposed A, M = OCg) measured 3-4 % faster than x as A (M = Cg)
+// on the 1x1 128 -> 256 layer, 1 thread; the small result is transposed into dw at the end.
+void backward_filter_pointwise(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x) {
+  // Pixels per GEMM call. Measured on 1x1 128 -> 256, N = 32, AVX-512, 1 thread (ms, best of 8
+  // interleaved, one part): 512 18.4, 1024 15.5, 2048 15.6, one call for all pixels with a separate dbias
+  // pass 17.7; the in-place micro-kernel path (conv2d_filter_inplace.cc) took 18.2-18.9.
+  constexpr int64_t kPointwiseChunk = 1024;
+  const int64_t cg = s.c_per_group(), ocg = s.oc_per_group();
+  const int64_t pixels = s.n * s.h * s.w;
+  const int64_t per_part = ceil_div(pixels, kFilterParts), parts = ceil_div(pixels, per_part);
+  const int64_t acc_size = s.groups * ocg * cg;  // [g][o][ci]
+  std::vector<float> acc(static_cast<size_t>(parts * acc_size));
+  std::vector<float> bias_acc(dbias != nullptr ? static_cast<size_t>(parts * s.oc) : 0, 0.0f);
+  parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      const int64_t first = part * per_part, last = std::min(pixels, first + per_part);
+      for (int64_t p0 = first; p0 < last; p0 += kPointwiseChunk) {
+        const int64_t count = std::min(kPointwiseChunk, last - p0);
+        if (dbias != nullptr) add_column_sums(dy + p0 * s.oc, count, s.oc, bias_acc.data() + part * s.oc);
+        for (int64_t g = 0; g < s.groups; ++g) {
+          GemmArgs a;
+          a.m = ocg;
+          a.n = cg;
+          a.k = count;
+          a.a = dy + p0 * s.oc + g * ocg;  // op(A)[o, p] = dy[p, g*OCg + o]: A stored [k, m] with row stride OC
+          a.lda = s.oc;
+          a.trans_a = true;
+          a.b = x + p0 * s.c + g * cg;
+          a.ldb = s.c;
+          a.c = acc.data() + part * acc_size + g * ocg * cg;
+          a.ldc = cg;
+          a.accumulate = p0 > first;
+          gemm(a);
+        }
+      }
+    }
+  });
+  for (int64_t part = 1; part < parts; ++part) {
+    const float* p = acc.data() + part * acc_size;
+    for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
+    if (dbias != nullptr) {
+      for (int64_t o = 0; o < s.oc; ++o) bias_acc[o] += bias_acc[part * s.oc + o];
+    }
+  }
+  for (int64_t g = 0; g < s.groups; ++g) {
+    const float* ag = acc.data() + g * ocg * cg;
+    for (int64_t o = 0; o < ocg; ++o) {
+      for (int64_t ci = 0; ci < cg; ++ci) dw[ci * s.oc + g * ocg + o] = ag[o * cg + ci];
+    }
+  }
+  if (dbias != nullptr) std::copy_n(bias_acc.data(), s.oc, dbias);
+}
+
+// sums[j] += Σ_{p < rows} m[p*cols + j]: the rows are cut into parts of kSumRows (fixed by the size), each
+// summed in row order by one task (a row at a time into an L1-resident row of sums: m is read front to back), and the
+// parts are added to sums in part order: the same bits for any thread count.
+void add_column_sums(const float* m, int64_t rows, int64_t cols, float* sums) {
+  constexpr int64_t kSumRows = 256;
+  // The active ISA's run adder (conv_width_ukernels.h: dst_stride 0 adds every row into one), or null.
+  const ConvWidthUkernel* width = width_ukernel();
+  const ConvAddRunsFn runs = width != nullptr ? width->add_runs : nullptr;
+  const int64_t parts = ceil_div(rows, kSumRows);
+  std::vector<float> partial(static_cast<size_t>(parts * cols));
+  parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      const float* mp = m + part * kSumRows * cols;
+      const int64_t count = std::min(kSumRows, rows - part * kSumRows);
+      float* acc = partial.data() + part * cols;
+      std::copy_n(mp, cols, acc);
+      if (runs != nullptr) {
+        runs(count - 1, cols, mp + cols, cols, acc, 0);
+        continue;
+      }
+      for (int64_t p = 1; p < count; ++p) {
+        const float* __restrict row = mp + p * cols;
+        for (int64_t j = 0; j < cols; ++j) acc[j] += row[j];
+      }
+    }
+  });
+  for (int64_t part = 0; part < parts; ++part) {
+    const float* p = partial.data() + part * cols;
+    for (int64_t j = 0; j < cols; ++j) sums[j] += p[j];
+  }
+}
+
 // Backward-filter on the GEMM micro-kernel of the dispatch table (kernels().gemm), without im2col. It
 // computes the transpose of the product above, accᵀ [OCg, K+1] = Σ_blocks dy_blockᵀ · col_block, because
 // then both packed operands are long contiguous copies: B panels (NR columns of col) are runs of x's
@@ -270,31 +362,59 @@ void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const
 }
 
 
-// dw [KH,KW,C,OC], dbias [OC] <- dy [N,OH,OW,OC], x [N,H,W,C]   (one group, stride_w 1, few channels)
-// With x copied per image into zero-bordered channel planes xt[ci][pt+H+pb][pl+W+pr], the inputs that
-// one kernel tap (kh, kw, ci) meets along an output row are OW adjacent floats of xt, so
-//   dw[k = (kh*KW + kw)*C + ci, o] = Σ_n Σ_oh Σ_ow xt[ci][oh*sh + kh*dh][ow + kw*dw] · dy[n,oh,ow,o]
+const ConvPlanesUkernel& planes_ukernel() {
+  static const ConvPlanesUkernel scalar{&conv_planes_f32__scalar, "conv_planes_f32__scalar"};
+#if defined(TF_HAVE_AVX2)
+  static const ConvPlanesUkernel avx2{&conv_planes_f32__avx2, "conv_planes_f32__avx2"};
+  const ConvPlanesUkernel* avx2_entry = &avx2;
+#else
+  const ConvPlanesUkernel* avx2_entry = nullptr;
+#endif
+#if defined(TF_HAVE_AVX512)
+  static const ConvPlanesUkernel avx512{&conv_planes_f32__avx512f, "conv_planes_f32__avx512f"};
+  const ConvPlanesUkernel* avx512_entry = &avx512;
+#else
+  const ConvPlanesUkernel* avx512_entry = nullptr;
+#endif
+  return *entry_for_active_isa(&scalar, avx2_entry, avx512_entry);
+}
+
+// dw [KH,KW,C,OC], dbias [OC] <- dy [N,OH,OW,OC], x [N,H,W,C]   (one group)
+// With x copied per image into zero-bordered channel planes, split by column phase (column c of the
+// padded row goes to phase plane c % sw at c / sw), xt[ci][phase][pt+H+pb][ceil((pl+W+pr)/sw)], the
+// inputs that one kernel tap (kh, kw, ci) meets along an output row are OW adjacent floats of one phase
+// plane (ow*sw + kw*dw lands at column ow + (kw*dw)/sw of phase (kw*dw) % sw), so
+//   dw[k = (kh*KW + kw)*C + ci, o] = Σ_n Σ_oh Σ_ow xt[ci][phase][oh*sh + kh*dh][ow + (kw*dw)/sw] · dy[n,oh,ow,o]
 // is the convolution igemm with the roles swapped: rows = taps (a pointer per (output row, tap), kc = OW),
-// columns = output channels (dy packed once per image into [pixel][NR] panels), ks = OH; a row of ones
-// gives dbias in the same product. No im2col, no per-pixel gather (which dominated LeNet conv1).
+// columns = output channels (dy packed once per image into [pixel][NR] panels, or read in place when it
+// has exactly NR channels and is 64-byte aligned), ks = OH; a row of ones gives dbias in the same
+// product. No im2col, no per-pixel gather (which dominated LeNet conv1); every MR x NR tile sums a whole
+// image in registers. Used for few channels (LeNet) and for larger ones (ResNet 3x3 64 -> 64, the
+// strided 3x3), see conv2d.cc.
 // Determinism: images are cut into <= kFilterParts parts fixed by N; a part sums its images' products in
-// image order on one thread; parts are added in part order.
-// Workspace per task: C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW + (K+1)*OC floats, OH*MR pointers.
+// image order on one thread; parts are added in part order. Where dy is read from (in place or packed)
+// does not change any value or order.
+// Workspace per task: C*sw*(pt+H+pb)*ceil((pl+W+pr)/sw) + round_up(OC, NR)*OH*OW + (K+1)*OC floats,
+// OH*MR*ceil((K+1)/MR) pointers.
 void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
                           const ConvIgemmUkernel& uk) {
   const int mr = uk.mr, nr = uk.nr;
   const int64_t k_rows = s.kh * s.kw * s.c;
   const int64_t rows = k_rows + (dbias != nullptr ? 1 : 0);
   const int64_t m_tiles = ceil_div(rows, mr), panels = ceil_div(s.oc, nr);
-  const int64_t hp = s.pad_top + s.h + s.pad_bottom, wp = s.pad_left + s.w + s.pad_right;
-  const int64_t plane = hp * wp, pixels = s.oh * s.ow;
+  const int64_t sw = s.stride_w;
+  const int64_t hp = s.pad_top + s.h + s.pad_bottom, wq = ceil_div(s.pad_left + s.w + s.pad_right, sw);
+  const int64_t plane = hp * wq, pixels = s.oh * s.ow;
   const int64_t images_per_part = ceil_div(s.n, kFilterParts), parts = ceil_div(s.n, images_per_part);
   const int64_t acc_size = rows * s.oc;
   std::vector<float> acc(static_cast<size_t>(parts * acc_size), 0.0f);
   const std::vector<float> zero(static_cast<size_t>(s.ow), 0.0f), ones(static_cast<size_t>(s.ow), 1.0f);
 
+  const ConvPlanesFn planes = planes_ukernel().fn;
   parallel_for(parts, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> xt(static_cast<size_t>(s.c * plane), 0.0f);  // borders stay zero; interiors rewritten
+    // Borders (and any column past the padded row in the last phase) stay zero; interiors are rewritten.
+    std::vector<float> xt(static_cast<size_t>(s.c * sw * plane), 0.0f);
+    const bool dy_in_place = s.oc == nr;  // and aligned: checked per image below
     AlignedFloats packed(panels * pixels * nr);
     float* dyp = packed.get();
     std::fill(dyp, dyp + panels * pixels * nr, 0.0f);  // padding columns stay zero; valid ones rewritten
@@ -305,9 +425,10 @@ void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const f
       for (int i = 0; i < mr; ++i) {
         const int64_t k = m * mr + i;
         const int64_t kh = k / (s.kw * s.c), kw = k / s.c % s.kw, ci = k % s.c;
+        const int64_t col = kw * s.dilation_w;
         for (int64_t oh = 0; oh < s.oh; ++oh) {
           const float* row = k >= rows ? zero.data() : k == k_rows ? ones.data()
-                             : xt.data() + ci * plane + (oh * s.stride_h + kh * s.dilation_h) * wp + kw * s.dilation_w;
+                             : xt.data() + (ci * sw + col % sw) * plane + (oh * s.stride_h + kh * s.dilation_h) * wq + col / sw;
           ptr[(m * s.oh + oh) * mr + i] = row;
         }
       }
@@ -315,26 +436,34 @@ void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const f
     for (int64_t part = begin; part < end; ++part) {
       float* part_acc = acc.data() + part * acc_size;
       for (int64_t n = part * images_per_part; n < std::min(s.n, (part + 1) * images_per_part); ++n) {
+        // One input row at a time per phase, by the active ISA's gathering transposer (conv_ukernels.h).
         const float* xn = x + n * s.h * s.w * s.c;
         for (int64_t ih = 0; ih < s.h; ++ih) {
-          for (int64_t ci = 0; ci < s.c; ++ci) {
-            float* dst = xt.data() + ci * plane + (s.pad_top + ih) * wp + s.pad_left;
-            const float* src = xn + ih * s.w * s.c + ci;
-            for (int64_t iw = 0; iw < s.w; ++iw) dst[iw] = src[iw * s.c];
+          for (int64_t ph = 0; ph < sw; ++ph) {
+            // The input columns iw of phase ph: (pl + iw) % sw == ph.
+            const int64_t iw0 = ((ph - s.pad_left) % sw + sw) % sw;
+            if (iw0 >= s.w) continue;
+            planes(ceil_div(s.w - iw0, sw), s.c, xn + (ih * s.w + iw0) * s.c, sw * s.c,
+                   xt.data() + ph * plane + (s.pad_top + ih) * wq + (s.pad_left + iw0) / sw, sw * plane);
           }
         }
         const float* dyn = dy + n * pixels * s.oc;
-        for (int64_t q = 0; q < panels; ++q) {
-          const int64_t valid = std::min<int64_t>(nr, s.oc - q * nr);
-          float* dst = dyp + q * pixels * nr;
-          for (int64_t p = 0; p < pixels; ++p, dst += nr) copy_short(dyn + p * s.oc + q * nr, valid, dst);
+        const float* panel0 = dyp;
+        if (dy_in_place && reinterpret_cast<uintptr_t>(dyn) % 64 == 0) {
+          panel0 = dyn;  // dy's rows already are the one panel [pixel][NR]
+        } else {
+          for (int64_t q = 0; q < panels; ++q) {
+            const int64_t valid = std::min<int64_t>(nr, s.oc - q * nr);
+            float* dst = dyp + q * pixels * nr;
+            for (int64_t p = 0; p < pixels; ++p, dst += nr) copy_short(dyn + p * s.oc + q * nr, valid, dst);
+          }
         }
         for (int64_t m = 0; m < m_tiles; ++m) {
           const int mv = static_cast<int>(std::min<int64_t>(mr, rows - m * mr));
           for (int64_t q = 0; q < panels; ++q) {
             const int nv = static_cast<int>(std::min<int64_t>(nr, s.oc - q * nr));
-            uk.fn(s.oh, s.ow, ptr.data() + m * s.oh * mr, dyp + q * pixels * nr, t.data() + m * mr * s.oc + q * nr, s.oc, mv, nv,
-                  nullptr, false);
+            uk.fn(s.oh, s.ow, ptr.data() + m * s.oh * mr, panel0 + q * pixels * nr, t.data() + m * mr * s.oc + q * nr,
+                  s.oc, mv, nv, nullptr, false);
           }
         }
         for (int64_t i = 0; i < acc_size; ++i) part_acc[i] += t[i];

@@ -54,9 +54,10 @@
 //                        task one im2col tile of P x (KH*KW*Cg + 1) floats, P = kc * max(1, 2^18 /
 //                        ((KH*KW*Cg+1)*kc)), i.e. at most max(1 MiB, kc*(KH*KW*Cg+1)*4 bytes), per part
 //                        the accumulator, and tf::gemm's own packing buffers
-//                        Rows variant: per task C*(pt+H+pb)*(pl+W+pr) + round_up(OC, NR)*OH*OW +
+//                        Rows variant: per task C*sw*(pt+H+pb)*ceil((pl+W+pr)/sw) + round_up(OC, NR)*OH*OW +
 //                        (K+1)*OC floats and OH*MR*ceil((K+1)/MR) pointers, plus (K+1)*OC per part;
-//                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (conv2d.cc)
+//                        taken only while round_up(OC, NR)*OH*OW <= 2^20 (and, for C >= 8, the channel
+//                        planes <= 2^20 floats: conv2d.cc)
 //   backward-filter in place: per part (<= 16, fixed by the shape) an accumulator OC x KH*KW*C (+ OC for
 //                        dbias); per task the packed dy of one run (an output row's interior, 64 edge
 //                        pixels, or 256 pixels of a 1x1 layer): round_up(OC, MR) * max(OW, 64 or 256)
@@ -65,9 +66,18 @@
 //                        (KH*KW+1)*OC*16 lane partials, per task one image's zero-bordered x and dy^T
 //                        (about (OH+KH)*(OW+KW) + OC*OH*(OW+KW) floats, conv2d_width.cc)
 //   depthwise            per task KH*KW pointers; backward-filter <= 32 x (KH*KW+1) x C partial sums
-//   pointwise (1x1)      forward and backward-input: nothing but tf::gemm's packing buffers; backward-filter:
-//                        see "backward-filter in place"
+//   pointwise (1x1)      forward and backward-input: with Cg >= 64 (and OCg >= 64 forward) the igemm's, else
+//                        nothing but tf::gemm's packing buffers; backward-filter: an OCg x Cg accumulator, per 1024-pixel
+//                        chunk ceil(1024/256) x OC column partial sums, and tf::gemm's packing buffers
 //
+// Measured and not kept (session 3, ResNet 3x3 64 -> 64 and the strided 3x3, N = 4..32, AVX-512, 1 thread,
+// alternating in one process): forward igemm over blocks of 1..4 taps per call for 8 tiles at a time, so the
+// filter block stays in L1 and y carries the sums between blocks (2-8 % slower than all taps per call:
+// the packed filter streams from L2 fast enough); software prefetch of the packed filter in the
+// micro-kernel (within 2 %), and of the x row a tile 4 or 12 tiles ahead reads last (4 % slower);
+// forward_igemm_rows (zero-bordered rows, ks = KH, kc = KW*C) for C = 64 (3-7 % slower); the panel loop
+// outside the tiles for the 1x1 igemm forward (slower); prefetching the next image's x and dy during the
+// rows backward-filter (slower). See BENCHMARKS.md, "Large layers, session 3".
 // Measured and not kept: a backward-filter micro-kernel accumulating outer products over 256-pixel
 // blocks straight from x and dy (no im2col) ran at 74 GFLOP/s vs 108 for tf::gemm over im2col tiles
 // (ResNet 3x3 64->64, AVX-512, 1 thread): dy rows read at stride OC miss L1, the GEMM's packed panels do not.
@@ -111,7 +121,13 @@ void backward_input_few_channels(const Conv2dShape& s, float* dx, const float* d
 void backward_input_pointwise(const Conv2dShape& s, float* dx, const float* dy, const float* w);
 
 void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+// 1x1, stride 1, no padding: tf::gemm per group, dbias from column_sums (conv2d_filter.cc).
+void backward_filter_pointwise(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+// sums[j] += Σ_p m[p*cols + j] over rows p, in parts fixed by the size (bit-identical for any thread count).
+void add_column_sums(const float* m, int64_t rows, int64_t cols, float* sums);
 void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x);
+// The active ISA's NHWC -> channel planes transposer (conv_ukernels.h), used by backward_filter_rows.
+const ConvPlanesUkernel& planes_ukernel();
 void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const float* dy, const float* x,
                           const ConvIgemmUkernel& uk);
 // Backward-filter with x read in place by the GEMM micro-kernel's strided-B form (conv2d_filter_inplace.cc).

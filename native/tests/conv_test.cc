@@ -2,6 +2,7 @@
 // (backward-input as a scatter, the opposite of the kernel's gather), with guard-page buffers, on every
 // ISA level and thread count, over 1x1, general, few-channel, depthwise, grouped, strided, dilated and
 // asymmetrically padded cases with odd sizes; plus bit-identity across thread counts.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -58,6 +59,9 @@ std::vector<Case> cases() {
       {"C=3 first layer 7x7 stride 2", make(2, 13, 12, 3, 7, 7, 16, 2, 2, 1, 1, 3, 3, 3, 3, 1)},
       {"depthwise C 37 dilated asym pad (interior runs)", make(2, 9, 17, 37, 3, 3, 37, 1, 1, 2, 2, 1, 2, 0, 3, 37)},
       {"depthwise C 80 5x5 stride (2,1)", make(1, 11, 14, 80, 5, 5, 80, 2, 1, 1, 1, 2, 2, 2, 2, 80)},
+      {"1x1 C 70 -> 66 (igemm forward and backward-input)", make(2, 5, 7, 70, 1, 1, 66, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"3x3 C 9 -> 64 stride 2, OW 18 (rows backward-filter)", make(1, 6, 35, 9, 3, 3, 64, 2, 2, 1, 1, 1, 1, 1, 1, 1)},
+      {"3x3 C 12 -> 64 pad 1, OW 17 (rows backward-filter)", make(2, 4, 17, 12, 3, 3, 64, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
   };
 }
 
@@ -204,7 +208,9 @@ TF_TEST(conv2d_bit_identical_across_thread_counts) {
   const Case big[] = {{"3x3 pad1", make(3, 17, 15, 8, 3, 3, 70, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
                       {"depthwise", make(2, 19, 13, 72, 3, 3, 72, 2, 1, 1, 1, 1, 1, 1, 1, 72)},
                       {"LeNet-like C 1 5x5 pad 2 oc 6, 37 images", make(37, 12, 11, 1, 5, 5, 6, 1, 1, 1, 1, 2, 2, 2, 2, 1)},
-                      {"C 5 5x5 oc 16, 21 images", make(21, 9, 10, 5, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)}};
+                      {"C 5 5x5 oc 16, 21 images", make(21, 9, 10, 5, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+                      {"3x3 C 8 -> 64 stride 2, W 34, 20 images (rows backward-filter)", make(20, 9, 34, 8, 3, 3, 64, 2, 2, 1, 1, 1, 1, 1, 1, 1)},
+                      {"1x1 C 70 -> 66, 2310 pixels (pointwise chunks)", make(2, 33, 35, 70, 1, 1, 66, 1, 1, 1, 1, 0, 0, 0, 0, 1)}};
   for (const Case& c : big) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
@@ -245,6 +251,10 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
       {"C 1 5x5 stride 2x1 dilation 2x1 pad 2/1 2/1 oc 6", make(3, 13, 11, 1, 5, 5, 6, 2, 1, 2, 1, 2, 1, 2, 1, 1)},
       {"C 6 3x3 pad 1 oc 17, W 700 (3 row bands)", make(1, 9, 700, 6, 3, 3, 17, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
       {"C 2 3x2 pad 0/1 1/0 oc 5, 37 images (13 parts)", make(37, 6, 5, 2, 3, 2, 5, 1, 1, 1, 1, 0, 1, 1, 0, 1)},
+      // backward_filter_rows with column phases (stride_w > 1) and dy read in place (OC == NR).
+      {"C 9 3x3 stride 3x2 dilation 1x2 pad 2/0 1/2 oc 16", make(2, 11, 13, 9, 3, 3, 16, 3, 2, 1, 2, 2, 0, 1, 2, 1)},
+      {"C 10 3x3 stride 2 pad 1 oc 64, W 33", make(2, 9, 33, 10, 3, 3, 64, 2, 2, 1, 1, 1, 1, 1, 1, 1)},
+      {"C 12 2x3 stride 1x3 pad 0/1 2/0 oc 32", make(1, 6, 20, 12, 2, 3, 32, 1, 3, 1, 1, 0, 1, 2, 0, 1)},
   };
   const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
   int count = 0;
@@ -279,10 +289,20 @@ TF_TEST(conv2d_every_igemm_ukernel_matches_naive) {
           conv_detail::forward_igemm_rows(s, relu, b.x.data(), b.w.data(), b.bias.data(), y_rows.data(), uk);
           expect_identical(y_rows.data(), b.y.data(), want_y.size(), context + " y (rows)");
         }
-        if (s.groups == 1 && s.stride_w == 1) {
+        if (s.groups == 1) {
           conv_detail::backward_filter_rows(s, dw.data(), dbias.data(), b.dy.data(), b.x.data(), uk);
           expect_close(dw.data(), want_dw.data(), want_dw.size(), dw_tol, 1e-5f, context + " dw (rows)");
           expect_close(dbias.data(), want_bias.data(), want_bias.size(), dw_tol, 1e-5f, context + " dbias (rows)");
+          // dy one float further on (one of the two is not 64-byte aligned: packed instead of read in place
+          // when OC == NR): the same bits.
+          {
+            const std::vector<float> dw1(dw.data(), dw.data() + dw.size()), db1(dbias.data(), dbias.data() + dbias.size());
+            GuardedBuffer dy2(s.y_size() + 1);
+            std::copy(b.dy.data(), b.dy.data() + s.y_size(), dy2.data() + 1);
+            conv_detail::backward_filter_rows(s, dw.data(), dbias.data(), dy2.data() + 1, b.x.data(), uk);
+            expect_identical(dw.data(), dw1.data(), dw1.size(), context + " dw (rows, dy moved by one float)");
+            expect_identical(dbias.data(), db1.data(), db1.size(), context + " dbias (rows, dy moved by one float)");
+          }
           conv_detail::backward_filter_rows(s, dw.data(), nullptr, b.dy.data(), b.x.data(), uk);
           expect_close(dw.data(), want_dw.data(), want_dw.size(), dw_tol, 1e-5f, context + " dw (rows, no dbias)");
         }
@@ -337,11 +357,101 @@ TF_TEST(conv2d_every_filter_path_matches_naive) {
   }
 }
 
+// The pointwise backward-filter (tf::gemm over 1024-pixel chunks, dbias from add_column_sums) against
+// naive sums on every ISA and thread count, with guard pages, on 1x1 shapes that cross chunks, the
+// column sums' 256-row parts and groups; with and without dbias; and bit-identical across thread counts.
+TF_TEST(conv2d_pointwise_filter_matches_naive) {
+  const Case shapes[] = {
+      {"1x1 C 19 -> 37, 1242 pixels (2 chunks)", make(2, 23, 27, 19, 1, 1, 37, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"1x1 C 70 -> 67, 3 images of 29x25 (3 chunks)", make(3, 29, 25, 70, 1, 1, 67, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+      {"1x1 grouped 3, Cg 5 OCg 7, 1100 pixels", make(1, 20, 55, 15, 1, 1, 21, 1, 1, 1, 1, 0, 0, 0, 0, 3)},
+      {"1x1 C 3 -> 1, 7 pixels", make(1, 1, 7, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+  };
+  for (const Case& c : shapes) {
+    const Conv2dShape& s = c.s;
+    Buffers b(s);
+    GuardedBuffer dw(s.w_size()), dbias(s.oc);
+    std::vector<double> dwe(static_cast<size_t>(s.w_size()), 0.0), dbe(static_cast<size_t>(s.oc), 0.0);
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { dwe[wi] += double(b.x[xi]) * b.dy[yi]; });
+    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
+    const std::vector<float> want = to_float(dwe), want_bias = to_float(dbe);
+    const float tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    for_each_isa([&](Isa isa) {
+      std::vector<float> dw1, db1;
+      for_each_thread_count([&](int threads) {
+        const std::string context = describe(c.name, s) + " isa=" + isa_name(isa) + " threads=" + std::to_string(threads);
+        conv_detail::backward_filter_pointwise(s, dw.data(), dbias.data(), b.dy.data(), b.x.data());
+        expect_close(dw.data(), want.data(), want.size(), tol, 1e-5f, context + " dw");
+        expect_close(dbias.data(), want_bias.data(), want_bias.size(), tol, 1e-5f, context + " dbias");
+        if (dw1.empty()) {
+          dw1.assign(dw.data(), dw.data() + dw.size());
+          db1.assign(dbias.data(), dbias.data() + dbias.size());
+        } else {
+          expect_identical(dw.data(), dw1.data(), dw1.size(), context + " dw vs the first thread count");
+          expect_identical(dbias.data(), db1.data(), db1.size(), context + " dbias vs the first thread count");
+        }
+        conv_detail::backward_filter_pointwise(s, dw.data(), nullptr, b.dy.data(), b.x.data());
+        expect_identical(dw.data(), dw1.data(), dw1.size(), context + " dw (no dbias)");
+      });
+    });
+  }
+}
+
+// The active ISA's planes transposer against the plain loop: partial pixel blocks (count not a multiple
+// of 16 or 8), odd channel counts, strided sources; nothing outside the written (ci, p) changes.
+TF_TEST(conv_planes_matches_plain_loop) {
+  for (const int64_t count : {1, 7, 16, 17, 56}) {
+    for (const int64_t c : {1, 3, 64}) {
+      for (const int64_t stride : {c, 2 * c + 1}) {
+        const int64_t dst_stride = count + 5;
+        GuardedBuffer src((count - 1) * stride + c), dst(c * dst_stride);
+        Rng rng(static_cast<uint64_t>(count * 100 + c * 7 + stride));
+        rng.fill(src.data(), src.size());
+        for_each_isa([&](Isa isa) {
+          for (int64_t i = 0; i < dst.size(); ++i) dst.data()[i] = -1.0f;
+          conv_detail::planes_ukernel().fn(count, c, src.data(), stride, dst.data(), dst_stride);
+          std::vector<float> want(static_cast<size_t>(dst.size()), -1.0f);
+          for (int64_t p = 0; p < count; ++p)
+            for (int64_t ci = 0; ci < c; ++ci) want[ci * dst_stride + p] = src.data()[p * stride + ci];
+          expect_identical(dst.data(), want.data(), want.size(),
+                           std::string(conv_detail::planes_ukernel().name) + " count " + std::to_string(count) + " c " +
+                               std::to_string(c) + " stride " + std::to_string(stride) + " isa=" + isa_name(isa));
+        });
+      }
+    }
+  }
+}
+
+// add_column_sums adds to what sums holds, over 256-row parts (rows crossing them, odd column counts).
+TF_TEST(conv_add_column_sums_matches_plain_sums) {
+  for (const int64_t rows : {1, 255, 256, 700}) {
+    for (const int64_t cols : {1, 17, 130}) {
+      GuardedBuffer m(rows * cols), sums(cols);
+      Rng rng(static_cast<uint64_t>(rows * 1000 + cols));
+      rng.fill(m.data(), m.size());
+      std::vector<double> want(static_cast<size_t>(cols));
+      for (int64_t j = 0; j < cols; ++j) {
+        sums.data()[j] = static_cast<float>(j);
+        want[j] = static_cast<double>(j);
+        for (int64_t p = 0; p < rows; ++p) want[j] += m.data()[p * cols + j];
+      }
+      const std::vector<float> wantf = to_float(want);
+      for_each_isa([&](Isa isa) {
+        for (int64_t j = 0; j < cols; ++j) sums.data()[j] = static_cast<float>(j);
+        conv_detail::add_column_sums(m.data(), rows, cols, sums.data());
+        expect_close(sums.data(), wantf.data(), wantf.size(), 1e-5f + 4e-7f * float(rows), 1e-5f,
+                     "rows " + std::to_string(rows) + " cols " + std::to_string(cols) + " isa=" + isa_name(isa));
+      });
+    }
+  }
+}
+
 // relu keeps NaN (as the reference backend does) on every path: igemm micro-kernels, the pointwise GEMM
 // path (whose GEMM epilogue would map NaN to 0) and the direct depthwise loops.
 TF_TEST(conv2d_relu_keeps_nan) {
   const Case shapes[] = {{"3x3", make(1, 4, 4, 3, 3, 3, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
                          {"1x1", make(1, 4, 4, 3, 1, 1, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+                         {"1x1 C 64 -> 64 (igemm)", make(1, 3, 5, 64, 1, 1, 64, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
                          {"depthwise", make(1, 4, 4, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3)}};
   const Conv2dEpilogue relu{GemmActivation::relu, 0.0f};
   for (const Case& c : shapes) {

@@ -62,4 +62,12 @@ void conv_igemm_f32_4x16__scalar(int64_t ks, int64_t kc, const float* const* a, 
   store_tile(t, c, ldc, mr_valid, nr_valid, bias, relu);
 }
 
+void conv_planes_f32__scalar(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                             int64_t dst_stride) {
+  for (int64_t p = 0; p < count; ++p) {
+    const float* sp = src + p * src_stride;
+    for (int64_t ci = 0; ci < c; ++ci) dst[ci * dst_stride + p] = sp[ci];
+  }
+}
+
 }  // namespace tf

@@ -9,7 +9,8 @@
 //   c[i*ldc + j] = t   for i < mr, j < nr
 //   a  ks*MR pointers ("taps"), each to kc readable floats; a row that has no input at a tap (padding,
 //      or a row i >= mr of a partial tile) points at a zero row of kc floats.
-//   w  packed weights [ks][kc][NR], 64-byte aligned, columns >= nr zero-padded.
+//   w  packed weights [ks][kc][NR], columns >= nr zero-padded; any alignment (unaligned loads, as fast
+//      on aligned data), so a caller may pass rows of a tensor that already has NR columns.
 //   ks == 0 is allowed (t = 0). Nothing outside the mr x nr corner of c, or past bias[nr-1], is touched.
 #pragma once
 
@@ -33,5 +34,26 @@ struct ConvIgemmUkernel {
             int nr_valid, const float* bias, bool relu);
 #include "ukernels/conv_ukernels.inc"
 #undef TF_CONV_IGEMM_UKERNEL
+
+// Channel planes from NHWC pixels, for the drivers that read x channel by channel (conv2d_filter.cc's
+// rows path):  dst[ci*dst_stride + p] = src[p*src_stride + ci]   for p < count, ci < c.
+// Nothing else in dst is written; src is read only inside those (p, ci). The x86 versions gather 16 (8)
+// pixels of one channel per instruction; the portable one is the plain loop.
+using ConvPlanesFn = void (*)(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                              int64_t dst_stride);
+struct ConvPlanesUkernel {
+  ConvPlanesFn fn = nullptr;
+  const char* name = "";
+};
+void conv_planes_f32__scalar(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                             int64_t dst_stride);
+#if defined(TF_HAVE_AVX2)
+void conv_planes_f32__avx2(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                           int64_t dst_stride);
+#endif
+#if defined(TF_HAVE_AVX512)
+void conv_planes_f32__avx512f(int64_t count, int64_t c, const float* src, int64_t src_stride, float* dst,
+                              int64_t dst_stride);
+#endif
 
 }  // namespace tf
