@@ -12,7 +12,8 @@
 //                                            gemm_reads_b_in_place) only a partial last panel is
 //                                            packed, the kernel's strided_b entry reads whole panels)
 //         for ic in its rows by mc:
-//           pack A[ic:ic+mc, pc:pc+kc]       (packers compiled for the kernel's ISA, see gemm_pack.h)
+//           pack A[ic:ic+mc, pc:pc+kc]       (packers compiled for the kernel's ISA, see gemm_pack.h;
+//                                            skipped with prepacked B when the kernel reads A in place)
 //           for ir in mc by mr:             A micro-panel [mr x kc] stays in L1 ...
 //             for jr in nc by nr:           ... while B micro-panels stream from L2
 //               ukernel(kc, Ap, Bp, C tile, epilogue only if pc is the last K block)
@@ -264,15 +265,21 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
 
       for (int64_t ic = i0; ic < i1; ic += bl.mc) {
         const int64_t rows = std::min(bl.mc, i1 - ic);
+        // With prepacked B (inference: predict over a big input), A is typically read once from DRAM:
+        // packing it then waits on memory, while the kernel's reads of A in place stream behind its
+        // arithmetic. Its last tile may read one row past `rows` (rows rounded up to even): only where
+        // that row exists.
+        const bool a_in_place = kc > 0 && prepacked != nullptr && !g.trans_a && uk.strided_a != nullptr &&
+                                ic + round_up(rows, 2) <= g.m;
         float* ap = nullptr;
-        if (kc > 0) {
+        if (kc > 0 && !a_in_place) {
           ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
           pack_a(g, uk, ic, rows, pc, kc, ap);
         }
         // A micro-panel [mr x kc] stays in L1 while the B micro-panels of the block stream from L2.
         for (int64_t ir = 0; ir < rows; ir += mr) {
           const int mv = static_cast<int>(std::min<int64_t>(mr, rows - ir));
-          const float* a_panel = kc > 0 ? ap + (ir / mr) * mr * kc : nullptr;
+          const float* a_panel = ap != nullptr ? ap + (ir / mr) * mr * kc : nullptr;
           float* c_row = g.c + (ic + ir) * g.ldc;
           for (int64_t q = q_begin; q < q_begin + n_panels; ++q) {
             const int64_t col = q * nr;
@@ -284,7 +291,9 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
             }
             int64_t stride = nr;
             const float* b_panel = panels.panel(pc, kc, q, &stride);
-            if (stride == nr) {
+            if (a_in_place) {
+              uk.strided_a(kc, g.a + (ic + ir) * g.lda + pc, g.lda, b_panel, c_row + col, g.ldc, mv, nv, ep);
+            } else if (stride == nr) {
               uk.fn(kc, a_panel, b_panel, c_row + col, g.ldc, mv, nv, ep);
             } else {
               uk.strided_b(kc, a_panel, b_panel, stride, c_row + col, g.ldc, mv, nv, ep);

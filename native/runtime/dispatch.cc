@@ -6,8 +6,27 @@
 namespace tf {
 namespace {
 
+// The kernels with an in-place-A entry (TF_GEMM_STRIDED_A), by their packed entry.
+const struct {
+  GemmUkernelFn fn;
+  GemmUkernelStridedAFn strided_a;
+} strided_a_entries[] = {
+#define TF_GEMM_STRIDED_A(name) {&name, &name##_strided_a},
+#include "ukernels/ukernels.inc"
+#undef TF_GEMM_STRIDED_A
+    {nullptr, nullptr},
+};
+
+GemmUkernel with_strided_a(GemmUkernel uk) {
+  for (const auto& e : strided_a_entries) {
+    if (e.fn == uk.fn && e.fn != nullptr) uk.strided_a = e.strided_a;
+  }
+  return uk;
+}
+
 const GemmUkernelEntry gemm_entries[] = {
-#define TF_GEMM_UKERNEL(isa, name, mr, nr, role) {Isa::isa, GemmUkernel{&name, mr, nr, #name, &name##_pack_a, &name##_pack_b, &name##_strided_b}, role == 1, role == 2},
+#define TF_GEMM_UKERNEL(isa, name, mr, nr, role) \
+  {Isa::isa, with_strided_a(GemmUkernel{&name, mr, nr, #name, &name##_pack_a, &name##_pack_b, &name##_strided_b}), role == 1, role == 2},
 #include "ukernels/ukernels.inc"
 #undef TF_GEMM_UKERNEL
 };

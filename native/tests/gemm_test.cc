@@ -289,6 +289,54 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
   }
 }
 
+// Every kernel's strided-A entry (A read in place from rows lda floats apart, unaligned) against its
+// packed entry on the same values: bit-identical. The A window holds mr rows rounded up to even (what
+// the entry may read) and ends at a guard page.
+TF_TEST(gemm_ukernels_strided_a_match_packed) {
+  int with_entry = 0;
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    if (uk.strided_a == nullptr) continue;
+    ++with_entry;
+    for (int64_t kc : {1, 7, 64}) {
+      const int64_t lda = kc + 3;
+      Rng rng(static_cast<uint64_t>(kc) * 17 + 3);
+      float* bp = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.nr) * sizeof(float), std::align_val_t{64}));
+      rng.fill(bp, static_cast<size_t>(kc * uk.nr));
+      for (int mv : {1, 2, uk.mr / 2 + 1, uk.mr - 1, uk.mr}) {
+        const int64_t rows = (mv + 1) / 2 * 2;
+        GuardedBuffer a(span(rows, kc, lda) + 1);  // +1: start one float in, so rows are unaligned
+        rng.fill(a.data(), a.size());
+        const float* a0 = a.data() + 1;
+        float* ap = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.mr) * sizeof(float), std::align_val_t{64}));
+        std::fill(ap, ap + kc * uk.mr, 0.0f);
+        for (int64_t i = 0; i < mv; ++i) {
+          for (int64_t p = 0; p < kc; ++p) ap[p * uk.mr + i] = a0[i * lda + p];
+        }
+        for (int mode = 0; mode < 4; ++mode) {
+          GemmTileEpilogue ep;
+          ep.load_c = mode & 1;
+          ep.finish = mode & 2;
+          ep.activation = GemmActivation::relu;
+          GuardedBuffer c1(static_cast<size_t>(mv * uk.nr)), c2(static_cast<size_t>(mv * uk.nr));
+          rng.fill(c1.data(), c1.size());
+          std::memcpy(c2.data(), c1.data(), c1.size() * sizeof(float));
+          uk.fn(kc, ap, bp, c1.data(), uk.nr, mv, uk.nr - 3, ep);
+          uk.strided_a(kc, a0, lda, bp, c2.data(), uk.nr, mv, uk.nr - 3, ep);
+          expect_identical(c2.data(), c1.data(), c1.size(),
+                           std::string(uk.name) + " strided_a kc=" + std::to_string(kc) + " mr=" + std::to_string(mv) +
+                               " mode=" + std::to_string(mode));
+        }
+        ::operator delete(ap, std::align_val_t{64});
+      }
+      ::operator delete(bp, std::align_val_t{64});
+    }
+  }
+#if defined(TF_HAVE_AVX512)
+  if (kernel_table_for(Isa::avx512) != nullptr) TF_CHECK(with_entry >= 1, "the AVX-512 kernels register strided-A entries");
+#endif
+}
+
 // Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
 // odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8 and 16, both
 // transposes, strided sources. The source window ends at a guard page and the destination is a
@@ -674,11 +722,13 @@ TF_TEST(gemm_prepacked_b_every_ukernel) {
         const GemmPackedB packed = gemm_pack_b_with_ukernel(d.k, d.n, b.data(), ldb, trans_b, uk);
         TF_CHECK(packed.k == d.k && packed.n == d.n && packed.size() >= d.k * d.n, "packed B sizes");
         int variant = 0;
-        for (int64_t m : {int64_t{1}, int64_t{uk.mr} + 1, int64_t{37}}) {
+        // Even row counts and blocks of mc rows let kernels with a strided-A entry read A in place
+        // (gemm.cc); odd last blocks are packed.
+        for (int64_t m : {int64_t{1}, int64_t{uk.mr} + 1, int64_t{37}, 2 * int64_t{uk.mr} + 2, bl.mc + 6, 2 * bl.mc + 9}) {
           for (int threads : {1, 2}) {
             set_num_threads(threads);
             Case cs{m, d.n, d.k};
-            cs.trans_a = variant % 2;
+            cs.trans_a = (variant / 2) % 2;  // the same A layout at 1 and 2 threads
             cs.trans_b = trans_b;
             cs.pad_b = pad_b;
             cs.fixed_b = b.data();

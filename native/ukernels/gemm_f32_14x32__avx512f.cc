@@ -14,6 +14,11 @@ void gemm_f32_14x32__avx512f_strided_b(int64_t kc, const float* a, const float* 
   avx512::gemm_tile_rows<14, 2>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
+void gemm_f32_14x32__avx512f_strided_a(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  avx512::gemm_tile_rows<14, 2, 14, true>(kc, a, lda, b, 32, c, ldc, mr_valid, nr_valid, ep);
+}
+
 void gemm_f32_14x32__avx512f_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
   pack_avx::pack_a<14>(a, lda, trans, rows, kc, dst);
 }

@@ -142,9 +142,9 @@ inline void finish_tile(__m512 (&acc)[MR][NV], const __mmask16 (&mask)[NV], floa
 // kc 128-384): 176-185 GFLOP/s one step at a time, 187-197 two at a time. By 4 or 8 GCC runs out of
 // the 32 zmm registers (spills and copies inside the loop) and falls back to ~180. Every output
 // still sums its products in order p = 0, 1, ... AS is the row count of the packed A panel (>= MR).
-template <int MR, int NV, int AS>
-__attribute__((always_inline)) inline void fma_pairs(__m512 (&acc)[MR][NV], const float*& a, const float*& b, int64_t ldb,
-                                                     int64_t pairs) {
+template <int MR, int NV, int AS, bool kStridedA = false>
+__attribute__((always_inline)) inline void fma_pairs(__m512 (&acc)[MR][NV], const float*& a, int64_t lda, const float*& b,
+                                                     int64_t ldb, int64_t pairs) {
   for (int64_t p = 0; p < pairs; ++p) {
 #pragma GCC unroll 2
     for (int u = 0; u < 2; ++u) {
@@ -153,20 +153,21 @@ __attribute__((always_inline)) inline void fma_pairs(__m512 (&acc)[MR][NV], cons
       for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + u * ldb + v * 16);
 #pragma GCC unroll 32
       for (int i = 0; i < MR; ++i) {
-        const __m512 ai = _mm512_set1_ps(a[u * AS + i]);
+        const __m512 ai = _mm512_set1_ps(kStridedA ? a[i * lda + u] : a[u * AS + i]);
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
       }
     }
-    a += 2 * AS;
+    a += kStridedA ? 2 : 2 * AS;
     b += 2 * ldb;
   }
 }
 
-// The MR x NV*16 tile; A is read from a packed panel of AS >= MR rows (only its first MR are used).
-template <int MR, int NV, int AS = MR>
-inline void gemm_tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
-                      int nr_valid, const GemmTileEpilogue& ep) {
+// The MR x NV*16 tile; A is read from a packed panel of AS >= MR rows (only its first MR are used), or,
+// with kStridedA, in place: element (i, p) at a[i*lda + p] (rows of a row-major A; all MR rows readable).
+template <int MR, int NV, int AS = MR, bool kStridedA = false>
+inline void gemm_tile(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                      int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
   // Every loop over the tile is unrolled by pragma, so the accumulators are scalars to GCC from the start
   // and stay in registers through the epilogue.
   __m512 acc[MR][NV];
@@ -175,14 +176,14 @@ inline void gemm_tile(int64_t kc, const float* a, const float* b, int64_t ldb, f
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
 
-  fma_pairs<MR, NV, AS>(acc, a, b, ldb, kc / 2);
+  fma_pairs<MR, NV, AS, kStridedA>(acc, a, lda, b, ldb, kc / 2);
   if (kc % 2 != 0) {
     __m512 bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + v * 16);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i]);
+      const __m512 ai = _mm512_set1_ps(kStridedA ? a[i * lda] : a[i]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
@@ -213,19 +214,26 @@ namespace tf::avx512 {
 // runs only the rows it needs (rounded up to even: R = MR, MR-2, ..., 2), not MR rows of which the
 // rest are zero padding. Each output's sum is the same chain of FMAs either way, so results do not
 // change. M = 64 with 14 rows: 64 rows of FMAs instead of 70; M = 256: 256 instead of 266.
-template <int MR, int NV, int R = MR>
-inline void gemm_tile_rows(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
-                           int nr_valid, const GemmTileEpilogue& ep) {
+template <int MR, int NV, int R = MR, bool kStridedA = false>
+inline void gemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                           int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
   static_assert(MR % 2 == 0 && R % 2 == 0 && R >= 2, "row variants are MR, MR-2, ..., 2");
   if constexpr (R == 2) {
-    gemm_tile<R, NV, MR>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+    gemm_tile<R, NV, MR, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
   } else {
     if (mr_valid > R - 2) {
-      gemm_tile<R, NV, MR>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+      gemm_tile<R, NV, MR, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
     } else {
-      gemm_tile_rows<MR, NV, R - 2>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+      gemm_tile_rows<MR, NV, R - 2, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
     }
   }
+}
+
+// Packed A: element (i, p) at a[p*MR + i].
+template <int MR, int NV>
+inline void gemm_tile_rows(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
+                           int nr_valid, const GemmTileEpilogue& ep) {
+  gemm_tile_rows<MR, NV, MR, false>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 }  // namespace tf::avx512

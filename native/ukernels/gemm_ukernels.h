@@ -44,6 +44,12 @@ using GemmUkernelFn = void (*)(int64_t kc, const float* a, const float* b, float
 using GemmUkernelStridedBFn = void (*)(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
                                        int mr, int nr, const GemmTileEpilogue& ep);
 
+// The same tile with A read in place: element (i, p) at a[i*lda + p] (rows of a row-major A), B packed.
+// Rows past mr, up to mr rounded up to even, may be read: the driver calls it only where they exist.
+// Bit-identical to the packed entry on the same values.
+using GemmUkernelStridedAFn = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                                       int mr, int nr, const GemmTileEpilogue& ep);
+
 // The kernel's packers (layouts and contract: ukernels/gemm_pack.h), compiled for the kernel's ISA
 // in its own file: pack_a fills ceil(rows/MR) A micro-panels, pack_b ceil(cols/NR) B micro-panels.
 using GemmPackAFn = void (*)(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst);
@@ -58,6 +64,9 @@ struct GemmUkernel {
   GemmPackAFn pack_a = nullptr;
   GemmPackBFn pack_b = nullptr;
   GemmUkernelStridedBFn strided_b = nullptr;  // nullptr: B is always packed
+  // nullptr: A is always packed. Registered (TF_GEMM_STRIDED_A) where reading A in place runs as fast
+  // as the packed panel when A is in cache, so the driver may skip packing A (gemm.cc).
+  GemmUkernelStridedAFn strided_a = nullptr;
 };
 
 // Small-M direct kernel (batch-1 inference, GEMV-like): no packing at all, A and B read in place.
@@ -97,11 +106,15 @@ inline float gemm_activate(GemmActivation act, float alpha, float x) {
   void name##_pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_t kc, float* dst);       \
   void name##_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid, \
                         int nr_valid, const GemmTileEpilogue& ep);
+#define TF_GEMM_STRIDED_A(name)                                                                        \
+  void name##_strided_a(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int mr_valid, \
+                        int nr_valid, const GemmTileEpilogue& ep);
 #define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m)                                                     \
   void name(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, int64_t a_cs, const float* b, \
             int64_t ldb, float* c, int64_t ldc, const GemmTileEpilogue& ep);
 #include "ukernels/ukernels.inc"
 #undef TF_GEMM_UKERNEL
+#undef TF_GEMM_STRIDED_A
 #undef TF_GEMM_SMALLM_UKERNEL
 
 }  // namespace tf
