@@ -1,7 +1,9 @@
 // Depthwise convolution (groups = C, one output channel per group): forward, backward-input and
 // backward-filter side by side, SIMD across the contiguous channels of a pixel through the dwconv
 // micro-kernels (dwconv_ukernels.h). A call gathers pointers to the input rows of its taps: one call per
-// interior run of a row (every tap inside), one per edge pixel, whose padding taps are left out.
+// interior run of a row (every tap inside), one per edge pixel, whose padding taps are left out. Shapes
+// with stride 1 and dilation 1 along the row and KW = 3 or 5 (nearly every depthwise layer) take the
+// row kernels instead: one call per output row, which tile several pixels in registers (row_path).
 //
 // Determinism: forward and backward-input tasks own whole output rows. Backward-filter reduces over all
 // pixels into a few outputs, so it cuts the output rows into kFilterBlocks blocks fixed by the shape,
@@ -30,6 +32,62 @@ Interior interior(int64_t size, int64_t k, int64_t stride, int64_t dilation, int
   return {lo, std::max(lo, hi)};
 }
 
+// The row kernels apply: stride 1 and dilation 1 along the row, a filter width they are compiled for.
+bool row_path(const Conv2dShape& s, const DwconvUkernel& uk) {
+  return uk.fwd_row != nullptr && uk.grad_row != nullptr && s.stride_w == 1 && s.dilation_w == 1 &&
+         dwconv_row_supports(s.kw);
+}
+
+// Forward on the row kernel: per output row, the input rows its kernel rows land on (padding rows left
+// out) and the matching filter rows.
+void forward_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
+                  float* y, const DwconvUkernel& uk) {
+  parallel_for(s.n * s.oh, grain_for(static_cast<double>(s.ow * s.kh * s.kw * s.c)), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(s.kh)), wk(static_cast<size_t>(s.kh));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.oh, oh = row % s.oh;
+      int64_t rows = 0;
+      for (int64_t kh = 0; kh < s.kh; ++kh) {
+        const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+        if (ih < 0 || ih >= s.h) continue;
+        in[rows] = x + (n * s.h + ih) * s.w * s.c;
+        wk[rows++] = w + kh * s.kw * s.c;
+      }
+      float* y_row = y + row * s.ow * s.c;
+      uk.fwd_row(s.c, s.kw, rows, in.data(), wk.data(), bias, y_row, s.ow, s.pad_left, s.w);
+      apply_activation(y_row, s.ow * s.c, e);
+    }
+  });
+}
+
+// Backward-input on the row kernel: along the row (stride 1, dilation 1) dx is the forward convolution of
+// dy with the filter row reversed, padded by KW-1-pad_left: dx[iw] = Σ_t dy[iw + pl - t]·w[t]
+// = Σ_u dy[iw - (KW-1-pl) + u]·w[KW-1-u]. Down the column, each dx row gathers the dy rows its kernel rows
+// reach exactly (any stride and dilation).
+void backward_input_rows(const Conv2dShape& s, float* dx, const float* dy, const float* w, const DwconvUkernel& uk) {
+  std::vector<float> flipped(static_cast<size_t>(s.kh * s.kw * s.c));
+  for (int64_t kh = 0; kh < s.kh; ++kh) {
+    for (int64_t t = 0; t < s.kw; ++t) {
+      std::copy_n(w + (kh * s.kw + s.kw - 1 - t) * s.c, s.c, flipped.data() + (kh * s.kw + t) * s.c);
+    }
+  }
+  const double row_work = static_cast<double>(s.w * s.kh * s.kw * s.c) / static_cast<double>(s.stride_h);
+  parallel_for(s.n * s.h, grain_for(row_work), [&](int64_t begin, int64_t end) {
+    std::vector<const float*> in(static_cast<size_t>(s.kh)), wk(static_cast<size_t>(s.kh));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t n = row / s.h, ih = row % s.h;
+      int64_t rows = 0;
+      for (int64_t kh = 0; kh < s.kh; ++kh) {
+        const int64_t th = ih + s.pad_top - kh * s.dilation_h;
+        if (th < 0 || th % s.stride_h != 0 || th / s.stride_h >= s.oh) continue;
+        in[rows] = dy + (n * s.oh + th / s.stride_h) * s.ow * s.c;
+        wk[rows++] = flipped.data() + kh * s.kw * s.c;
+      }
+      uk.fwd_row(s.c, s.kw, rows, in.data(), wk.data(), nullptr, dx + row * s.w * s.c, s.w, s.kw - 1 - s.pad_left, s.ow);
+    }
+  });
+}
+
 }  // namespace
 
 // x [N,H,W,C], w [KH,KW,1,C], bias [C] -> y [N,OH,OW,C]
@@ -38,6 +96,7 @@ Interior interior(int64_t size, int64_t k, int64_t stride, int64_t dilation, int
 // edge pixel (its taps inside only).
 void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w,
                        const float* bias, float* y, const DwconvUkernel& uk) {
+  if (row_path(s, uk)) return forward_rows(s, e, x, w, bias, y, uk);
   const int64_t taps = s.kh * s.kw;
   const Interior cols = interior(s.w, s.kw, s.stride_w, s.dilation_w, s.pad_left, s.ow);
   parallel_for(s.n * s.oh, grain_for(static_cast<double>(s.ow * taps * s.c)), [&](int64_t begin, int64_t end) {
@@ -78,6 +137,7 @@ void depthwise_forward(const Conv2dShape& s, const Conv2dEpilogue& e, const floa
 // columns (every kw tap lands on an output) form one run.
 void depthwise_backward_input(const Conv2dShape& s, float* dx, const float* dy, const float* w,
                               const DwconvUkernel& uk) {
+  if (row_path(s, uk)) return backward_input_rows(s, dx, dy, w, uk);
   const int64_t taps = s.kh * s.kw;
   const bool unit_stride = s.stride_h == 1 && s.stride_w == 1;
   // iw in [lo, hi): iw + pl - kw*dw in [0, OW) for every kw.
@@ -124,6 +184,7 @@ void depthwise_backward_filter(const Conv2dShape& s, float* dw, float* dbias, co
   const int64_t partial_size = (taps + 1) * s.c;
   const Interior cols = interior(s.w, s.kw, s.stride_w, s.dilation_w, s.pad_left, s.ow);
   std::vector<float> partial(static_cast<size_t>(blocks * partial_size), 0.0f);
+  const bool rows_kernel = row_path(s, uk);
   parallel_for(blocks, grain_for(static_cast<double>(rows_per_block * s.ow * taps * s.c)), [&](int64_t begin, int64_t end) {
     std::vector<const float*> in(static_cast<size_t>(taps));
     std::vector<float*> acc(static_cast<size_t>(taps));
@@ -133,6 +194,18 @@ void depthwise_backward_filter(const Conv2dShape& s, float* dw, float* dbias, co
       for (int64_t row = b * rows_per_block; row < std::min(rows, (b + 1) * rows_per_block); ++row) {
         const int64_t n = row / s.oh, oh = row % s.oh;
         const float* dy_row = dy + row * s.ow * s.c;
+        if (rows_kernel) {
+          // The row kernel: the kernel rows inside the input, each pixel's padding taps skipped inside.
+          int64_t ks = 0;
+          for (int64_t kh = 0; kh < s.kh; ++kh) {
+            const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+            if (ih < 0 || ih >= s.h) continue;
+            in[ks] = x + (n * s.h + ih) * s.w * s.c;
+            acc[ks++] = part + kh * s.kw * s.c;
+          }
+          uk.grad_row(s.c, s.kw, ks, in.data(), dy_row, acc.data(), part_bias, s.ow, s.pad_left, s.w);
+          continue;
+        }
         auto run = [&](int64_t ow0, int64_t count, bool all) {
           int64_t ks = 0;
           for (int64_t kh = 0; kh < s.kh; ++kh) {

@@ -1,0 +1,309 @@
+// The depthwise row kernels (fwd_row, grad_row; contract: dwconv_ukernels.h), written once over a small
+// vector interface that each ISA file defines with its own intrinsics (or plain vector extensions for
+// the portable build) before including this header inside its anonymous namespace, so every
+// instantiation stays in its translation unit and is compiled with that file's flags. Portable header:
+// no intrinsics here. The includer provides <cstdint>.
+//
+//   struct Ops {
+//     static constexpr int64_t L;             // lanes (channels) per vector
+//     using V; using M;                       // a vector, a lane mask for the channel tail
+//     static M mask(int64_t n);               // lanes [0, n), 0 < n < L
+//     static V zero();
+//     static V load(const float* p);          static V load(const float* p, M m);   // masked-off lanes: 0,
+//     static void store(float* p, V v);       static void store(float* p, V v, M m); // memory untouched
+//     static V fma(V a, V b, V acc);          static V add(V a, V b);
+//   };
+//
+// Forward: T consecutive interior output pixels of one channel vector per register tile: per filter row
+// the KW filter vectors are loaded once and each of the T+KW-1 input vectors feeds up to KW outputs.
+// Pixels whose window crosses the left or right padding run one at a time, their padding taps skipped.
+// Backward-filter: the KW x (up to 3) accumulators of one channel vector stay in registers across the
+// whole row (plus the bias-gradient sum). Neither the tile size nor the row grouping changes any sum's
+// order: each forward output adds its taps row by row, left to right; each accumulator adds pixels
+// left to right.
+#pragma once
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+template <int N>
+struct IntConst {
+  static constexpr int value = N;
+};
+
+// A channel vector: full (plain loads and stores) or the masked tail of the channel axis.
+template <bool kFull>
+struct Lanes {
+  Ops::M m;
+  Ops::V ld(const float* p) const {
+    if constexpr (kFull) {
+      return Ops::load(p);
+    } else {
+      return Ops::load(p, m);
+    }
+  }
+  void st(float* p, Ops::V v) const {
+    if constexpr (kFull) {
+      Ops::store(p, v);
+    } else {
+      Ops::store(p, v, m);
+    }
+  }
+};
+
+// Calls fn(lanes, j) for every channel vector [j, j + L) of [0, c), the last one masked when c % L != 0.
+template <typename Fn>
+inline void for_each_channel_vector(int64_t c, Fn&& fn) {
+  int64_t j = 0;
+  for (; j + Ops::L <= c; j += Ops::L) fn(Lanes<true>{}, j);
+  if (j < c) fn(Lanes<false>{Ops::mask(c - j)}, j);
+}
+
+// Prefetches the floats [p, p + n) of the row a later call will read (the next input row, contiguous after
+// the last one in NHWC), so its memory traffic overlaps this row's arithmetic: without it the passes ran
+// as long as the in-cache arithmetic plus a whole memory pass. A hint only (never faults).
+inline void prefetch_floats(const float* p, int64_t n) {
+#if defined(__GNUC__)
+  for (int64_t k = 0; k < n; k += 16) __builtin_prefetch(p + k);
+#else
+  (void)p, (void)n;
+#endif
+}
+
+// The input row after the last one a call reads (rows may come in any order): the one to prefetch.
+inline const float* next_row(int64_t rows, const float* const* in, int64_t row_floats) {
+  const float* last = nullptr;
+  for (int64_t r = 0; r < rows; ++r) last = last == nullptr || in[r] > last ? in[r] : last;
+  return last != nullptr ? last + row_floats : nullptr;
+}
+
+// Outputs o in [lo, hi) of a row have every one of their kw taps inside [0, width).
+struct Interior {
+  int64_t lo, hi;
+};
+inline Interior row_interior(int64_t kw, int64_t count, int64_t pad, int64_t width) {
+  const int64_t lo = pad < 0 ? 0 : pad > count ? count : pad;
+  int64_t hi = width - kw + 1 + pad;
+  hi = hi > count ? count : hi;
+  return {lo, hi < lo ? lo : hi};
+}
+
+// ---- forward ---------------------------------------------------------------------------------------
+
+// T interior outputs o0.. of channel vector j.
+template <int KW, int T, bool kFull>
+inline void fwd_tile(const Lanes<kFull>& ln, int64_t c, int64_t rows, const float* const* in,
+                     const float* const* w, const float* bias, float* out, int64_t o0, int64_t pad, int64_t j) {
+  using V = Ops::V;
+  V acc[T];
+  const V b = bias != nullptr ? ln.ld(bias + j) : Ops::zero();
+  for (int o = 0; o < T; ++o) acc[o] = b;
+  for (int64_t r = 0; r < rows; ++r) {
+    V wv[KW];
+    for (int t = 0; t < KW; ++t) wv[t] = ln.ld(w[r] + t * c + j);
+    const float* x = in[r] + (o0 - pad) * c + j;
+    // Input column q feeds output o = q - t with tap t (t ascending for each o as q advances).
+    for (int q = 0; q < T + KW - 1; ++q) {
+      const V xv = Ops::pin(ln.ld(x + q * c));
+      for (int t = 0; t < KW; ++t) {
+        const int o = q - t;
+        if (o >= 0 && o < T) acc[o] = Ops::fma(xv, wv[t], acc[o]);
+      }
+    }
+  }
+  for (int o = 0; o < T; ++o) ln.st(out + (o0 + o) * c + j, acc[o]);
+}
+
+// One output o whose window may cross the padding: taps outside [0, width) skipped.
+template <bool kFull>
+inline void fwd_pixel(const Lanes<kFull>& ln, int64_t c, int64_t kw, int64_t rows, const float* const* in,
+                      const float* const* w, const float* bias, float* out, int64_t o, int64_t pad, int64_t width,
+                      int64_t j) {
+  Ops::V acc = bias != nullptr ? ln.ld(bias + j) : Ops::zero();
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t t = 0; t < kw; ++t) {
+      const int64_t col = o - pad + t;
+      if (col < 0 || col >= width) continue;
+      acc = Ops::fma(ln.ld(in[r] + col * c + j), ln.ld(w[r] + t * c + j), acc);
+    }
+  }
+  ln.st(out + o * c + j, acc);
+}
+
+template <int KW>
+void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* const* w, const float* bias,
+                float* out, int64_t count, int64_t pad, int64_t width) {
+  constexpr int kTile = Ops::kFwdTile;
+  const Interior in_row = row_interior(KW, count, pad, width);
+  const auto edge = [&](int64_t o) {
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_pixel(ln, c, KW, rows, in, w, bias, out, o, pad, width, j); });
+  };
+  for (int64_t o = 0; o < in_row.lo; ++o) edge(o);
+  int64_t o = in_row.lo;
+  const float* next = next_row(rows, in, width * c);
+  if (next != nullptr) prefetch_floats(next, (in_row.lo + kTile) * c);
+  for (; o + kTile <= in_row.hi; o += kTile) {
+    if (next != nullptr) prefetch_floats(next + (o + kTile) * c, kTile * c);
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, kTile>(ln, c, rows, in, w, bias, out, o, pad, j); });
+  }
+  if (next != nullptr) prefetch_floats(next + o * c, (width - o) * c);
+  if constexpr (kTile > 8) {
+    if (o + 8 <= in_row.hi) {
+      for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 8>(ln, c, rows, in, w, bias, out, o, pad, j); });
+      o += 8;
+    }
+  }
+  if (o + 4 <= in_row.hi) {
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 4>(ln, c, rows, in, w, bias, out, o, pad, j); });
+    o += 4;
+  }
+  if (o + 2 <= in_row.hi) {
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 2>(ln, c, rows, in, w, bias, out, o, pad, j); });
+    o += 2;
+  }
+  if (o < in_row.hi) {
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 1>(ln, c, rows, in, w, bias, out, o, pad, j); });
+    ++o;
+  }
+  for (o = in_row.hi; o < count; ++o) edge(o);
+}
+
+inline void fwd_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,
+                    const float* bias, float* out, int64_t count, int64_t pad, int64_t width) {
+  if (kw == 3) return fwd_row_kw<3>(c, rows, in, w, bias, out, count, pad, width);
+  if (kw == 5) return fwd_row_kw<5>(c, rows, in, w, bias, out, count, pad, width);
+}
+
+// ---- backward-filter -------------------------------------------------------------------------------
+
+// R (<= 3) filter rows of channel vector j over the whole row of outputs; the bias sum too when kBias.
+// Pixels [o_begin, o_end) of the row for R (<= 3) filter rows of channel vector j, and the bias sum when
+// kBias: the accumulators are loaded, kept in registers over the pixels, and stored back. next_x,
+// next_dy: rows to prefetch alongside (null: none).
+template <int KW, int R, bool kBias, bool kFull>
+inline void grad_rows(const Lanes<kFull>& ln, int64_t c, const float* const* in, const float* dy, float* const* acc,
+                      float* acc_bias, int64_t o_begin, int64_t o_end, int64_t pad, int64_t width,
+                      Interior in_row, int64_t j, const float* next_x, const float* next_dy) {
+  using V = Ops::V;
+  V a[R > 0 ? R : 1][KW];
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < KW; ++t) a[r][t] = ln.ld(acc[r] + t * c + j);
+  }
+  V ab = kBias ? ln.ld(acc_bias + j) : Ops::zero();
+  const int64_t lo = in_row.lo > o_end ? o_end : in_row.lo < o_begin ? o_begin : in_row.lo;
+  const int64_t hi = in_row.hi > o_end ? o_end : in_row.hi < lo ? lo : in_row.hi;
+  if (next_x != nullptr) prefetch_floats(next_x + o_begin * c, (o_end - o_begin) * c);
+  if (next_dy != nullptr) prefetch_floats(next_dy + o_begin * c, (o_end - o_begin) * c);
+  // Plain loops (a helper taking the accumulators by reference would keep them in memory). Pixels
+  // whose window crosses the padding skip the taps outside [0, width).
+  int64_t o = o_begin;
+  for (; o < lo; ++o) {
+    const V d = ln.ld(dy + o * c + j);
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < KW; ++t) {
+        const int64_t col = o - pad + t;
+        if (col >= 0 && col < width) a[r][t] = Ops::fma(ln.ld(in[r] + col * c + j), d, a[r][t]);
+      }
+    }
+    if (kBias) ab = Ops::add(ab, d);
+  }
+  // Interior: T pixels at a time; per filter row each of the T+KW-1 input vectors feeds up to KW
+  // accumulators (o = q - t ascending for each accumulator, so every sum stays in pixel order).
+  constexpr int T = Ops::kGradTile;
+  for (; o + T <= hi; o += T) {
+    V d[T];
+    for (int p = 0; p < T; ++p) d[p] = Ops::pin(ln.ld(dy + (o + p) * c + j));
+    for (int r = 0; r < R; ++r) {
+      const float* x = in[r] + (o - pad) * c + j;
+      for (int q = 0; q < T + KW - 1; ++q) {
+        const V xv = Ops::pin(ln.ld(x + q * c));
+        for (int t = 0; t < KW; ++t) {
+          const int p = q - t;
+          if (p >= 0 && p < T) a[r][t] = Ops::fma(xv, d[p], a[r][t]);
+        }
+      }
+    }
+    if (kBias) {
+      for (int p = 0; p < T; ++p) ab = Ops::add(ab, d[p]);
+    }
+  }
+  for (; o < hi; ++o) {
+    const V d = ln.ld(dy + o * c + j);
+    for (int r = 0; r < R; ++r) {
+      const float* x = in[r] + (o - pad) * c + j;
+      for (int t = 0; t < KW; ++t) a[r][t] = Ops::fma(ln.ld(x + t * c), d, a[r][t]);
+    }
+    if (kBias) ab = Ops::add(ab, d);
+  }
+  for (; o < o_end; ++o) {
+    const V d = ln.ld(dy + o * c + j);
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < KW; ++t) {
+        const int64_t col = o - pad + t;
+        if (col >= 0 && col < width) a[r][t] = Ops::fma(ln.ld(in[r] + col * c + j), d, a[r][t]);
+      }
+    }
+    if (kBias) ab = Ops::add(ab, d);
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < KW; ++t) ln.st(acc[r] + t * c + j, a[r][t]);
+  }
+  if (kBias) ln.st(acc_bias + j, ab);
+}
+
+// The row in chunks of pixels, every channel vector of a chunk before the next chunk: a chunk's x and dy
+// vectors stay in L1 across the channel passes (whole rows, 256 bytes apart per pixel at C = 64, mapped
+// onto a quarter of L1's sets and were evicted between passes). Chunks start at the interior's start, so
+// register tiles line up. The first channel pass of a chunk prefetches the next x row when next_x is set.
+template <int KW, int R, bool kBias>
+inline void grad_rows_all_channels(int64_t c, const float* const* in, const float* dy, float* const* acc,
+                                   float* acc_bias, int64_t count, int64_t pad, int64_t width, const float* next_x) {
+  constexpr int64_t kChunk = 4 * Ops::kGradTile;
+  const Interior in_row = row_interior(KW, count, pad, width);
+  int64_t begin = 0;
+  while (begin < count) {
+    int64_t end = begin < in_row.lo ? in_row.lo + kChunk : begin + kChunk;
+    end = end > count ? count : end;
+    for_each_channel_vector(c, [&](auto ln, int64_t j) {
+      const bool first = j == 0 && next_x != nullptr;
+      grad_rows<KW, R, kBias>(ln, c, in, dy, acc, acc_bias, begin, end, pad, width, in_row, j,
+                              first ? next_x : nullptr, first ? dy + count * c : nullptr);
+    });
+    begin = end;
+  }
+}
+
+// Filter rows in groups of up to 3 (KW = 3: 9 accumulators) or 2 (KW = 5: 10), so the accumulators fit
+// the 16 registers of AVX2; the bias sum rides with the first group.
+template <int KW>
+void grad_row_kw(int64_t c, int64_t rows, const float* const* in, const float* dy, float* const* acc,
+                 float* acc_bias, int64_t count, int64_t pad, int64_t width) {
+  constexpr int64_t kGroup = KW == 3 ? 3 : 2;
+  if (rows == 0) {
+    if (acc_bias != nullptr) grad_rows_all_channels<KW, 0, true>(c, in, dy, acc, acc_bias, count, pad, width, nullptr);
+    return;
+  }
+  const float* next_x = next_row(rows, in, width * c);
+  for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
+    const int64_t n = rows - r0 < kGroup ? rows - r0 : kGroup;
+    float* bias = r0 == 0 ? acc_bias : nullptr;
+    const auto run = [&](auto r_const) {
+      constexpr int R = decltype(r_const)::value;
+      if (bias != nullptr) {
+        grad_rows_all_channels<KW, R, true>(c, in + r0, dy, acc + r0, bias, count, pad, width, r0 == 0 ? next_x : nullptr);
+      } else {
+        grad_rows_all_channels<KW, R, false>(c, in + r0, dy, acc + r0, nullptr, count, pad, width,
+                                             r0 == 0 ? next_x : nullptr);
+      }
+    };
+    if (n == 1) run(IntConst<1>{});
+    if (n == 2) run(IntConst<2>{});
+    if constexpr (kGroup >= 3) {
+      if (n == 3) run(IntConst<3>{});
+    }
+  }
+}
+
+inline void grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy, float* const* acc,
+                     float* acc_bias, int64_t count, int64_t pad, int64_t width) {
+  if (kw == 3) return grad_row_kw<3>(c, rows, in, dy, acc, acc_bias, count, pad, width);
+  if (kw == 5) return grad_row_kw<5>(c, rows, in, dy, acc, acc_bias, count, pad, width);
+}
