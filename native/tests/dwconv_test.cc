@@ -102,7 +102,7 @@ TF_TEST(dwconv_row_kernels_match_contract) {
           }
         }
         uk.fwd_row(c, kw, rows, in_p.data(), w_p.data(), with_bias ? bias.data() : nullptr, out.data(), count, pad,
-                   width);
+                   width, rows > 0 ? in_p[0] : nullptr);
         expect_close(out.data(), want.data(), want.size(), 1e-5f, 1e-5f,
                      context + (with_bias ? " fwd_row" : " fwd_row (no bias)"));
       }
@@ -129,7 +129,7 @@ TF_TEST(dwconv_row_kernels_match_contract) {
           }
         }
         uk.grad_row(c, kw, rows, in_p.data(), dy.data(), acc_p.data(), with_bias ? acc_bias.data() : nullptr, count,
-                    pad, width);
+                    pad, width, rows > 0 ? in_p[0] : nullptr, dy.data());
         const float tol = 1e-5f + 1e-6f * static_cast<float>(count);
         for (int64_t r = 0; r < rows; ++r) {
           expect_close(acc_p[r], want_acc.data() + r * kw * c, static_cast<size_t>(kw * c), tol, 1e-5f,

@@ -111,13 +111,15 @@ void dwconv_f32__avx512f_grad(int64_t c, int64_t ks, const float* const* in, con
 }
 
 void dwconv_f32__avx512f_fwd_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,
-                                 const float* bias, float* out, int64_t count, int64_t pad, int64_t width) {
-  fwd_row(c, kw, rows, in, w, bias, out, count, pad, width);
+                                 const float* bias, float* out, int64_t count, int64_t pad, int64_t width,
+                                 const float* next_in) {
+  fwd_row(c, kw, rows, in, w, bias, out, count, pad, width, next_in);
 }
 
 void dwconv_f32__avx512f_grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,
-                                  float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width) {
-  grad_row(c, kw, rows, in, dy, acc, acc_bias, count, pad, width);
+                                  float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width,
+                                  const float* next_in, const float* next_dy) {
+  grad_row(c, kw, rows, in, dy, acc, acc_bias, count, pad, width, next_in, next_dy);
 }
 
 }  // namespace tf

@@ -57,22 +57,15 @@ inline void for_each_channel_vector(int64_t c, Fn&& fn) {
   if (j < c) fn(Lanes<false>{Ops::mask(c - j)}, j);
 }
 
-// Prefetches the floats [p, p + n) of the row a later call will read (the next input row, contiguous after
-// the last one in NHWC), so its memory traffic overlaps this row's arithmetic: without it the passes ran
-// as long as the in-cache arithmetic plus a whole memory pass. A hint only (never faults).
+// Prefetches the floats [p, p + n) of the row the next call will read (the caller names it), so its memory
+// traffic overlaps this row's arithmetic: without it the passes ran about as long as the in-cache
+// arithmetic plus a whole memory pass. A hint only (never faults).
 inline void prefetch_floats(const float* p, int64_t n) {
 #if defined(__GNUC__)
   for (int64_t k = 0; k < n; k += 16) __builtin_prefetch(p + k);
 #else
   (void)p, (void)n;
 #endif
-}
-
-// The input row after the last one a call reads (rows may come in any order): the one to prefetch.
-inline const float* next_row(int64_t rows, const float* const* in, int64_t row_floats) {
-  const float* last = nullptr;
-  for (int64_t r = 0; r < rows; ++r) last = last == nullptr || in[r] > last ? in[r] : last;
-  return last != nullptr ? last + row_floats : nullptr;
 }
 
 // Outputs o in [lo, hi) of a row have every one of their kw taps inside [0, width).
@@ -130,7 +123,7 @@ inline void fwd_pixel(const Lanes<kFull>& ln, int64_t c, int64_t kw, int64_t row
 
 template <int KW>
 void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* const* w, const float* bias,
-                float* out, int64_t count, int64_t pad, int64_t width) {
+                float* out, int64_t count, int64_t pad, int64_t width, const float* next) {
   constexpr int kTile = Ops::kFwdTile;
   const Interior in_row = row_interior(KW, count, pad, width);
   const auto edge = [&](int64_t o) {
@@ -138,13 +131,14 @@ void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* co
   };
   for (int64_t o = 0; o < in_row.lo; ++o) edge(o);
   int64_t o = in_row.lo;
-  const float* next = next_row(rows, in, width * c);
+  // Input columns [0, in_end) are read; the same columns of `next` are prefetched tile by tile.
+  const int64_t in_end = count - pad + KW - 1 < width ? count - pad + KW - 1 : width;
   if (next != nullptr) prefetch_floats(next, (in_row.lo + kTile) * c);
   for (; o + kTile <= in_row.hi; o += kTile) {
     if (next != nullptr) prefetch_floats(next + (o + kTile) * c, kTile * c);
     for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, kTile>(ln, c, rows, in, w, bias, out, o, pad, j); });
   }
-  if (next != nullptr) prefetch_floats(next + o * c, (width - o) * c);
+  if (next != nullptr && in_end > o) prefetch_floats(next + o * c, (in_end - o) * c);
   if constexpr (kTile > 8) {
     if (o + 8 <= in_row.hi) {
       for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 8>(ln, c, rows, in, w, bias, out, o, pad, j); });
@@ -167,9 +161,9 @@ void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* co
 }
 
 inline void fwd_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,
-                    const float* bias, float* out, int64_t count, int64_t pad, int64_t width) {
-  if (kw == 3) return fwd_row_kw<3>(c, rows, in, w, bias, out, count, pad, width);
-  if (kw == 5) return fwd_row_kw<5>(c, rows, in, w, bias, out, count, pad, width);
+                    const float* bias, float* out, int64_t count, int64_t pad, int64_t width, const float* next) {
+  if (kw == 3) return fwd_row_kw<3>(c, rows, in, w, bias, out, count, pad, width, next);
+  if (kw == 5) return fwd_row_kw<5>(c, rows, in, w, bias, out, count, pad, width, next);
 }
 
 // ---- backward-filter -------------------------------------------------------------------------------
@@ -252,10 +246,11 @@ inline void grad_rows(const Lanes<kFull>& ln, int64_t c, const float* const* in,
 // The row in chunks of pixels, every channel vector of a chunk before the next chunk: a chunk's x and dy
 // vectors stay in L1 across the channel passes (whole rows, 256 bytes apart per pixel at C = 64, mapped
 // onto a quarter of L1's sets and were evicted between passes). Chunks start at the interior's start, so
-// register tiles line up. The first channel pass of a chunk prefetches the next x row when next_x is set.
+// register tiles line up. The first channel pass of a chunk prefetches next_x and next_dy (when set).
 template <int KW, int R, bool kBias>
 inline void grad_rows_all_channels(int64_t c, const float* const* in, const float* dy, float* const* acc,
-                                   float* acc_bias, int64_t count, int64_t pad, int64_t width, const float* next_x) {
+                                   float* acc_bias, int64_t count, int64_t pad, int64_t width, const float* next_x,
+                                   const float* next_dy) {
   constexpr int64_t kChunk = 4 * Ops::kGradTile;
   const Interior in_row = row_interior(KW, count, pad, width);
   int64_t begin = 0;
@@ -263,9 +258,8 @@ inline void grad_rows_all_channels(int64_t c, const float* const* in, const floa
     int64_t end = begin < in_row.lo ? in_row.lo + kChunk : begin + kChunk;
     end = end > count ? count : end;
     for_each_channel_vector(c, [&](auto ln, int64_t j) {
-      const bool first = j == 0 && next_x != nullptr;
       grad_rows<KW, R, kBias>(ln, c, in, dy, acc, acc_bias, begin, end, pad, width, in_row, j,
-                              first ? next_x : nullptr, first ? dy + count * c : nullptr);
+                              j == 0 ? next_x : nullptr, j == 0 ? next_dy : nullptr);
     });
     begin = end;
   }
@@ -275,23 +269,26 @@ inline void grad_rows_all_channels(int64_t c, const float* const* in, const floa
 // the 16 registers of AVX2; the bias sum rides with the first group.
 template <int KW>
 void grad_row_kw(int64_t c, int64_t rows, const float* const* in, const float* dy, float* const* acc,
-                 float* acc_bias, int64_t count, int64_t pad, int64_t width) {
+                 float* acc_bias, int64_t count, int64_t pad, int64_t width, const float* next_x,
+                 const float* next_dy) {
   constexpr int64_t kGroup = KW == 3 ? 3 : 2;
   if (rows == 0) {
-    if (acc_bias != nullptr) grad_rows_all_channels<KW, 0, true>(c, in, dy, acc, acc_bias, count, pad, width, nullptr);
+    if (acc_bias != nullptr) {
+      grad_rows_all_channels<KW, 0, true>(c, in, dy, acc, acc_bias, count, pad, width, nullptr, next_dy);
+    }
     return;
   }
-  const float* next_x = next_row(rows, in, width * c);
   for (int64_t r0 = 0; r0 < rows; r0 += kGroup) {
     const int64_t n = rows - r0 < kGroup ? rows - r0 : kGroup;
     float* bias = r0 == 0 ? acc_bias : nullptr;
     const auto run = [&](auto r_const) {
       constexpr int R = decltype(r_const)::value;
       if (bias != nullptr) {
-        grad_rows_all_channels<KW, R, true>(c, in + r0, dy, acc + r0, bias, count, pad, width, r0 == 0 ? next_x : nullptr);
+        grad_rows_all_channels<KW, R, true>(c, in + r0, dy, acc + r0, bias, count, pad, width,
+                                            r0 == 0 ? next_x : nullptr, r0 == 0 ? next_dy : nullptr);
       } else {
         grad_rows_all_channels<KW, R, false>(c, in + r0, dy, acc + r0, nullptr, count, pad, width,
-                                             r0 == 0 ? next_x : nullptr);
+                                             r0 == 0 ? next_x : nullptr, r0 == 0 ? next_dy : nullptr);
       }
     };
     if (n == 1) run(IntConst<1>{});
@@ -303,7 +300,8 @@ void grad_row_kw(int64_t c, int64_t rows, const float* const* in, const float* d
 }
 
 inline void grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy, float* const* acc,
-                     float* acc_bias, int64_t count, int64_t pad, int64_t width) {
-  if (kw == 3) return grad_row_kw<3>(c, rows, in, dy, acc, acc_bias, count, pad, width);
-  if (kw == 5) return grad_row_kw<5>(c, rows, in, dy, acc, acc_bias, count, pad, width);
+                     float* acc_bias, int64_t count, int64_t pad, int64_t width, const float* next_x,
+                     const float* next_dy) {
+  if (kw == 3) return grad_row_kw<3>(c, rows, in, dy, acc, acc_bias, count, pad, width, next_x, next_dy);
+  if (kw == 5) return grad_row_kw<5>(c, rows, in, dy, acc, acc_bias, count, pad, width, next_x, next_dy);
 }

@@ -21,6 +21,8 @@
 //                 acc[r][t*c + j] += Σ_{o < count, 0 <= o - pad + t < width} in[r][(o - pad + t)*c + j] · dy[o*c + j]
 //             and acc_bias[j] += Σ_{o < count} dy[o*c + j] when acc_bias != null. Each accumulator sums
 //             the row in pixel order in a register, starting from its value in memory.
+//   next_in, next_dy (may be null): the input row (same columns as in[r]) and dy row the next call will
+//             read, prefetched while this one computes.
 //   kw must satisfy dwconv_row_supports(kw).
 #pragma once
 
@@ -34,9 +36,11 @@ using DwconvGradFn = void (*)(int64_t c, int64_t ks, const float* const* in, con
                               float* acc_bias, int64_t count, int64_t in_stride);
 
 using DwconvFwdRowFn = void (*)(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,
-                                const float* bias, float* out, int64_t count, int64_t pad, int64_t width);
+                                const float* bias, float* out, int64_t count, int64_t pad, int64_t width,
+                                const float* next_in);
 using DwconvGradRowFn = void (*)(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,
-                                 float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width);
+                                 float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width,
+                                 const float* next_in, const float* next_dy);
 
 // The filter widths the row kernels are compiled for.
 constexpr bool dwconv_row_supports(int64_t kw) { return kw == 3 || kw == 5; }
@@ -56,9 +60,11 @@ struct DwconvUkernel {
   void name##_grad(int64_t c, int64_t ks, const float* const* in, const float* dy, float* const* acc,       \
                    float* acc_bias, int64_t count, int64_t in_stride);                                    \
   void name##_fwd_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,  \
-                      const float* bias, float* out, int64_t count, int64_t pad, int64_t width);          \
+                      const float* bias, float* out, int64_t count, int64_t pad, int64_t width,           \
+                      const float* next_in);                                                               \
   void name##_grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,       \
-                       float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width);
+                       float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width,      \
+                       const float* next_in, const float* next_dy);
 #include "ukernels/dwconv_ukernels.inc"
 #undef TF_DWCONV_UKERNEL
 
