@@ -61,17 +61,40 @@ std::vector<Strip> strips_of(int64_t outputs, int64_t pad, int64_t width, int64_
   return out;
 }
 
-// Forward on the row kernel: per output row, the input rows its kernel rows land on (padding rows left
+// Two consecutive output rows go through fwd_row2 (each input vector loaded once for both) when both
+// have every kernel row inside the input and the rows below advance by one input row per output row
+// (KW = 3, stride_h = dilation_h = 1); fwd_row2 sums every output exactly as fwd_row does, so which rows
+// pair up (it depends on where a task's range starts) never changes a result.
+bool pairs_rows(const Conv2dShape& s, const DwconvUkernel& uk) {
+  return uk.fwd_row2 != nullptr && s.kw == 3 && s.stride_h == 1 && s.dilation_h == 1;
+}
+
+// Forward on the row kernels: per output row, the input rows its kernel rows land on (padding rows left
 // out) and the matching filter rows; tasks own runs of whole output rows.
 void forward_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
                   float* y, const DwconvUkernel& uk) {
+  const bool pairs = pairs_rows(s, uk);
   parallel_for(s.n * s.oh, grain_for(static_cast<double>(s.ow * s.kh * s.kw * s.c)), [&](int64_t begin, int64_t end) {
-    std::vector<const float*> in(static_cast<size_t>(s.kh)), wk(static_cast<size_t>(s.kh));
-    for (int64_t row = begin; row < end; ++row) {
+    std::vector<const float*> in(static_cast<size_t>(s.kh + 1)), wk(static_cast<size_t>(s.kh));
+    for (int64_t row = begin; row < end;) {
       const int64_t n = row / s.oh, oh = row % s.oh;
+      const int64_t ih0 = oh * s.stride_h - s.pad_top;  // the first kernel row's input row
+      float* y_row = y + row * s.ow * s.c;
+      // Rows oh and oh + 1 of one image, all kernel rows of both inside the input.
+      if (pairs && row + 1 < end && oh + 1 < s.oh && ih0 >= 0 && ih0 + s.kh < s.h) {
+        for (int64_t i = 0; i <= s.kh; ++i) in[i] = x + (n * s.h + ih0 + i) * s.w * s.c;
+        for (int64_t kh = 0; kh < s.kh; ++kh) wk[kh] = w + kh * s.kw * s.c;
+        const int64_t next_ih = ih0 + s.kh + 1;
+        const float* next = row + 2 < end && oh + 2 < s.oh && next_ih < s.h ? x + (n * s.h + next_ih) * s.w * s.c
+                                                                           : nullptr;
+        uk.fwd_row2(s.c, s.kh, in.data(), wk.data(), bias, y_row, y_row + s.ow * s.c, s.ow, s.pad_left, s.w, next);
+        apply_activation(y_row, 2 * s.ow * s.c, e);
+        row += 2;
+        continue;
+      }
       int64_t rows = 0;
       for (int64_t kh = 0; kh < s.kh; ++kh) {
-        const int64_t ih = oh * s.stride_h - s.pad_top + kh * s.dilation_h;
+        const int64_t ih = ih0 + kh * s.dilation_h;
         if (ih < 0 || ih >= s.h) continue;
         in[rows] = x + (n * s.h + ih) * s.w * s.c;
         wk[rows++] = w + kh * s.kw * s.c;
@@ -81,43 +104,61 @@ void forward_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x,
       const float* next = row + 1 < end && oh + 1 < s.oh && next_ih >= 0 && next_ih < s.h
                               ? x + (n * s.h + next_ih) * s.w * s.c
                               : nullptr;
-      float* y_row = y + row * s.ow * s.c;
       uk.fwd_row(s.c, s.kw, rows, in.data(), wk.data(), bias, y_row, s.ow, s.pad_left, s.w, next);
       apply_activation(y_row, s.ow * s.c, e);
+      ++row;
     }
   });
 }
 
-// Backward-input on the row kernel: along the row (stride 1, dilation 1) dx is the forward convolution of
-// dy with the filter row reversed, padded by KW-1-pad_left: dx[iw] = Σ_t dy[iw + pl - t]·w[t]
+// Backward-input on the row kernels: along the row (stride 1, dilation 1) dx is the forward convolution
+// of dy with the filter row reversed, padded by KW-1-pad_left: dx[iw] = Σ_t dy[iw + pl - t]·w[t]
 // = Σ_u dy[iw - (KW-1-pl) + u]·w[KW-1-u]. Down the column, each dx row gathers the dy rows its kernel rows
-// reach exactly (any stride and dilation). Tasks own runs of whole dx rows.
+// reach exactly (any stride and dilation), taken in increasing dy row order (kernel rows from the last),
+// so that with stride_h = dilation_h = 1 two dx rows pair up as in the forward. Tasks own runs of whole
+// dx rows.
 void backward_input_rows(const Conv2dShape& s, float* dx, const float* dy, const float* w, const DwconvUkernel& uk) {
+  // flipped[u] = filter row KH-1-u with its taps reversed, the order the dy rows are taken in.
   std::vector<float> flipped(static_cast<size_t>(s.kh * s.kw * s.c));
-  for (int64_t kh = 0; kh < s.kh; ++kh) {
+  for (int64_t u = 0; u < s.kh; ++u) {
     for (int64_t t = 0; t < s.kw; ++t) {
-      std::copy_n(w + (kh * s.kw + s.kw - 1 - t) * s.c, s.c, flipped.data() + (kh * s.kw + t) * s.c);
+      std::copy_n(w + ((s.kh - 1 - u) * s.kw + s.kw - 1 - t) * s.c, s.c, flipped.data() + (u * s.kw + t) * s.c);
     }
   }
+  const bool pairs = pairs_rows(s, uk);
+  const int64_t pad = s.kw - 1 - s.pad_left;
   const double row_work = static_cast<double>(s.w * s.kh * s.kw * s.c) / static_cast<double>(s.stride_h);
   parallel_for(s.n * s.h, grain_for(row_work), [&](int64_t begin, int64_t end) {
-    std::vector<const float*> in(static_cast<size_t>(s.kh)), wk(static_cast<size_t>(s.kh));
-    for (int64_t row = begin; row < end; ++row) {
+    std::vector<const float*> in(static_cast<size_t>(s.kh + 1)), wk(static_cast<size_t>(s.kh));
+    for (int64_t row = begin; row < end;) {
       const int64_t n = row / s.h, ih = row % s.h;
+      float* dx_row = dx + row * s.w * s.c;
+      // With stride_h = dilation_h = 1, dx row ih takes dy rows ih + pt - (KH-1) + u for u < KH.
+      const int64_t th0 = ih + s.pad_top - (s.kh - 1);
+      if (pairs && row + 1 < end && ih + 1 < s.h && th0 >= 0 && th0 + s.kh < s.oh) {
+        for (int64_t i = 0; i <= s.kh; ++i) in[i] = dy + (n * s.oh + th0 + i) * s.ow * s.c;
+        for (int64_t u = 0; u < s.kh; ++u) wk[u] = flipped.data() + u * s.kw * s.c;
+        const int64_t next_th = th0 + s.kh + 1;
+        const float* next = row + 2 < end && ih + 2 < s.h && next_th < s.oh ? dy + (n * s.oh + next_th) * s.ow * s.c
+                                                                           : nullptr;
+        uk.fwd_row2(s.c, s.kh, in.data(), wk.data(), nullptr, dx_row, dx_row + s.w * s.c, s.w, pad, s.ow, next);
+        row += 2;
+        continue;
+      }
       int64_t rows = 0;
-      for (int64_t kh = 0; kh < s.kh; ++kh) {
-        const int64_t th = ih + s.pad_top - kh * s.dilation_h;
+      for (int64_t u = 0; u < s.kh; ++u) {
+        const int64_t th = ih + s.pad_top - (s.kh - 1 - u) * s.dilation_h;
         if (th < 0 || th % s.stride_h != 0 || th / s.stride_h >= s.oh) continue;
         in[rows] = dy + (n * s.oh + th / s.stride_h) * s.ow * s.c;
-        wk[rows++] = flipped.data() + kh * s.kw * s.c;
+        wk[rows++] = flipped.data() + u * s.kw * s.c;
       }
-      // The dy row the next dx row reaches first (kh = 0), prefetched meanwhile.
+      // The dy row the next dx row reaches last (u = KH-1), prefetched meanwhile.
       const int64_t next_th = ih + 1 + s.pad_top;
       const float* next = row + 1 < end && ih + 1 < s.h && next_th / s.stride_h < s.oh
                               ? dy + (n * s.oh + next_th / s.stride_h) * s.ow * s.c
                               : nullptr;
-      uk.fwd_row(s.c, s.kw, rows, in.data(), wk.data(), nullptr, dx + row * s.w * s.c, s.w, s.kw - 1 - s.pad_left,
-                 s.ow, next);
+      uk.fwd_row(s.c, s.kw, rows, in.data(), wk.data(), nullptr, dx_row, s.w, pad, s.ow, next);
+      ++row;
     }
   });
 }

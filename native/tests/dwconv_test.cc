@@ -1,5 +1,6 @@
-// Depthwise convolution: the row micro-kernels (fwd_row, grad_row of every dwconv_ukernels.inc entry this
-// CPU runs) against their contract computed naively in double precision, and the depthwise driver
+// Depthwise convolution: the row micro-kernels (fwd_row, fwd_row2, grad_row of every dwconv_ukernels.inc
+// entry this CPU runs) against their contract computed naively in double precision (fwd_row2 against two
+// fwd_row calls, bit for bit), and the depthwise driver
 // (conv2d_depthwise.cc, reached through conv2d_forward / _backward_input / _backward_filter) against
 // naive loops on the shapes that take the row kernels and on those that do not, every ISA level, 1 and 2
 // threads bit-identical. Guard pages sit right after every row, filter row and output, so reading or
@@ -105,6 +106,20 @@ TF_TEST(dwconv_row_kernels_match_contract) {
                    width, rows > 0 ? in_p[0] : nullptr);
         expect_close(out.data(), want.data(), want.size(), 1e-5f, 1e-5f,
                      context + (with_bias ? " fwd_row" : " fwd_row (no bias)"));
+      }
+      // fwd_row2 (KW 3): out0 over rows [0, rows), out1 over [1, rows], identical to fwd_row's results.
+      if (kw == 3 && rows >= 1 && uk.fwd_row2 != nullptr) {
+        Buffers extra = guarded_rows(1, width * c, rng);
+        std::vector<const float*> in2 = in_p;
+        in2.push_back(extra[0]->data());
+        GuardedBuffer out0(static_cast<size_t>(count * c)), out1(static_cast<size_t>(count * c));
+        GuardedBuffer want0(static_cast<size_t>(count * c)), want1(static_cast<size_t>(count * c));
+        uk.fwd_row(c, kw, rows, in2.data(), w_p.data(), bias.data(), want0.data(), count, pad, width, nullptr);
+        uk.fwd_row(c, kw, rows, in2.data() + 1, w_p.data(), bias.data(), want1.data(), count, pad, width, nullptr);
+        uk.fwd_row2(c, rows, in2.data(), w_p.data(), bias.data(), out0.data(), out1.data(), count, pad, width,
+                    in2[0]);
+        expect_identical(out0.data(), want0.data(), out0.size(), context + " fwd_row2 row 0 vs fwd_row");
+        expect_identical(out1.data(), want1.data(), out1.size(), context + " fwd_row2 row 1 vs fwd_row");
       }
       // grad_row accumulates onto the values already there; the bias sum only when asked.
       for (const bool with_bias : {true, false}) {

@@ -9,8 +9,9 @@ namespace {
 
 // The row kernels' vector interface (dwconv_impl.h): one zmm, the channel tail through a lane mask.
 struct Ops {
-  static constexpr int kFwdTile = 8;    // output pixels per forward register tile
-  static constexpr int kGradTile = 8;   // pixels per backward-filter tile (their dy vectors in registers)
+  static constexpr int kFwdTile = 4;    // output pixels per forward register tile
+  static constexpr int kFwd2Tile = 4;  // the same with two output rows (fwd_row2)
+  static constexpr int kGradTile = 4;   // pixels per backward-filter tile (their dy vectors in registers)
   static constexpr int64_t L = 16;
   using V = __m512;
   using M = __mmask16;
@@ -114,6 +115,12 @@ void dwconv_f32__avx512f_fwd_row(int64_t c, int64_t kw, int64_t rows, const floa
                                  const float* bias, float* out, int64_t count, int64_t pad, int64_t width,
                                  const float* next_in) {
   fwd_row(c, kw, rows, in, w, bias, out, count, pad, width, next_in);
+}
+
+void dwconv_f32__avx512f_fwd_row2(int64_t c, int64_t rows, const float* const* in, const float* const* w,
+                                  const float* bias, float* out0, float* out1, int64_t count, int64_t pad, int64_t width,
+                                  const float* next_in) {
+  fwd_row2(c, rows, in, w, bias, out0, out1, count, pad, width, next_in);
 }
 
 void dwconv_f32__avx512f_grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,

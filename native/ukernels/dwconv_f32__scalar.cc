@@ -14,6 +14,7 @@ namespace {
 #if defined(__GNUC__)
 struct Ops {
   static constexpr int kFwdTile = 8;
+  static constexpr int kFwd2Tile = 4;
   static constexpr int kGradTile = 4;
   static constexpr int64_t L = 4;
   typedef float V __attribute__((vector_size(16)));
@@ -41,6 +42,7 @@ struct Ops {
 #else
 struct Ops {
   static constexpr int kFwdTile = 8;
+  static constexpr int kFwd2Tile = 4;
   static constexpr int kGradTile = 4;
   static constexpr int64_t L = 1;
   using V = float;
@@ -91,6 +93,12 @@ void dwconv_f32__scalar_fwd_row(int64_t c, int64_t kw, int64_t rows, const float
                                 const float* bias, float* out, int64_t count, int64_t pad, int64_t width,
                                 const float* next_in) {
   fwd_row(c, kw, rows, in, w, bias, out, count, pad, width, next_in);
+}
+
+void dwconv_f32__scalar_fwd_row2(int64_t c, int64_t rows, const float* const* in, const float* const* w,
+                                 const float* bias, float* out0, float* out1, int64_t count, int64_t pad, int64_t width,
+                                 const float* next_in) {
+  fwd_row2(c, rows, in, w, bias, out0, out1, count, pad, width, next_in);
 }
 
 void dwconv_f32__scalar_grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,

@@ -1,4 +1,4 @@
-// The depthwise row kernels (fwd_row, grad_row; contract: dwconv_ukernels.h), written once over a small
+// The depthwise row kernels (fwd_row, fwd_row2, grad_row; contract: dwconv_ukernels.h), written once over a small
 // vector interface that each ISA file defines with its own intrinsics (or plain vector extensions for
 // the portable build) before including this header inside its anonymous namespace, so every
 // instantiation stays in its translation unit and is compiled with that file's flags. Portable header:
@@ -12,15 +12,20 @@
 //     static V load(const float* p);          static V load(const float* p, M m);   // masked-off lanes: 0,
 //     static void store(float* p, V v);       static void store(float* p, V v, M m); // memory untouched
 //     static V fma(V a, V b, V acc);          static V add(V a, V b);
+//     static V pin(V v);                      // v, kept in a register (not re-loaded per use)
+//     static constexpr int kFwdTile, kFwd2Tile, kGradTile;  // register tile widths, in pixels
 //   };
 //
 // Forward: T consecutive interior output pixels of one channel vector per register tile: per filter row
-// the KW filter vectors are loaded once and each of the T+KW-1 input vectors feeds up to KW outputs.
-// Pixels whose window crosses the left or right padding run one at a time, their padding taps skipped.
-// Backward-filter: the KW x (up to 3) accumulators of one channel vector stay in registers across the
-// whole row (plus the bias-gradient sum). Neither the tile size nor the row grouping changes any sum's
-// order: each forward output adds its taps row by row, left to right; each accumulator adds pixels
-// left to right.
+// the KW filter vectors are loaded once and each of the T+KW-1 input vectors feeds up to KW outputs
+// (fwd_row2: and both output rows). Pixels whose window crosses the left or right padding run one at a
+// time, their padding taps skipped. Backward-filter: the KW x (up to 3) accumulators of one channel
+// vector stay in registers across a chunk of pixels (plus the bias-gradient sum), T pixels' dy vectors
+// in registers so each input vector feeds up to KW accumulators. Loads bound these kernels (measured
+// ~1 vector load per cycle on the AVX-512 test machine), hence the register reuse; tiles of 4 measured
+// faster than 8 there (fewer live registers). Neither tile sizes nor row grouping change any sum's
+// order: each forward output adds its taps row by row, left to right; each accumulator adds pixels left
+// to right.
 #pragma once
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -157,6 +162,86 @@ void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* co
     for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 1>(ln, c, rows, in, w, bias, out, o, pad, j); });
     ++o;
   }
+  for (o = in_row.hi; o < count; ++o) edge(o);
+}
+
+// ---- forward, two output rows ----------------------------------------------------------------------
+
+#if defined(__GNUC__)
+#define TF_DW_INLINE inline __attribute__((always_inline))
+#else
+#define TF_DW_INLINE inline
+#endif
+
+// Input row i of a pair tile: feeds row 0 with filter row i (kA: i < rows) and row 1 with filter row i-1
+// (kB: i >= 1). Forced inline: the accumulators must stay in registers.
+template <int T, bool kA, bool kB, bool kFull>
+TF_DW_INLINE void fwd2_step(const Lanes<kFull>& ln, int64_t c, const float* x, const float* wa, const float* wb,
+                            Ops::V (&a0)[T], Ops::V (&a1)[T], int64_t j) {
+  using V = Ops::V;
+  V va[3], vb[3];
+  for (int t = 0; t < 3; ++t) {
+    if (kA) va[t] = ln.ld(wa + t * c + j);
+    if (kB) vb[t] = ln.ld(wb + t * c + j);
+  }
+  for (int q = 0; q < T + 2; ++q) {
+    const V xv = Ops::pin(ln.ld(x + q * c));
+    for (int t = 0; t < 3; ++t) {
+      const int o = q - t;
+      if (o < 0 || o >= T) continue;
+      if (kA) a0[o] = Ops::fma(xv, va[t], a0[o]);
+      if (kB) a1[o] = Ops::fma(xv, vb[t], a1[o]);
+    }
+  }
+}
+
+// T interior outputs o0.. of channel vector j in both rows.
+template <int T, bool kFull>
+inline void fwd2_tile(const Lanes<kFull>& ln, int64_t c, int64_t rows, const float* const* in, const float* const* w,
+                      const float* bias, float* out0, float* out1, int64_t o0, int64_t pad, int64_t j) {
+  using V = Ops::V;
+  V a0[T], a1[T];
+  const V b = bias != nullptr ? ln.ld(bias + j) : Ops::zero();
+  for (int o = 0; o < T; ++o) a0[o] = a1[o] = b;
+  const int64_t off = (o0 - pad) * c + j;
+  fwd2_step<T, true, false>(ln, c, in[0] + off, w[0], nullptr, a0, a1, j);
+  for (int64_t i = 1; i < rows; ++i) fwd2_step<T, true, true>(ln, c, in[i] + off, w[i], w[i - 1], a0, a1, j);
+  fwd2_step<T, false, true>(ln, c, in[rows] + off, nullptr, w[rows - 1], a0, a1, j);
+  for (int o = 0; o < T; ++o) {
+    ln.st(out0 + (o0 + o) * c + j, a0[o]);
+    ln.st(out1 + (o0 + o) * c + j, a1[o]);
+  }
+}
+
+template <int T>
+inline int64_t fwd2_tiles(int64_t c, int64_t rows, const float* const* in, const float* const* w, const float* bias,
+                          float* out0, float* out1, int64_t o, int64_t hi, int64_t pad, const float* next) {
+  for (; o + T <= hi; o += T) {
+    if (next != nullptr) prefetch_floats(next + (o + T) * c, T * c);
+    for_each_channel_vector(
+        c, [&](auto ln, int64_t j) { fwd2_tile<T>(ln, c, rows, in, w, bias, out0, out1, o, pad, j); });
+  }
+  return o;
+}
+
+// rows >= 1 filter rows, rows + 1 input rows: out0 from in[0..rows), out1 from in[1..rows].
+inline void fwd_row2(int64_t c, int64_t rows, const float* const* in, const float* const* w, const float* bias,
+                     float* out0, float* out1, int64_t count, int64_t pad, int64_t width, const float* next) {
+  const Interior in_row = row_interior(3, count, pad, width);
+  const auto edge = [&](int64_t o) {
+    for_each_channel_vector(c, [&](auto ln, int64_t j) {
+      fwd_pixel(ln, c, 3, rows, in, w, bias, out0, o, pad, width, j);
+      fwd_pixel(ln, c, 3, rows, in + 1, w, bias, out1, o, pad, width, j);
+    });
+  };
+  for (int64_t o = 0; o < in_row.lo; ++o) edge(o);
+  const int64_t in_end = count - pad + 2 < width ? count - pad + 2 : width;
+  if (next != nullptr) prefetch_floats(next, (in_row.lo + Ops::kFwd2Tile) * c);
+  int64_t o = fwd2_tiles<Ops::kFwd2Tile>(c, rows, in, w, bias, out0, out1, in_row.lo, in_row.hi, pad, next);
+  if (next != nullptr && in_end > o) prefetch_floats(next + o * c, (in_end - o) * c);
+  if constexpr (Ops::kFwd2Tile > 4) o = fwd2_tiles<4>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr);
+  o = fwd2_tiles<2>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr);
+  fwd2_tiles<1>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr);
   for (o = in_row.hi; o < count; ++o) edge(o);
 }
 

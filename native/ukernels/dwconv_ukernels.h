@@ -17,6 +17,10 @@
 //   fwd_row:  for o < count, j < c: out[o*c + j] = (bias ? bias[j] : 0)
 //                 + Σ_{r < rows} Σ_{t < kw, 0 <= o - pad + t < width} in[r][(o - pad + t)*c + j] · w[r][t*c + j]
 //             (r, then t, in order; rows may be 0). in, w: `rows` pointers (input rows, filter rows).
+//   fwd_row2: two output rows sharing their input rows (KW = 3, stride 1 and dilation 1 down the column
+//             too): out0 is fwd_row over in[0..rows), out1 fwd_row over in[1..rows], both with w[0..rows)
+//             (rows >= 1; rows + 1 input rows). Each input vector loaded feeds both rows; every output's
+//             sum runs in the same order as fwd_row's, so the results are identical to two fwd_row calls.
 //   grad_row: for r < rows, t < kw, j < c:
 //                 acc[r][t*c + j] += Σ_{o < count, 0 <= o - pad + t < width} in[r][(o - pad + t)*c + j] · dy[o*c + j]
 //             and acc_bias[j] += Σ_{o < count} dy[o*c + j] when acc_bias != null. Each accumulator sums
@@ -38,6 +42,9 @@ using DwconvGradFn = void (*)(int64_t c, int64_t ks, const float* const* in, con
 using DwconvFwdRowFn = void (*)(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,
                                 const float* bias, float* out, int64_t count, int64_t pad, int64_t width,
                                 const float* next_in);
+using DwconvFwdRow2Fn = void (*)(int64_t c, int64_t rows, const float* const* in, const float* const* w,
+                                 const float* bias, float* out0, float* out1, int64_t count, int64_t pad,
+                                 int64_t width, const float* next_in);
 using DwconvGradRowFn = void (*)(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,
                                  float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width,
                                  const float* next_in, const float* next_dy);
@@ -49,6 +56,7 @@ struct DwconvUkernel {
   DwconvFwdFn fwd = nullptr;
   DwconvGradFn grad = nullptr;
   DwconvFwdRowFn fwd_row = nullptr;
+  DwconvFwdRow2Fn fwd_row2 = nullptr;
   DwconvGradRowFn grad_row = nullptr;
   const char* name = "";
 };
@@ -62,6 +70,9 @@ struct DwconvUkernel {
   void name##_fwd_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,  \
                       const float* bias, float* out, int64_t count, int64_t pad, int64_t width,           \
                       const float* next_in);                                                               \
+  void name##_fwd_row2(int64_t c, int64_t rows, const float* const* in, const float* const* w,              \
+                       const float* bias, float* out0, float* out1, int64_t count, int64_t pad, int64_t width, \
+                       const float* next_in);                                                              \
   void name##_grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,       \
                        float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width,      \
                        const float* next_in, const float* next_dy);
