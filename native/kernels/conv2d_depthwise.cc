@@ -3,7 +3,15 @@
 // micro-kernels (dwconv_ukernels.h). A call gathers pointers to the input rows of its taps: one call per
 // interior run of a row (every tap inside), one per edge pixel, whose padding taps are left out. Shapes
 // with stride 1 and dilation 1 along the row and KW = 3 or 5 (nearly every depthwise layer) take the
-// row kernels instead: one call per output row, which tile several pixels in registers (row_path).
+// row kernels instead (row_path): one call per output row (forward, backward-input: two rows per call
+// where they share input rows), several pixels tiled in registers, the next row prefetched meanwhile.
+//
+// Session-3 measurements (N=32, 56x56x64, 3x3, AVX-512, 1 thread, ms fwd / bwd-input / bwd-filter): the
+// per-pixel kernels 3.5-4.0 / 4.0-4.6 / 5.4-6.3; row kernels 3.4 / 3.8 / 3.6; + prefetch of the next row
+// 2.5 / 3.0 / 3.5; + backward-filter strips 2.5 / 3.0 / 3.1; + two rows per call, 4-pixel tiles
+// 2.2-2.4 / 2.3-2.7 / 2.9. Tried and dropped: copying misaligned rows to aligned scratch (+1.4 ms),
+// column strips for forward (2.9 -> 3.9 ms), edge pixels folded into checked tiles (slower), two dy rows
+// per backward-filter call (no gain).
 //
 // Determinism: forward and backward-input tasks own whole output rows. Backward-filter reduces over all
 // pixels into a few outputs, so it cuts the output rows into kFilterBlocks blocks fixed by the shape,
@@ -39,10 +47,11 @@ bool row_path(const Conv2dShape& s, const DwconvUkernel& uk) {
 }
 
 // Backward-filter's row-kernel calls cover a column strip of a row (outputs [o0, o1)), which reads input
-// columns from `shift` on; the kernel sees the padding and width of that window. Backward-filter walks a block's rows strip by strip, kFilterStripBytes of the
-// KH input rows and the dy row per strip, so they stay in L1 from one output row to the next (each input
-// vector is read by KH output rows; whole 14 KB rows came from L2 each time): 3.5 -> 3.1 ms at 1 thread.
-// Forward and backward-input keep whole rows: strips measured slower there (2.9 -> 3.9 ms).
+// columns from `shift` on; the kernel sees the padding and width of that window. Backward-filter walks a
+// block's rows strip by strip, kFilterStripBytes of the KH input rows and the dy row per strip, so they
+// stay in L1 from one output row to the next (each input vector is read by KH output rows; whole 14 KB
+// rows came from L2 each time): 3.5 -> 3.1 ms at 1 thread (8 KB: the same, 32 KB: slower). Forward and
+// backward-input keep whole rows: strips measured slower there (2.9 -> 3.9 ms).
 constexpr int64_t kFilterStripBytes = 16 * 1024;
 
 struct Strip {

@@ -73,6 +73,12 @@ inline void prefetch_floats(const float* p, int64_t n) {
 #endif
 }
 
+// Pixels [p0, min(p1, end)) of row `row` (c floats each), when row is set.
+inline void prefetch_pixels(const float* row, int64_t p0, int64_t p1, int64_t end, int64_t c) {
+  const int64_t stop = p1 < end ? p1 : end;
+  if (row != nullptr && p0 < stop) prefetch_floats(row + p0 * c, (stop - p0) * c);
+}
+
 // Outputs o in [lo, hi) of a row have every one of their kw taps inside [0, width).
 struct Interior {
   int64_t lo, hi;
@@ -138,12 +144,12 @@ void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* co
   int64_t o = in_row.lo;
   // Input columns [0, in_end) are read; the same columns of `next` are prefetched tile by tile.
   const int64_t in_end = count - pad + KW - 1 < width ? count - pad + KW - 1 : width;
-  if (next != nullptr) prefetch_floats(next, (in_row.lo + kTile) * c);
+  prefetch_pixels(next, 0, in_row.lo + kTile, in_end, c);
   for (; o + kTile <= in_row.hi; o += kTile) {
-    if (next != nullptr) prefetch_floats(next + (o + kTile) * c, kTile * c);
+    prefetch_pixels(next, o + kTile, o + 2 * kTile, in_end, c);
     for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, kTile>(ln, c, rows, in, w, bias, out, o, pad, j); });
   }
-  if (next != nullptr && in_end > o) prefetch_floats(next + o * c, (in_end - o) * c);
+  prefetch_pixels(next, o, in_end, in_end, c);
   if constexpr (kTile > 8) {
     if (o + 8 <= in_row.hi) {
       for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 8>(ln, c, rows, in, w, bias, out, o, pad, j); });
@@ -215,9 +221,10 @@ inline void fwd2_tile(const Lanes<kFull>& ln, int64_t c, int64_t rows, const flo
 
 template <int T>
 inline int64_t fwd2_tiles(int64_t c, int64_t rows, const float* const* in, const float* const* w, const float* bias,
-                          float* out0, float* out1, int64_t o, int64_t hi, int64_t pad, const float* next) {
+                          float* out0, float* out1, int64_t o, int64_t hi, int64_t pad, const float* next,
+                          int64_t in_end) {
   for (; o + T <= hi; o += T) {
-    if (next != nullptr) prefetch_floats(next + (o + T) * c, T * c);
+    prefetch_pixels(next, o + T, o + 2 * T, in_end, c);
     for_each_channel_vector(
         c, [&](auto ln, int64_t j) { fwd2_tile<T>(ln, c, rows, in, w, bias, out0, out1, o, pad, j); });
   }
@@ -236,12 +243,12 @@ inline void fwd_row2(int64_t c, int64_t rows, const float* const* in, const floa
   };
   for (int64_t o = 0; o < in_row.lo; ++o) edge(o);
   const int64_t in_end = count - pad + 2 < width ? count - pad + 2 : width;
-  if (next != nullptr) prefetch_floats(next, (in_row.lo + Ops::kFwd2Tile) * c);
-  int64_t o = fwd2_tiles<Ops::kFwd2Tile>(c, rows, in, w, bias, out0, out1, in_row.lo, in_row.hi, pad, next);
-  if (next != nullptr && in_end > o) prefetch_floats(next + o * c, (in_end - o) * c);
-  if constexpr (Ops::kFwd2Tile > 4) o = fwd2_tiles<4>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr);
-  o = fwd2_tiles<2>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr);
-  fwd2_tiles<1>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr);
+  prefetch_pixels(next, 0, in_row.lo + Ops::kFwd2Tile, in_end, c);
+  int64_t o = fwd2_tiles<Ops::kFwd2Tile>(c, rows, in, w, bias, out0, out1, in_row.lo, in_row.hi, pad, next, in_end);
+  prefetch_pixels(next, o, in_end, in_end, c);
+  if constexpr (Ops::kFwd2Tile > 4) o = fwd2_tiles<4>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr, 0);
+  o = fwd2_tiles<2>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr, 0);
+  fwd2_tiles<1>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr, 0);
   for (o = in_row.hi; o < count; ++o) edge(o);
 }
 
@@ -269,8 +276,8 @@ inline void grad_rows(const Lanes<kFull>& ln, int64_t c, const float* const* in,
   V ab = kBias ? ln.ld(acc_bias + j) : Ops::zero();
   const int64_t lo = in_row.lo > o_end ? o_end : in_row.lo < o_begin ? o_begin : in_row.lo;
   const int64_t hi = in_row.hi > o_end ? o_end : in_row.hi < lo ? lo : in_row.hi;
-  if (next_x != nullptr) prefetch_floats(next_x + o_begin * c, (o_end - o_begin) * c);
-  if (next_dy != nullptr) prefetch_floats(next_dy + o_begin * c, (o_end - o_begin) * c);
+  prefetch_pixels(next_x, o_begin, o_end, width, c);
+  prefetch_pixels(next_dy, o_begin, o_end, o_end, c);
   // Plain loops (a helper taking the accumulators by reference would keep them in memory). Pixels
   // whose window crosses the padding skip the taps outside [0, width).
   int64_t o = o_begin;
