@@ -73,6 +73,16 @@ inline void prefetch_floats(const float* p, int64_t n) {
 #endif
 }
 
+// The output pixels [p0, min(p1, end)) about to be written (write intent: fetched for ownership ahead).
+inline void prefetch_out(float* row, int64_t p0, int64_t p1, int64_t end, int64_t c) {
+#if defined(__GNUC__)
+  const int64_t stop = p1 < end ? p1 : end;
+  for (int64_t k = p0 * c; k < stop * c; k += 16) __builtin_prefetch(row + k, 1);
+#else
+  (void)row, (void)p0, (void)p1, (void)end, (void)c;
+#endif
+}
+
 // Pixels [p0, min(p1, end)) of row `row` (c floats each), when row is set.
 inline void prefetch_pixels(const float* row, int64_t p0, int64_t p1, int64_t end, int64_t c) {
   const int64_t stop = p1 < end ? p1 : end;
@@ -147,6 +157,7 @@ void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* co
   prefetch_pixels(next, 0, in_row.lo + kTile, in_end, c);
   for (; o + kTile <= in_row.hi; o += kTile) {
     prefetch_pixels(next, o + kTile, o + 2 * kTile, in_end, c);
+    prefetch_out(out, o + 2 * kTile, o + 3 * kTile, count, c);
     for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, kTile>(ln, c, rows, in, w, bias, out, o, pad, j); });
   }
   prefetch_pixels(next, o, in_end, in_end, c);
@@ -225,6 +236,8 @@ inline int64_t fwd2_tiles(int64_t c, int64_t rows, const float* const* in, const
                           int64_t in_end) {
   for (; o + T <= hi; o += T) {
     prefetch_pixels(next, o + T, o + 2 * T, in_end, c);
+    prefetch_out(out0, o + 2 * T, o + 3 * T, hi, c);
+    prefetch_out(out1, o + 2 * T, o + 3 * T, hi, c);
     for_each_channel_vector(
         c, [&](auto ln, int64_t j) { fwd2_tile<T>(ln, c, rows, in, w, bias, out0, out1, o, pad, j); });
   }
