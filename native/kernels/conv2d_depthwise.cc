@@ -9,7 +9,9 @@
 // Session-3 measurements (N=32, 56x56x64, 3x3, AVX-512, 1 thread, ms fwd / bwd-input / bwd-filter): the
 // per-pixel kernels 3.5-4.0 / 4.0-4.6 / 5.4-6.3; row kernels 3.4 / 3.8 / 3.6; + prefetch of the next row
 // 2.5 / 3.0 / 3.5; + backward-filter strips 2.5 / 3.0 / 3.1; + two rows per call, 4-pixel tiles
-// 2.2-2.4 / 2.3-2.7 / 2.9. Tried and dropped: copying misaligned rows to aligned scratch (+1.4 ms),
+// 2.2-2.4 / 2.3-2.7 / 2.9; + output prefetched with write intent, forward row kernels reading misaligned
+// rows through aligned vectors (doubled filter; in L1 a row 1.00 -> 0.77 us, the aligned time). Tried and
+// dropped: copying misaligned rows to aligned scratch (+1.4 ms),
 // column strips for forward (2.9 -> 3.9 ms), edge pixels folded into checked tiles (slower), two dy rows
 // per backward-filter call (no gain).
 //
@@ -70,6 +72,30 @@ std::vector<Strip> strips_of(int64_t outputs, int64_t pad, int64_t width, int64_
   return out;
 }
 
+// The filter (rows of KW taps of C) and bias laid out doubled, as the forward row kernels take them (each
+// tap's C values twice; see dwconv_ukernels.h). flip: taps reversed within a row and rows reversed.
+struct DoubledFilter {
+  std::vector<float> w, bias;
+};
+DoubledFilter doubled_filter(const Conv2dShape& s, const float* w, const float* bias, bool flip) {
+  DoubledFilter d;
+  d.w.resize(static_cast<size_t>(s.kh * s.kw * 2 * s.c));
+  for (int64_t u = 0; u < s.kh; ++u) {
+    for (int64_t t = 0; t < s.kw; ++t) {
+      const float* src = flip ? w + ((s.kh - 1 - u) * s.kw + s.kw - 1 - t) * s.c : w + (u * s.kw + t) * s.c;
+      float* dst = d.w.data() + (u * s.kw + t) * 2 * s.c;
+      std::copy_n(src, s.c, dst);
+      std::copy_n(src, s.c, dst + s.c);
+    }
+  }
+  if (bias != nullptr) {
+    d.bias.resize(static_cast<size_t>(2 * s.c));
+    std::copy_n(bias, s.c, d.bias.data());
+    std::copy_n(bias, s.c, d.bias.data() + s.c);
+  }
+  return d;
+}
+
 // Two consecutive output rows go through fwd_row2 (each input vector loaded once for both) when both
 // have every kernel row inside the input and the rows below advance by one input row per output row
 // (KW = 3, stride_h = dilation_h = 1); fwd_row2 sums every output exactly as fwd_row does, so which rows
@@ -80,9 +106,12 @@ bool pairs_rows(const Conv2dShape& s, const DwconvUkernel& uk) {
 
 // Forward on the row kernels: per output row, the input rows its kernel rows land on (padding rows left
 // out) and the matching filter rows; tasks own runs of whole output rows.
-void forward_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w, const float* bias,
-                  float* y, const DwconvUkernel& uk) {
+void forward_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x, const float* w_in,
+                  const float* bias_in, float* y, const DwconvUkernel& uk) {
   const bool pairs = pairs_rows(s, uk);
+  const DoubledFilter d = doubled_filter(s, w_in, bias_in, false);
+  const float* w = d.w.data();
+  const float* bias = bias_in != nullptr ? d.bias.data() : nullptr;
   parallel_for(s.n * s.oh, grain_for(static_cast<double>(s.ow * s.kh * s.kw * s.c)), [&](int64_t begin, int64_t end) {
     std::vector<const float*> in(static_cast<size_t>(s.kh + 1)), wk(static_cast<size_t>(s.kh));
     for (int64_t row = begin; row < end;) {
@@ -92,7 +121,7 @@ void forward_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x,
       // Rows oh and oh + 1 of one image, all kernel rows of both inside the input.
       if (pairs && row + 1 < end && oh + 1 < s.oh && ih0 >= 0 && ih0 + s.kh < s.h) {
         for (int64_t i = 0; i <= s.kh; ++i) in[i] = x + (n * s.h + ih0 + i) * s.w * s.c;
-        for (int64_t kh = 0; kh < s.kh; ++kh) wk[kh] = w + kh * s.kw * s.c;
+        for (int64_t kh = 0; kh < s.kh; ++kh) wk[kh] = w + kh * s.kw * 2 * s.c;
         const int64_t next_ih = ih0 + s.kh + 1;
         const float* next = row + 2 < end && oh + 2 < s.oh && next_ih < s.h ? x + (n * s.h + next_ih) * s.w * s.c
                                                                            : nullptr;
@@ -106,7 +135,7 @@ void forward_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x,
         const int64_t ih = ih0 + kh * s.dilation_h;
         if (ih < 0 || ih >= s.h) continue;
         in[rows] = x + (n * s.h + ih) * s.w * s.c;
-        wk[rows++] = w + kh * s.kw * s.c;
+        wk[rows++] = w + kh * s.kw * 2 * s.c;
       }
       // The input row the next output row adds (its last kernel row), prefetched meanwhile.
       const int64_t next_ih = (oh + 1) * s.stride_h - s.pad_top + (s.kh - 1) * s.dilation_h;
@@ -127,13 +156,9 @@ void forward_rows(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x,
 // so that with stride_h = dilation_h = 1 two dx rows pair up as in the forward. Tasks own runs of whole
 // dx rows.
 void backward_input_rows(const Conv2dShape& s, float* dx, const float* dy, const float* w, const DwconvUkernel& uk) {
-  // flipped[u] = filter row KH-1-u with its taps reversed, the order the dy rows are taken in.
-  std::vector<float> flipped(static_cast<size_t>(s.kh * s.kw * s.c));
-  for (int64_t u = 0; u < s.kh; ++u) {
-    for (int64_t t = 0; t < s.kw; ++t) {
-      std::copy_n(w + ((s.kh - 1 - u) * s.kw + s.kw - 1 - t) * s.c, s.c, flipped.data() + (u * s.kw + t) * s.c);
-    }
-  }
+  // Row u of `flipped` = filter row KH-1-u with its taps reversed (the order the dy rows are taken in),
+  // doubled as the row kernels take it.
+  const DoubledFilter flipped = doubled_filter(s, w, nullptr, true);
   const bool pairs = pairs_rows(s, uk);
   const int64_t pad = s.kw - 1 - s.pad_left;
   const double row_work = static_cast<double>(s.w * s.kh * s.kw * s.c) / static_cast<double>(s.stride_h);
@@ -146,7 +171,7 @@ void backward_input_rows(const Conv2dShape& s, float* dx, const float* dy, const
       const int64_t th0 = ih + s.pad_top - (s.kh - 1);
       if (pairs && row + 1 < end && ih + 1 < s.h && th0 >= 0 && th0 + s.kh < s.oh) {
         for (int64_t i = 0; i <= s.kh; ++i) in[i] = dy + (n * s.oh + th0 + i) * s.ow * s.c;
-        for (int64_t u = 0; u < s.kh; ++u) wk[u] = flipped.data() + u * s.kw * s.c;
+        for (int64_t u = 0; u < s.kh; ++u) wk[u] = flipped.w.data() + u * s.kw * 2 * s.c;
         const int64_t next_th = th0 + s.kh + 1;
         const float* next = row + 2 < end && ih + 2 < s.h && next_th < s.oh ? dy + (n * s.oh + next_th) * s.ow * s.c
                                                                            : nullptr;
@@ -159,7 +184,7 @@ void backward_input_rows(const Conv2dShape& s, float* dx, const float* dy, const
         const int64_t th = ih + s.pad_top - (s.kh - 1 - u) * s.dilation_h;
         if (th < 0 || th % s.stride_h != 0 || th / s.stride_h >= s.oh) continue;
         in[rows] = dy + (n * s.oh + th / s.stride_h) * s.ow * s.c;
-        wk[rows++] = flipped.data() + u * s.kw * s.c;
+        wk[rows++] = flipped.w.data() + u * s.kw * 2 * s.c;
       }
       // The dy row the next dx row reaches last (u = KH-1), prefetched meanwhile.
       const int64_t next_th = ih + 1 + s.pad_top;

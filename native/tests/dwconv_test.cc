@@ -32,6 +32,15 @@ Buffers guarded_rows(int64_t rows, int64_t floats, Rng& rng) {
   return b;
 }
 
+// Filter rows of kw taps and a bias in the forward row kernels' doubled layout (each tap's c values twice).
+Buffers doubled_rows(int64_t rows, int64_t kw, int64_t c, Rng& rng) {
+  Buffers b = guarded_rows(rows, kw * 2 * c, rng);
+  for (auto& row : b) {
+    for (int64_t t = 0; t < kw; ++t) std::copy_n(row->data() + t * 2 * c, c, row->data() + t * 2 * c + c);
+  }
+  return b;
+}
+
 std::string row_case(const char* name, int64_t c, int64_t kw, int64_t rows, int64_t count, int64_t pad,
                      int64_t width) {
   return std::string(name) + " c=" + std::to_string(c) + " kw=" + std::to_string(kw) + " rows=" +
@@ -73,11 +82,12 @@ TF_TEST(dwconv_row_kernels_match_contract) {
     for_each_row_case([&](int64_t c, int64_t kw, int64_t rows, int64_t count, int64_t pad, int64_t width) {
       const std::string context = row_case(uk.name, c, kw, rows, count, pad, width);
       Rng rng(static_cast<uint64_t>(c * 1000 + kw * 100 + rows * 10 + count + 7 * width));
-      Buffers in = guarded_rows(rows, width * c, rng), w = guarded_rows(rows, kw * c, rng);
+      Buffers in = guarded_rows(rows, width * c, rng), w = doubled_rows(rows, kw, c, rng);
       Buffers acc = guarded_rows(rows, kw * c, rng);
-      GuardedBuffer bias(static_cast<size_t>(c)), dy(static_cast<size_t>(count * c)), out(static_cast<size_t>(count * c));
+      GuardedBuffer bias(static_cast<size_t>(2 * c)), dy(static_cast<size_t>(count * c)), out(static_cast<size_t>(count * c));
       GuardedBuffer acc_bias(static_cast<size_t>(c));
-      rng.fill(bias.data(), bias.size());
+      rng.fill(bias.data(), static_cast<size_t>(c));
+      std::copy_n(bias.data(), c, bias.data() + c);
       rng.fill(dy.data(), dy.size());
       rng.fill(acc_bias.data(), acc_bias.size());
       std::vector<const float*> in_p, w_p;
@@ -96,7 +106,7 @@ TF_TEST(dwconv_row_kernels_match_contract) {
             for (int64_t r = 0; r < rows; ++r) {
               for (int64_t t = 0; t < kw; ++t) {
                 const int64_t col = o - pad + t;
-                if (col >= 0 && col < width) sum += double(in_p[r][col * c + j]) * w_p[r][t * c + j];
+                if (col >= 0 && col < width) sum += double(in_p[r][col * c + j]) * w_p[r][t * 2 * c + j];
               }
             }
             want[o * c + j] = static_cast<float>(sum);
@@ -256,5 +266,58 @@ TF_TEST(dwconv_driver_matches_naive_and_is_thread_independent) {
         }
       });
     });
+  }
+}
+
+// Rows that start off floats past a vector boundary (as a Float32Array 16 bytes into a cache line does)
+// take the aligned-interior path of the forward row kernels (vectors shifted to aligned addresses, the
+// taps doubled): results must be bit-identical to the same data in aligned rows, on every ISA level.
+TF_TEST(dwconv_row_kernels_shifted_rows_are_identical) {
+  int entries = 0;
+  const DwconvUkernelEntry* list = dwconv_ukernel_entries(&entries);
+  for (int e = 0; e < entries; ++e) {
+    if (kernel_table_for(list[e].isa) == nullptr) continue;
+    const DwconvUkernel& uk = list[e].ukernel;
+    for (int64_t c : {16, 32, 48, 80}) {
+      for (int64_t kw : {3, 5}) {
+        for (int64_t rows : {1, 3}) {
+          for (int64_t width : {1, 2, 3, 7, 20}) {
+            for (int64_t pad : {0, 1, 2}) {
+              const int64_t count = width + 2 * pad - kw + 1;
+              if (count < 1) continue;
+              for (int64_t off : {1, 4, 8, 12, 15}) {
+                const std::string context = row_case(uk.name, c, kw, rows, count, pad, width) + " off=" + std::to_string(off);
+                Rng rng(static_cast<uint64_t>(c + 31 * kw + 7 * rows + 3 * width + pad + 101 * off));
+                Buffers aligned = guarded_rows(rows + 1, width * c, rng), w = doubled_rows(rows, kw, c, rng);
+                Buffers shifted;
+                std::vector<const float*> a_p, s_p, w_p;
+                for (int64_t r = 0; r <= rows; ++r) {
+                  shifted.push_back(std::make_unique<GuardedBuffer>(static_cast<size_t>(width * c + off)));
+                  // The buffer ends at its guard page, so its start sits off floats before the aligned rows'.
+                  std::copy_n(aligned[r]->data(), width * c, shifted.back()->data());
+                  a_p.push_back(aligned[r]->data());
+                  s_p.push_back(shifted.back()->data());
+                  if (r < rows) w_p.push_back(w[r]->data());
+                }
+                GuardedBuffer bias(static_cast<size_t>(2 * c));
+                rng.fill(bias.data(), static_cast<size_t>(c));
+                std::copy_n(bias.data(), c, bias.data() + c);
+                const size_t n = static_cast<size_t>(count * c);
+                GuardedBuffer ya(n), ys(n), ya1(n), ys1(n);
+                uk.fwd_row(c, kw, rows, a_p.data(), w_p.data(), bias.data(), ya.data(), count, pad, width, nullptr);
+                uk.fwd_row(c, kw, rows, s_p.data(), w_p.data(), bias.data(), ys.data(), count, pad, width, s_p[0]);
+                expect_identical(ys.data(), ya.data(), n, context + " fwd_row shifted vs aligned");
+                if (kw == 3 && uk.fwd_row2 != nullptr) {
+                  uk.fwd_row2(c, rows, a_p.data(), w_p.data(), nullptr, ya.data(), ya1.data(), count, pad, width, nullptr);
+                  uk.fwd_row2(c, rows, s_p.data(), w_p.data(), nullptr, ys.data(), ys1.data(), count, pad, width, nullptr);
+                  expect_identical(ys.data(), ya.data(), n, context + " fwd_row2 row 0 shifted vs aligned");
+                  expect_identical(ys1.data(), ya1.data(), n, context + " fwd_row2 row 1 shifted vs aligned");
+                }
+              }
+            }
+          }
+        }
+      }
+    }
   }
 }

@@ -26,6 +26,10 @@ struct Ops {
   using V = __m256;
   using M = __m256i;
   static M mask(int64_t n) { return tail_mask(n); }
+  static M mask_from(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(n) - 1));
+  }
+  static constexpr bool kAlign = true;
   static V zero() { return _mm256_setzero_ps(); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static V load(const float* p, M m) { return _mm256_maskload_ps(p, m); }

@@ -16,6 +16,8 @@ struct Ops {
   using V = __m512;
   using M = __mmask16;
   static M mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static M mask_from(int64_t n) { return static_cast<__mmask16>(0xFFFFu & ~((1u << n) - 1u)); }
+  static constexpr bool kAlign = true;
   static V zero() { return _mm512_setzero_ps(); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static V load(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }

@@ -20,6 +20,8 @@ struct Ops {
   typedef float V __attribute__((vector_size(16)));
   using M = int64_t;
   static M mask(int64_t n) { return n; }
+  static M mask_from(int64_t n) { return n; }  // unused: kAlign is false
+  static constexpr bool kAlign = false;
   static V zero() { return V{0.0f, 0.0f, 0.0f, 0.0f}; }
   static V load(const float* p) {
     V v;
@@ -48,6 +50,8 @@ struct Ops {
   using V = float;
   using M = int64_t;
   static M mask(int64_t n) { return n; }
+  static M mask_from(int64_t n) { return n; }  // unused: kAlign is false
+  static constexpr bool kAlign = false;
   static V zero() { return 0.0f; }
   static V load(const float* p) { return *p; }
   static V load(const float* p, M) { return *p; }

@@ -14,6 +14,8 @@
 //     static V fma(V a, V b, V acc);          static V add(V a, V b);
 //     static V pin(V v);                      // v, kept in a register (not re-loaded per use)
 //     static constexpr int kFwdTile, kFwd2Tile, kGradTile;  // register tile widths, in pixels
+//     static constexpr bool kAlign;           // shift vectors onto aligned addresses (needs mask_from)
+//     static M mask_from(int64_t n);          // lanes [n, L), 0 < n < L
 //   };
 //
 // Forward: T consecutive interior output pixels of one channel vector per register tile: per filter row
@@ -100,19 +102,68 @@ inline Interior row_interior(int64_t kw, int64_t count, int64_t pad, int64_t wid
   return {lo, hi < lo ? lo : hi};
 }
 
+// ---- aligned interior ------------------------------------------------------------------------------
+// A vector load from a row that starts s floats short of an (L*4)-byte boundary (0 < s < L) straddles two
+// cache lines (with AVX-512, every load when a Float32Array starts 16 bytes into a line, as large malloc'd
+// buffers do), measured ~1.35x slower in these load-bound kernels. When c % L == 0 every pixel starts at
+// the same offset, so the interior outputs [lo, hi) are covered by vectors that start s floats into a
+// pixel instead: the last vector of a pixel runs on into the next pixel's first s channels, whose taps are
+// the same (both pixels interior), so the filter taps and bias come laid out twice ([KW][2c], the
+// contract's layout; a vector at channel j reads them at j). Every output's sum is unchanged (bias, then rows,
+// then taps, in order), only the vector holding it differs, so results are identical. The head (channels
+// [0, s) of pixel lo) and the last vector of pixel hi - 1 (which must not run into pixel hi) are masked.
+inline int64_t align_shift(const float* p, int64_t c) {
+  if constexpr (!Ops::kAlign) {
+    (void)p, (void)c;
+    return 0;
+  } else {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    constexpr uintptr_t kBytes = static_cast<uintptr_t>(Ops::L) * 4;
+    if (c % Ops::L != 0 || a % 4 != 0) return 0;
+    return static_cast<int64_t>(((kBytes - a % kBytes) % kBytes) / 4);
+  }
+}
+
+// Covers outputs [lo, hi) with shifted vectors: tile(IntConst<T>, o0, lanes, j) computes T outputs from
+// o0 for the vector at channel j (j < 0: the head; j + L > c: runs into the next pixel); before(o0, T)
+// runs ahead of each tile's vectors.
+template <int T0, typename Tile, typename Before>
+inline void aligned_interior(int64_t c, int64_t lo, int64_t hi, int64_t s, Tile&& tile, Before&& before) {
+  constexpr int64_t L = Ops::L;
+  if (hi <= lo) return;
+  tile(IntConst<1>{}, lo, Lanes<false>{Ops::mask_from(L - s)}, s - L);
+  int64_t o = lo;
+  const auto body = [&](auto t_const) {
+    constexpr int T = decltype(t_const)::value;
+    for (; o + T <= hi - 1; o += T) {
+      before(o, T);
+      for (int64_t j = s; j + L <= s + c; j += L) tile(t_const, o, Lanes<true>{}, j);
+    }
+  };
+  body(IntConst<T0>{});
+  if constexpr (T0 > 4) body(IntConst<4>{});
+  if constexpr (T0 > 2) body(IntConst<2>{});
+  body(IntConst<1>{});
+  for (int64_t j = s; j + L < s + c; j += L) tile(IntConst<1>{}, hi - 1, Lanes<true>{}, j);
+  tile(IntConst<1>{}, hi - 1, Lanes<false>{Ops::mask(L - s)}, s + c - L);
+}
+
 // ---- forward ---------------------------------------------------------------------------------------
 
 // T interior outputs o0.. of channel vector j.
+// Filter taps ws = 2c floats apart (doubled, see aligned_interior), read at offset jw (= j, or j + c for
+// the head vector at j < 0).
 template <int KW, int T, bool kFull>
 inline void fwd_tile(const Lanes<kFull>& ln, int64_t c, int64_t rows, const float* const* in,
-                     const float* const* w, const float* bias, float* out, int64_t o0, int64_t pad, int64_t j) {
+                     const float* const* w, const float* bias, float* out, int64_t o0, int64_t pad, int64_t j,
+                     int64_t ws, int64_t jw) {
   using V = Ops::V;
   V acc[T];
-  const V b = bias != nullptr ? ln.ld(bias + j) : Ops::zero();
+  const V b = bias != nullptr ? ln.ld(bias + jw) : Ops::zero();
   for (int o = 0; o < T; ++o) acc[o] = b;
   for (int64_t r = 0; r < rows; ++r) {
     V wv[KW];
-    for (int t = 0; t < KW; ++t) wv[t] = ln.ld(w[r] + t * c + j);
+    for (int t = 0; t < KW; ++t) wv[t] = ln.ld(w[r] + t * ws + jw);
     const float* x = in[r] + (o0 - pad) * c + j;
     // Input column q feeds output o = q - t with tap t (t ascending for each o as q advances).
     for (int q = 0; q < T + KW - 1; ++q) {
@@ -136,7 +187,7 @@ inline void fwd_pixel(const Lanes<kFull>& ln, int64_t c, int64_t kw, int64_t row
     for (int64_t t = 0; t < kw; ++t) {
       const int64_t col = o - pad + t;
       if (col < 0 || col >= width) continue;
-      acc = Ops::fma(ln.ld(in[r] + col * c + j), ln.ld(w[r] + t * c + j), acc);
+      acc = Ops::fma(ln.ld(in[r] + col * c + j), ln.ld(w[r] + t * 2 * c + j), acc);
     }
   }
   ln.st(out + o * c + j, acc);
@@ -155,28 +206,42 @@ void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* co
   // Input columns [0, in_end) are read; the same columns of `next` are prefetched tile by tile.
   const int64_t in_end = count - pad + KW - 1 < width ? count - pad + KW - 1 : width;
   prefetch_pixels(next, 0, in_row.lo + kTile, in_end, c);
+  const int64_t s = rows > 0 ? align_shift(in[0], c) : 0;
+  if (s != 0) {
+    aligned_interior<kTile>(
+        c, in_row.lo, in_row.hi, s,
+        [&](auto t_const, int64_t o0, auto ln, int64_t j) {
+          fwd_tile<KW, decltype(t_const)::value>(ln, c, rows, in, w, bias, out, o0, pad, j, 2 * c, j < 0 ? j + c : j);
+        },
+        [&](int64_t o0, int64_t t) {
+          prefetch_pixels(next, o0 + t, o0 + 2 * t, in_end, c);
+          prefetch_out(out, o0 + 2 * t, o0 + 3 * t, count, c);
+        });
+    for (o = in_row.hi; o < count; ++o) edge(o);
+    return;
+  }
   for (; o + kTile <= in_row.hi; o += kTile) {
     prefetch_pixels(next, o + kTile, o + 2 * kTile, in_end, c);
     prefetch_out(out, o + 2 * kTile, o + 3 * kTile, count, c);
-    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, kTile>(ln, c, rows, in, w, bias, out, o, pad, j); });
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, kTile>(ln, c, rows, in, w, bias, out, o, pad, j, 2 * c, j); });
   }
   prefetch_pixels(next, o, in_end, in_end, c);
   if constexpr (kTile > 8) {
     if (o + 8 <= in_row.hi) {
-      for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 8>(ln, c, rows, in, w, bias, out, o, pad, j); });
+      for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 8>(ln, c, rows, in, w, bias, out, o, pad, j, 2 * c, j); });
       o += 8;
     }
   }
   if (o + 4 <= in_row.hi) {
-    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 4>(ln, c, rows, in, w, bias, out, o, pad, j); });
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 4>(ln, c, rows, in, w, bias, out, o, pad, j, 2 * c, j); });
     o += 4;
   }
   if (o + 2 <= in_row.hi) {
-    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 2>(ln, c, rows, in, w, bias, out, o, pad, j); });
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 2>(ln, c, rows, in, w, bias, out, o, pad, j, 2 * c, j); });
     o += 2;
   }
   if (o < in_row.hi) {
-    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 1>(ln, c, rows, in, w, bias, out, o, pad, j); });
+    for_each_channel_vector(c, [&](auto ln, int64_t j) { fwd_tile<KW, 1>(ln, c, rows, in, w, bias, out, o, pad, j, 2 * c, j); });
     ++o;
   }
   for (o = in_row.hi; o < count; ++o) edge(o);
@@ -194,12 +259,12 @@ void fwd_row_kw(int64_t c, int64_t rows, const float* const* in, const float* co
 // (kB: i >= 1). Forced inline: the accumulators must stay in registers.
 template <int T, bool kA, bool kB, bool kFull>
 TF_DW_INLINE void fwd2_step(const Lanes<kFull>& ln, int64_t c, const float* x, const float* wa, const float* wb,
-                            Ops::V (&a0)[T], Ops::V (&a1)[T], int64_t j) {
+                            Ops::V (&a0)[T], Ops::V (&a1)[T], int64_t ws, int64_t jw) {
   using V = Ops::V;
   V va[3], vb[3];
   for (int t = 0; t < 3; ++t) {
-    if (kA) va[t] = ln.ld(wa + t * c + j);
-    if (kB) vb[t] = ln.ld(wb + t * c + j);
+    if (kA) va[t] = ln.ld(wa + t * ws + jw);
+    if (kB) vb[t] = ln.ld(wb + t * ws + jw);
   }
   for (int q = 0; q < T + 2; ++q) {
     const V xv = Ops::pin(ln.ld(x + q * c));
@@ -215,15 +280,16 @@ TF_DW_INLINE void fwd2_step(const Lanes<kFull>& ln, int64_t c, const float* x, c
 // T interior outputs o0.. of channel vector j in both rows.
 template <int T, bool kFull>
 inline void fwd2_tile(const Lanes<kFull>& ln, int64_t c, int64_t rows, const float* const* in, const float* const* w,
-                      const float* bias, float* out0, float* out1, int64_t o0, int64_t pad, int64_t j) {
+                      const float* bias, float* out0, float* out1, int64_t o0, int64_t pad, int64_t j, int64_t ws,
+                      int64_t jw) {
   using V = Ops::V;
   V a0[T], a1[T];
-  const V b = bias != nullptr ? ln.ld(bias + j) : Ops::zero();
+  const V b = bias != nullptr ? ln.ld(bias + jw) : Ops::zero();
   for (int o = 0; o < T; ++o) a0[o] = a1[o] = b;
   const int64_t off = (o0 - pad) * c + j;
-  fwd2_step<T, true, false>(ln, c, in[0] + off, w[0], nullptr, a0, a1, j);
-  for (int64_t i = 1; i < rows; ++i) fwd2_step<T, true, true>(ln, c, in[i] + off, w[i], w[i - 1], a0, a1, j);
-  fwd2_step<T, false, true>(ln, c, in[rows] + off, nullptr, w[rows - 1], a0, a1, j);
+  fwd2_step<T, true, false>(ln, c, in[0] + off, w[0], nullptr, a0, a1, ws, jw);
+  for (int64_t i = 1; i < rows; ++i) fwd2_step<T, true, true>(ln, c, in[i] + off, w[i], w[i - 1], a0, a1, ws, jw);
+  fwd2_step<T, false, true>(ln, c, in[rows] + off, nullptr, w[rows - 1], a0, a1, ws, jw);
   for (int o = 0; o < T; ++o) {
     ln.st(out0 + (o0 + o) * c + j, a0[o]);
     ln.st(out1 + (o0 + o) * c + j, a1[o]);
@@ -239,7 +305,7 @@ inline int64_t fwd2_tiles(int64_t c, int64_t rows, const float* const* in, const
     prefetch_out(out0, o + 2 * T, o + 3 * T, hi, c);
     prefetch_out(out1, o + 2 * T, o + 3 * T, hi, c);
     for_each_channel_vector(
-        c, [&](auto ln, int64_t j) { fwd2_tile<T>(ln, c, rows, in, w, bias, out0, out1, o, pad, j); });
+        c, [&](auto ln, int64_t j) { fwd2_tile<T>(ln, c, rows, in, w, bias, out0, out1, o, pad, j, 2 * c, j); });
   }
   return o;
 }
@@ -257,6 +323,21 @@ inline void fwd_row2(int64_t c, int64_t rows, const float* const* in, const floa
   for (int64_t o = 0; o < in_row.lo; ++o) edge(o);
   const int64_t in_end = count - pad + 2 < width ? count - pad + 2 : width;
   prefetch_pixels(next, 0, in_row.lo + Ops::kFwd2Tile, in_end, c);
+  const int64_t s = align_shift(in[0], c);
+  if (s != 0) {
+    aligned_interior<Ops::kFwd2Tile>(
+        c, in_row.lo, in_row.hi, s,
+        [&](auto t_const, int64_t o0, auto ln, int64_t j) {
+          fwd2_tile<decltype(t_const)::value>(ln, c, rows, in, w, bias, out0, out1, o0, pad, j, 2 * c, j < 0 ? j + c : j);
+        },
+        [&](int64_t o0, int64_t t) {
+          prefetch_pixels(next, o0 + t, o0 + 2 * t, in_end, c);
+          prefetch_out(out0, o0 + 2 * t, o0 + 3 * t, count, c);
+          prefetch_out(out1, o0 + 2 * t, o0 + 3 * t, count, c);
+        });
+    for (int64_t o = in_row.hi; o < count; ++o) edge(o);
+    return;
+  }
   int64_t o = fwd2_tiles<Ops::kFwd2Tile>(c, rows, in, w, bias, out0, out1, in_row.lo, in_row.hi, pad, next, in_end);
   prefetch_pixels(next, o, in_end, in_end, c);
   if constexpr (Ops::kFwd2Tile > 4) o = fwd2_tiles<4>(c, rows, in, w, bias, out0, out1, o, in_row.hi, pad, nullptr, 0);

@@ -17,8 +17,13 @@
 //   fwd_row:  for o < count, j < c: out[o*c + j] = (bias ? bias[j] : 0)
 //                 + Σ_{r < rows} Σ_{t < kw, 0 <= o - pad + t < width} in[r][(o - pad + t)*c + j] · w[r][t*c + j]
 //             (r, then t, in order; rows may be 0). in, w: `rows` pointers (input rows, filter rows).
+//             Filter rows and bias are laid out doubled: w[r] holds KW taps of 2c floats (tap t's c values at
+//             t*2c and again at t*2c + c), bias 2c floats (the c values twice), so the kernels may start a
+//             vector anywhere in a pixel (rows that start between vector boundaries are then read with
+//             aligned loads); w[r][t*c + j] above means w[r][t*2c + j].
 //   fwd_row2: two output rows sharing their input rows (KW = 3, stride 1 and dilation 1 down the column
 //             too): out0 is fwd_row over in[0..rows), out1 fwd_row over in[1..rows], both with w[0..rows)
+//             (doubled, as for fwd_row)
 //             (rows >= 1; rows + 1 input rows). Each input vector loaded feeds both rows; every output's
 //             sum runs in the same order as fwd_row's, so the results are identical to two fwd_row calls.
 //   grad_row: for r < rows, t < kw, j < c:
