@@ -79,6 +79,7 @@
       "native/tests/runtime_test.cc",
       "native/tests/gemm_test.cc",
       "native/tests/conv_test.cc",
+      "native/tests/dwconv_test.cc",
       "native/tests/pool_test.cc",
       "native/tests/elementwise_test.cc",
       "native/tests/reduce_test.cc",

@@ -59,7 +59,7 @@ const ConvIgemmUkernel& default_conv_igemm(Isa isa, int role) {
 }
 
 const DwconvUkernelEntry dwconv_entries[] = {
-#define TF_DWCONV_UKERNEL(isa, name) {Isa::isa, DwconvUkernel{&name##_fwd, &name##_grad, #name}},
+#define TF_DWCONV_UKERNEL(isa, name) {Isa::isa, DwconvUkernel{&name##_fwd, &name##_grad, &name##_fwd_row, &name##_fwd_row2, &name##_grad_row, #name}},
 #include "ukernels/dwconv_ukernels.inc"
 #undef TF_DWCONV_UKERNEL
 };

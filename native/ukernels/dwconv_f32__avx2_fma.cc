@@ -7,6 +7,7 @@
 namespace tf {
 namespace {
 
+
 inline __m256i tail_mask(int64_t left) {
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const int n = left >= 8 ? 8 : left <= 0 ? 0 : static_cast<int>(left);
@@ -15,6 +16,36 @@ inline __m256i tail_mask(int64_t left) {
 
 // Taps whose accumulators stay in registers across the pixel run (6 x 2 ymm = 12 accumulators).
 constexpr int kTapGroup = 6;
+
+// The row kernels' vector interface (dwconv_impl.h): one ymm, the channel tail through maskload/maskstore.
+struct Ops {
+  static constexpr int kFwdTile = 8;   // output pixels per forward register tile
+  static constexpr int kFwd2Tile = 4;  // the same with two output rows (fwd_row2)
+  static constexpr int kGradTile = 4;   // pixels per backward-filter tile (their dy vectors in registers)
+  static constexpr int64_t L = 8;
+  using V = __m256;
+  using M = __m256i;
+  static M mask(int64_t n) { return tail_mask(n); }
+  static M mask_from(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(n) - 1));
+  }
+  static constexpr bool kAlign = true;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V load(const float* p, M m) { return _mm256_maskload_ps(p, m); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static void store(float* p, V v, M m) { _mm256_maskstore_ps(p, m, v); }
+  static V fma(V a, V b, V acc) { return _mm256_fmadd_ps(a, b, acc); }
+  // Keeps a loaded vector in a register: without it GCC folds the load into every multiply-add using
+  // it (a memory operand each), loading the same vector up to KW times; loads bound these kernels.
+  static V pin(V v) {
+    asm volatile("" : "+v"(v));
+    return v;
+  }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+};
+
+#include "ukernels/dwconv_impl.h"
 
 }  // namespace
 
@@ -84,6 +115,24 @@ void dwconv_f32__avx2_fma_grad(int64_t c, int64_t ks, const float* const* in, co
       _mm256_maskstore_ps(acc_bias + j + 8, m1, _mm256_add_ps(_mm256_maskload_ps(acc_bias + j + 8, m1), b1));
     }
   }
+}
+
+void dwconv_f32__avx2_fma_fwd_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,
+                                  const float* bias, float* out, int64_t count, int64_t pad, int64_t width,
+                                  const float* next_in) {
+  fwd_row(c, kw, rows, in, w, bias, out, count, pad, width, next_in);
+}
+
+void dwconv_f32__avx2_fma_fwd_row2(int64_t c, int64_t rows, const float* const* in, const float* const* w,
+                                   const float* bias, float* out0, float* out1, int64_t count, int64_t pad, int64_t width,
+                                   const float* next_in) {
+  fwd_row2(c, rows, in, w, bias, out0, out1, count, pad, width, next_in);
+}
+
+void dwconv_f32__avx2_fma_grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,
+                                   float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width,
+                                   const float* next_in, const float* next_dy) {
+  grad_row(c, kw, rows, in, dy, acc, acc_bias, count, pad, width, next_in, next_dy);
 }
 
 }  // namespace tf

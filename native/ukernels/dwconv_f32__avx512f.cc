@@ -7,6 +7,34 @@
 namespace tf {
 namespace {
 
+// The row kernels' vector interface (dwconv_impl.h): one zmm, the channel tail through a lane mask.
+struct Ops {
+  static constexpr int kFwdTile = 4;    // output pixels per forward register tile
+  static constexpr int kFwd2Tile = 4;  // the same with two output rows (fwd_row2)
+  static constexpr int kGradTile = 4;   // pixels per backward-filter tile (their dy vectors in registers)
+  static constexpr int64_t L = 16;
+  using V = __m512;
+  using M = __mmask16;
+  static M mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static M mask_from(int64_t n) { return static_cast<__mmask16>(0xFFFFu & ~((1u << n) - 1u)); }
+  static constexpr bool kAlign = true;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V load(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static void store(float* p, V v, M m) { _mm512_mask_storeu_ps(p, m, v); }
+  static V fma(V a, V b, V acc) { return _mm512_fmadd_ps(a, b, acc); }
+  // Keeps a loaded vector in a register: without it GCC folds the load into every multiply-add using
+  // it (a memory operand each), loading the same vector up to KW times; loads bound these kernels.
+  static V pin(V v) {
+    asm volatile("" : "+v"(v));
+    return v;
+  }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+};
+
+#include "ukernels/dwconv_impl.h"
+
 inline __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
 }
@@ -83,6 +111,24 @@ void dwconv_f32__avx512f_grad(int64_t c, int64_t ks, const float* const* in, con
       _mm512_mask_storeu_ps(acc_bias + j + 16, m1, _mm512_add_ps(_mm512_maskz_loadu_ps(m1, acc_bias + j + 16), b1));
     }
   }
+}
+
+void dwconv_f32__avx512f_fwd_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* const* w,
+                                 const float* bias, float* out, int64_t count, int64_t pad, int64_t width,
+                                 const float* next_in) {
+  fwd_row(c, kw, rows, in, w, bias, out, count, pad, width, next_in);
+}
+
+void dwconv_f32__avx512f_fwd_row2(int64_t c, int64_t rows, const float* const* in, const float* const* w,
+                                  const float* bias, float* out0, float* out1, int64_t count, int64_t pad, int64_t width,
+                                  const float* next_in) {
+  fwd_row2(c, rows, in, w, bias, out0, out1, count, pad, width, next_in);
+}
+
+void dwconv_f32__avx512f_grad_row(int64_t c, int64_t kw, int64_t rows, const float* const* in, const float* dy,
+                                  float* const* acc, float* acc_bias, int64_t count, int64_t pad, int64_t width,
+                                  const float* next_in, const float* next_dy) {
+  grad_row(c, kw, rows, in, dy, acc, acc_bias, count, pad, width, next_in, next_dy);
 }
 
 }  // namespace tf
