@@ -1,4 +1,8 @@
 // AVX-512 14x32 GEMM micro-kernel: 14 rows x 2 zmm columns = 28 accumulators.
+//
+// A panel with at most 16 valid columns (N <= 16, a classifier's 10 logits; the last panel of N = 784)
+// runs the one-vector tile on the panel's first 16 columns: half the FMAs of the full tile, which would
+// compute a second vector of masked-off lanes. Each output's sum is the same chain of FMAs either way.
 #include "ukernels/gemm_pack__avx.h"
 #include "ukernels/gemm_tile__avx512f.h"
 
@@ -6,16 +10,19 @@ namespace tf {
 
 void gemm_f32_14x32__avx512f(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
                              int nr_valid, const GemmTileEpilogue& ep) {
+  if (nr_valid <= 16) return avx512::gemm_tile_rows<14, 1>(kc, a, b, 32, c, ldc, mr_valid, nr_valid, ep);
   avx512::gemm_tile_rows<14, 2>(kc, a, b, 32, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_14x32__avx512f_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
                       int nr_valid, const GemmTileEpilogue& ep) {
+  if (nr_valid <= 16) return avx512::gemm_tile_rows<14, 1>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
   avx512::gemm_tile_rows<14, 2>(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_14x32__avx512f_strided_a(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                                        int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  if (nr_valid <= 16) return avx512::gemm_tile_rows<14, 1, 14, true>(kc, a, lda, b, 32, c, ldc, mr_valid, nr_valid, ep);
   avx512::gemm_tile_rows<14, 2, 14, true>(kc, a, lda, b, 32, c, ldc, mr_valid, nr_valid, ep);
 }
 
