@@ -78,8 +78,8 @@ inline void igemm_tile(int64_t ks, int64_t kc, const float* const* a, const floa
 // a tap and one byte index in general registers. GCC's own schedule of the same loop (igemm_tile<6, 4,
 // 2>) renames accumulators between the two unrolled steps and pays vector moves for it (4 per 48 FMAs).
 // Each iteration also prefetches one line of the next tile's inputs at this tap, which in a stride-1
-// output row start 6 pixels (6 kc floats) after row 0's: the 6 kc floats of the 6 pixels take kc/16
-// lines, the kc/2 iterations touch twice that (a prefetch never faults, wherever it points). Measured
+// output row start 6 pixels (6 kc floats) after row 0's: those 6 kc floats take 3 kc / 8 lines, the kc / 2
+// iterations touch 4/3 of that (a prefetch never faults, wherever it points). Measured
 // (conv_bench --tiles, 1 thread, alternating): ResNet 3x3 N = 32 forward 168 -> 172 GFLOP/s, strided
 // 151 -> 158, 1x1 128 -> 135; one image in cache unchanged; the assembly alone (no prefetch) 1-3 % over
 // the intrinsics. Same products in the same order as igemm_tile<6, 4>: identical results.
