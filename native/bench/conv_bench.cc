@@ -2,7 +2,7 @@
 // run, through the forward and backward-input drivers, on the issue-4 shapes (the end-to-end comparison
 // with PyTorch is scripts/bench-conv.mjs).
 //
-//   ./build-cmake/conv_bench [--threads N] [--big] [--paths]
+//   ./build-cmake/conv_bench [--threads N] [--big] [--paths] [--tiles]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -51,12 +51,52 @@ int main(int argc, char** argv) {
   int threads = 1;
   bool only_big = false;  // --big: only the depthwise / ResNet / 1x1 / strided passes below, in ms
   bool paths = false;     // --paths: the alternative paths of the big cases, alternately
+  bool tiles = false;     // --tiles: every AVX-512 igemm tile of >= 32 columns on the wide cases, alternately
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--big") == 0) only_big = true;
+    if (std::strcmp(argv[i], "--tiles") == 0) tiles = true;
     if (std::strcmp(argv[i], "--paths") == 0) paths = true;
     if (i + 1 < argc && std::strcmp(argv[i], "--threads") == 0) threads = std::atoi(argv[i + 1]);
   }
   set_num_threads(threads);
+  if (tiles) {
+    // Forward and backward-input of the wide cases through every registered igemm tile with >= 32
+    // columns that this CPU runs, one call each per round in turn, in GFLOP/s: the whole batch (best of
+    // 12 rounds) and one image of it (x and y in L2; best of 300 rounds, steadier on a shared machine).
+    int count = 0;
+    const ConvIgemmUkernelEntry* entries = conv_igemm_ukernel_entries(&count);
+    std::vector<const ConvIgemmUkernel*> uks;
+    for (int e = 0; e < count; ++e)
+      if (kernel_table_for(entries[e].isa) != nullptr && entries[e].ukernel.nr >= 32) uks.push_back(&entries[e].ukernel);
+    const struct {
+      const char* name;
+      Conv2dShape s;
+    } wide[] = {{"resnet 3x3 32x56x56x64->64", make(32, 56, 64, 3, 64, 1, 1)},
+                {"strided 3x3 s2 32x56x56x64->128", make(32, 56, 64, 3, 128, 2, 1)},
+                {"1x1 32x28x28x128->256", make(32, 28, 128, 1, 256, 1, 0)}};
+    for (const auto& sh : wide) {
+      for (const int64_t n : {sh.s.n, int64_t{1}}) {
+        Conv2dShape s = sh.s;
+        s.n = n;
+        std::vector<float> x(s.x_size(), 0.5f), w(s.w_size(), 0.25f), y(s.y_size()), dy(s.y_size(), 0.25f);
+        const double flop = 2.0 * s.n * s.oh * s.ow * s.oc * s.kh * s.kw * s.c;
+        std::vector<double> fwd(uks.size(), 1e30), bwd(uks.size(), 1e30);
+        for (int r = 0; r < (n == 1 ? 300 : 12); ++r)
+          for (size_t v = 0; v < uks.size(); ++v) {
+            double t0 = now();
+            conv_detail::forward_igemm(s, Conv2dEpilogue{}, x.data(), w.data(), nullptr, y.data(), *uks[v]);
+            fwd[v] = std::min(fwd[v], now() - t0);
+            t0 = now();
+            conv_detail::backward_input_igemm(s, x.data(), dy.data(), w.data(), *uks[v]);
+            bwd[v] = std::min(bwd[v], now() - t0);
+          }
+        std::printf("%s, N = %lld, threads %d: GFLOP/s fwd, bwd-input\n", sh.name, static_cast<long long>(n), threads);
+        for (size_t v = 0; v < uks.size(); ++v)
+          std::printf("  %-34s %7.1f %7.1f\n", uks[v]->name, flop / fwd[v] / 1e9, flop / bwd[v] / 1e9);
+      }
+    }
+    return 0;
+  }
   if (paths) {
     // The alternatives conv2d.cc chooses between on the big issue-4 cases, run alternately (one call each
     // per round, best of the rounds), and the cost of one piece of the rows backward-filter alone.

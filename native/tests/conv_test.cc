@@ -4,6 +4,7 @@
 // asymmetrically padded cases with odd sizes; plus bit-identity across thread counts.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -210,7 +211,9 @@ TF_TEST(conv2d_bit_identical_across_thread_counts) {
                       {"LeNet-like C 1 5x5 pad 2 oc 6, 37 images", make(37, 12, 11, 1, 5, 5, 6, 1, 1, 1, 1, 2, 2, 2, 2, 1)},
                       {"C 5 5x5 oc 16, 21 images", make(21, 9, 10, 5, 5, 5, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
                       {"3x3 C 8 -> 64 stride 2, W 34, 20 images (rows backward-filter)", make(20, 9, 34, 8, 3, 3, 64, 2, 2, 1, 1, 1, 1, 1, 1, 1)},
-                      {"1x1 C 70 -> 66, 2310 pixels (pointwise chunks)", make(2, 33, 35, 70, 1, 1, 66, 1, 1, 1, 1, 0, 0, 0, 0, 1)}};
+                      {"1x1 C 70 -> 66, 2310 pixels (pointwise chunks)", make(2, 33, 35, 70, 1, 1, 66, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
+                      // The wide tile (AVX-512: 6x64, with its prefetch) forward and backward-input, odd C.
+                      {"3x3 pad 1 C 67 -> 64, 5 images", make(5, 9, 11, 67, 3, 3, 64, 1, 1, 1, 1, 1, 1, 1, 1, 1)}};
   for (const Case& c : big) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
@@ -237,6 +240,85 @@ TF_TEST(conv2d_bit_identical_across_thread_counts) {
       expect_identical(db.data(), db1.data(), db1.size(), context + " dbias");
     }
     set_num_threads(saved);
+  }
+}
+
+// Every registered igemm micro-kernel called directly on its contract (conv_ukernels.h): each row of each
+// tap its own guarded buffer of exactly kc floats (some taps the zero row), kc odd and even (the unrolled
+// loops' tails), ks 0..3, partial rows and columns (nr not a multiple of 16), c with a wider ldc filled
+// with a sentinel that must survive outside the mr x nr corner. The FMA kernels (every non-scalar ISA)
+// must equal, bit for bit, the fmaf chain in the contract's order (s, then p); the scalar one the sum.
+TF_TEST(conv_igemm_ukernels_match_contract) {
+  int count = 0;
+  const ConvIgemmUkernelEntry* entries = conv_igemm_ukernel_entries(&count);
+  const float sentinel = -777.0f;
+  for (int e = 0; e < count; ++e) {
+    if (kernel_table_for(entries[e].isa) == nullptr) continue;
+    const ConvIgemmUkernel& uk = entries[e].ukernel;
+    const int mr = uk.mr, nr = uk.nr;
+    const bool fused = entries[e].isa != Isa::scalar;
+    for (const int64_t ks : {0, 1, 3}) {
+      for (const int64_t kc : {1, 2, 5, 67}) {
+        for (const int mv : {1, mr - 1, mr}) {
+          for (const int nv : {1, 17, nr - 3, nr}) {
+            if (mv < 1 || nv < 1 || nv > nr) continue;
+            const std::string context = std::string(uk.name) + " ks=" + std::to_string(ks) + " kc=" +
+                                        std::to_string(kc) + " mr=" + std::to_string(mv) + " nr=" + std::to_string(nv);
+            Rng rng(static_cast<uint64_t>(ks * 1000 + kc * 10 + mv + nv * 7));
+            GuardedBuffer zero(static_cast<size_t>(kc));
+            std::fill(zero.data(), zero.data() + kc, 0.0f);
+            std::vector<std::unique_ptr<GuardedBuffer>> rows;
+            std::vector<const float*> a(static_cast<size_t>(std::max<int64_t>(ks, 1) * mr));
+            for (int64_t t = 0; t < ks * mr; ++t) {
+              const int64_t i = t % mr;
+              if (i >= mv || (t * 7) % 5 == 0) {  // rows past mr, and some padding taps: the zero row
+                a[t] = zero.data();
+                continue;
+              }
+              rows.push_back(std::make_unique<GuardedBuffer>(static_cast<size_t>(kc)));
+              rng.fill(rows.back()->data(), static_cast<size_t>(kc));
+              a[t] = rows.back()->data();
+            }
+            GuardedBuffer w(static_cast<size_t>(std::max<int64_t>(ks * kc * nr, 1)));
+            rng.fill(w.data(), w.size());
+            for (int64_t k = 0; k < ks * kc; ++k)
+              for (int j = nv; j < nr; ++j) w[k * nr + j] = 0.0f;
+            GuardedBuffer bias(static_cast<size_t>(nv));
+            rng.fill(bias.data(), bias.size());
+            const int64_t ldc = nr + 3;
+            for (const bool with_bias : {false, true}) {
+              for (const bool relu : {false, true}) {
+                GuardedBuffer c(static_cast<size_t>((mv - 1) * ldc + nr));
+                std::fill(c.data(), c.data() + c.size(), sentinel);
+                std::vector<float> want(c.size(), sentinel), sum(c.size(), sentinel);
+                for (int i = 0; i < mv; ++i)
+                  for (int j = 0; j < nv; ++j) {
+                    float t = 0.0f;
+                    double d = 0.0;
+                    for (int64_t s = 0; s < ks; ++s)
+                      for (int64_t p = 0; p < kc; ++p) {
+                        const float x = a[s * mr + i][p], wv = w[(s * kc + p) * nr + j];
+                        t = std::fma(x, wv, t);
+                        d += double(x) * wv;
+                      }
+                    if (with_bias) t += bias[j], d += bias[j];
+                    if (relu) t = t < 0.0f ? 0.0f : t, d = d < 0.0 ? 0.0 : d;
+                    want[i * ldc + j] = t;
+                    sum[i * ldc + j] = static_cast<float>(d);
+                  }
+                uk.fn(ks, kc, a.data(), w.data(), c.data(), ldc, mv, nv, with_bias ? bias.data() : nullptr, relu);
+                const std::string ctx = context + (with_bias ? " bias" : "") + (relu ? " relu" : "");
+                if (fused) {
+                  expect_identical(c.data(), want.data(), want.size(), ctx);
+                } else {
+                  expect_close(c.data(), sum.data(), sum.size(), 1e-5f * float(ks * kc + 1), 1e-5f, ctx);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
   }
 }
 
