@@ -122,6 +122,19 @@ struct Buffers {
 
 std::vector<float> to_float(const std::vector<double>& v) { return std::vector<float>(v.begin(), v.end()); }
 
+// The filter and bias gradients of s on b summed naively in double (rounded once), and the tolerance
+// a float implementation summing n*oh*ow terms per weight gets against them.
+struct FilterGradients {
+  std::vector<float> dw, dbias;
+  float tol = 0.0f;
+};
+FilterGradients naive_filter_gradients(const Conv2dShape& s, const Buffers& b) {
+  std::vector<double> dw(static_cast<size_t>(s.w_size()), 0.0), dbias(static_cast<size_t>(s.oc), 0.0);
+  for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { dw[wi] += double(b.x[xi]) * b.dy[yi]; });
+  for (int64_t i = 0; i < s.y_size(); ++i) dbias[i % s.oc] += b.dy[i];
+  return {to_float(dw), to_float(dbias), 1e-5f + 4e-7f * float(s.n * s.oh * s.ow)};
+}
+
 float tolerance(const Conv2dShape& s) { return 1e-5f + 4e-7f * static_cast<float>(s.kh * s.kw * s.c); }
 
 }  // namespace
@@ -185,11 +198,10 @@ TF_TEST(conv2d_backward_filter_matches_naive) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
     GuardedBuffer dw(s.w_size()), dbias(s.oc);
-    std::vector<double> expected(static_cast<size_t>(s.w_size()), 0.0), expected_bias(s.oc, 0.0);
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { expected[wi] += double(b.x[xi]) * b.dy[yi]; });
-    for (int64_t i = 0; i < s.y_size(); ++i) expected_bias[i % s.oc] += b.dy[i];
-    const std::vector<float> want = to_float(expected), want_bias = to_float(expected_bias);
-    const float tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    const FilterGradients naive = naive_filter_gradients(s, b);
+    const std::vector<float>& want = naive.dw;
+    const std::vector<float>& want_bias = naive.dbias;
+    const float tol = naive.tol;
     for_each_isa([&](Isa isa) {
       for_each_thread_count([&](int threads) {
         const std::string context = describe(c.name, s) + " isa=" + isa_name(isa) + " threads=" + std::to_string(threads);
@@ -414,11 +426,10 @@ TF_TEST(conv2d_every_filter_path_matches_naive) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
     GuardedBuffer dw(s.w_size()), dbias(s.oc);
-    std::vector<double> dwe(static_cast<size_t>(s.w_size()), 0.0), dbe(static_cast<size_t>(s.oc), 0.0);
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { dwe[wi] += double(b.x[xi]) * b.dy[yi]; });
-    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
-    const std::vector<float> want = to_float(dwe), want_bias = to_float(dbe);
-    const float tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    const FilterGradients naive = naive_filter_gradients(s, b);
+    const std::vector<float>& want = naive.dw;
+    const std::vector<float>& want_bias = naive.dbias;
+    const float tol = naive.tol;
     for_each_isa([&](Isa isa) {
       for_each_thread_count([&](int threads) {
         for (int path = 0; path < 2; ++path) {
@@ -453,11 +464,10 @@ TF_TEST(conv2d_pointwise_filter_matches_naive) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
     GuardedBuffer dw(s.w_size()), dbias(s.oc);
-    std::vector<double> dwe(static_cast<size_t>(s.w_size()), 0.0), dbe(static_cast<size_t>(s.oc), 0.0);
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { dwe[wi] += double(b.x[xi]) * b.dy[yi]; });
-    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
-    const std::vector<float> want = to_float(dwe), want_bias = to_float(dbe);
-    const float tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    const FilterGradients naive = naive_filter_gradients(s, b);
+    const std::vector<float>& want = naive.dw;
+    const std::vector<float>& want_bias = naive.dbias;
+    const float tol = naive.tol;
     for_each_isa([&](Isa isa) {
       std::vector<float> dw1, db1;
       for_each_thread_count([&](int threads) {
@@ -855,11 +865,10 @@ TF_TEST(conv2d_filter_inplace_matches_naive) {
     const Conv2dShape& s = c.s;
     Buffers b(s);
     GuardedBuffer dw(s.w_size()), dbias(s.oc);
-    std::vector<double> dwe(static_cast<size_t>(s.w_size()), 0.0), dbe(static_cast<size_t>(s.oc), 0.0);
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { dwe[wi] += double(b.x[xi]) * b.dy[yi]; });
-    for (int64_t i = 0; i < s.y_size(); ++i) dbe[i % s.oc] += b.dy[i];
-    const std::vector<float> want = to_float(dwe), want_bias = to_float(dbe);
-    const float tol = 1e-5f + 4e-7f * float(s.n * s.oh * s.ow);
+    const FilterGradients naive = naive_filter_gradients(s, b);
+    const std::vector<float>& want = naive.dw;
+    const std::vector<float>& want_bias = naive.dbias;
+    const float tol = naive.tol;
     for_each_isa([&](Isa isa) {
       const GemmUkernel* uk = conv_detail::inplace_filter_ukernel(s);
       const std::string where = describe(c.name, s) + " isa=" + isa_name(isa);

@@ -250,6 +250,26 @@ TF_TEST(gemm_ukernels_direct) {
   }
 }
 
+// One mv-row tile through a kernel's packed entry and through another of its entries on the same
+// values (`packed` and `other` run the tile into c), for each epilogue mode (load_c x finish, relu) with
+// columns(mode) valid columns, from the same random C: the bits must be identical.
+template <typename Columns, typename Packed, typename Other>
+void expect_entries_agree(const GemmUkernel& uk, int mv, Rng& rng, const std::string& what, Columns columns,
+                          Packed packed, Other other) {
+  for (int mode = 0; mode < 4; ++mode) {
+    GemmTileEpilogue ep;
+    ep.load_c = mode & 1;
+    ep.finish = mode & 2;
+    ep.activation = GemmActivation::relu;
+    GuardedBuffer c1(static_cast<size_t>(mv * uk.nr)), c2(static_cast<size_t>(mv * uk.nr));
+    rng.fill(c1.data(), c1.size());
+    std::memcpy(c2.data(), c1.data(), c1.size() * sizeof(float));
+    packed(c1.data(), columns(mode), ep);
+    other(c2.data(), columns(mode), ep);
+    expect_identical(c2.data(), c1.data(), c1.size(), what + " mr=" + std::to_string(mv) + " mode=" + std::to_string(mode));
+  }
+}
+
 // Every kernel's strided-B entry (B read in place, row stride ldb > NR, unaligned) against its packed
 // entry on the same values: bit-identical, as the driver relies on when it mixes in-place whole panels
 // with a packed partial last panel. The B window ends at a guard page.
@@ -268,20 +288,10 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
       rng.fill(a_al, static_cast<size_t>(kc * uk.mr));
       for (int64_t p = 0; p < kc; ++p) std::memcpy(bp + p * uk.nr, b0 + p * ldb, sizeof(float) * static_cast<size_t>(uk.nr));
       for (int mv : {1, uk.mr / 2 + 1, uk.mr - 1, uk.mr}) {
-        for (int mode = 0; mode < 4; ++mode) {
-          GemmTileEpilogue ep;
-          ep.load_c = mode & 1;
-          ep.finish = mode & 2;
-          ep.activation = GemmActivation::relu;
-          GuardedBuffer c1(static_cast<size_t>(mv * uk.nr)), c2(static_cast<size_t>(mv * uk.nr));
-          rng.fill(c1.data(), c1.size());
-          std::memcpy(c2.data(), c1.data(), c1.size() * sizeof(float));
-          uk.fn(kc, a_al, bp, c1.data(), uk.nr, mv, uk.nr, ep);
-          uk.strided_b(kc, a_al, b0, ldb, c2.data(), uk.nr, mv, uk.nr, ep);
-          expect_identical(c2.data(), c1.data(), c1.size(),
-                           std::string(uk.name) + " strided_b kc=" + std::to_string(kc) + " mr=" + std::to_string(mv) +
-                               " mode=" + std::to_string(mode));
-        }
+        expect_entries_agree(
+            uk, mv, rng, std::string(uk.name) + " strided_b kc=" + std::to_string(kc), [&](int) { return uk.nr; },
+            [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.fn(kc, a_al, bp, c, uk.nr, mv, nv, ep); },
+            [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.strided_b(kc, a_al, b0, ldb, c, uk.nr, mv, nv, ep); });
       }
       ::operator delete(a_al, std::align_val_t{64});
       ::operator delete(bp, std::align_val_t{64});
@@ -313,21 +323,12 @@ TF_TEST(gemm_ukernels_strided_a_match_packed) {
         for (int64_t i = 0; i < mv; ++i) {
           for (int64_t p = 0; p < kc; ++p) ap[p * uk.mr + i] = a0[i * lda + p];
         }
-        for (int mode = 0; mode < 4; ++mode) {
-          GemmTileEpilogue ep;
-          ep.load_c = mode & 1;
-          ep.finish = mode & 2;
-          ep.activation = GemmActivation::relu;
-          GuardedBuffer c1(static_cast<size_t>(mv * uk.nr)), c2(static_cast<size_t>(mv * uk.nr));
-          rng.fill(c1.data(), c1.size());
-          std::memcpy(c2.data(), c1.data(), c1.size() * sizeof(float));
-          const int nv = mode < 2 ? uk.nr - 3 : 10;  // 10: a one-vector tile where the kernel has one
-          uk.fn(kc, ap, bp, c1.data(), uk.nr, mv, nv, ep);
-          uk.strided_a(kc, a0, lda, bp, c2.data(), uk.nr, mv, nv, ep);
-          expect_identical(c2.data(), c1.data(), c1.size(),
-                           std::string(uk.name) + " strided_a kc=" + std::to_string(kc) + " mr=" + std::to_string(mv) +
-                               " mode=" + std::to_string(mode));
-        }
+        // 10 columns: a one-vector tile where the kernel has one.
+        expect_entries_agree(
+            uk, mv, rng, std::string(uk.name) + " strided_a kc=" + std::to_string(kc),
+            [&](int mode) { return mode < 2 ? uk.nr - 3 : 10; },
+            [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.fn(kc, ap, bp, c, uk.nr, mv, nv, ep); },
+            [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.strided_a(kc, a0, lda, bp, c, uk.nr, mv, nv, ep); });
         ::operator delete(ap, std::align_val_t{64});
       }
       ::operator delete(bp, std::align_val_t{64});
