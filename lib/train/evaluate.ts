@@ -94,13 +94,13 @@ export function predict(model: Module, x: ArrayInput | Dataset, options: Predict
   const op = 'predict';
   checkModel(op, model);
   const batchSize = batchSizeOf(op, options.batchSize);
-  const dataset = x instanceof Dataset ? new Dataset(x.x) : toDataset(op, 'x', { x });
-  const n = dataset.length;
-  if (n === 0) throw new RangeError(`${op}: x has no samples (shape ${formatShape(dataset.x.shape)})`);
+  // A Dataset was validated when it was made; its targets play no part here.
+  const xs = x instanceof Dataset ? x.x : toDataset(op, 'x', { x }).x;
+  if (xs.shape[0] === 0) throw new RangeError(`${op}: x has no samples (shape ${formatShape(xs.shape)})`);
   const modes = saveModes(model);
   try {
     model.eval();
-    return forwardInBatches(model, dataset.x, batchSize, op);
+    return forwardInBatches(model, xs, batchSize, op);
   } finally {
     restoreModes(modes);
   }
