@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -106,8 +107,10 @@ class ThreadPool {
     stopping_.store(false);
     // No job is open (we hold run_lock_); a new worker joins jobs published from now on.
     const uint32_t start_generation = generation_of(state_.load());
+    slots_ = extra + 1;
+    ranges_.reset(new TaskRange[static_cast<size_t>(slots_)]);
     for (int i = 0; i < extra; ++i) {
-      workers_.emplace_back([this, start_generation] { worker_loop(start_generation); });
+      workers_.emplace_back([this, start_generation, i] { worker_loop(start_generation, i + 1); });
     }
   }
 
@@ -116,9 +119,15 @@ class ThreadPool {
     std::unique_lock<std::mutex> run(run_lock_, std::try_to_lock);
     if (!run.owns_lock()) return false;
     // The previous job is closed, so no worker reads these while they change.
+    if (tasks >= (int64_t{1} << 31)) return false;  // ranges hold 32-bit task indices
     task_fn_ = &task_fn;
     task_count_ = tasks;
-    next_task_.store(0);
+    const int slots = slots_;
+    for (int s = 0; s < slots; ++s) {
+      const uint64_t lo = static_cast<uint64_t>(tasks * s / slots);
+      const uint64_t hi = static_cast<uint64_t>(tasks * (s + 1) / slots);
+      ranges_[s].bounds.store(hi << 32 | lo, std::memory_order_relaxed);
+    }
     tasks_done_.store(0);
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -127,7 +136,7 @@ class ThreadPool {
       state_.store((generation << 32) | kOpen);  // publishes the fields above (seq_cst store)
     }
     if (sleepers_.load() > 0) wake_.notify_all();
-    work();
+    work(0);
     wait_until([this] { return tasks_done_.load() == task_count_; });
     for (;;) {  // close the job once no worker is inside it
       uint64_t s = state_.load();
@@ -148,11 +157,52 @@ class ThreadPool {
   static constexpr uint64_t kInsideMask = kOpen - 1;
   static uint32_t generation_of(uint64_t state) { return static_cast<uint32_t>(state >> 32); }
 
-  void work() {
+  // Task ranges: thread `slot` (the submitter is 0, worker i is i) owns tasks
+  // [count * slot / threads, count * (slot + 1) / threads) and runs them front to back; a thread whose
+  // own range is empty takes the other ranges' tasks from their back ends. So when the threads keep
+  // pace, each runs the same contiguous share of every job: consecutive kernels that split the same
+  // rows (a convolution's images, then the activation's and the pooling's) find the rows the previous
+  // kernel wrote in their own core's L2 instead of the other core's. A late or descheduled thread still
+  // never holds anyone up. Outputs do not depend on who runs a task (see the header's rule).
+  struct alignas(64) TaskRange {
+    std::atomic<uint64_t> bounds{0};  // hi (bits 63..32) | lo (bits 31..0): tasks [lo, hi) not yet taken
+  };
+
+  int64_t take_front(TaskRange& r) {
+    uint64_t b = r.bounds.load();
+    for (;;) {
+      const uint64_t lo = b & 0xffffffffu, hi = b >> 32;
+      if (lo >= hi) return -1;
+      if (r.bounds.compare_exchange_weak(b, b + 1)) return static_cast<int64_t>(lo);
+    }
+  }
+
+  int64_t take_back(TaskRange& r) {
+    uint64_t b = r.bounds.load();
+    for (;;) {
+      const uint64_t lo = b & 0xffffffffu, hi = b >> 32;
+      if (lo >= hi) return -1;
+      if (r.bounds.compare_exchange_weak(b, (hi - 1) << 32 | lo)) return static_cast<int64_t>(hi - 1);
+    }
+  }
+
+  // The next task for thread `slot`, or -1 when none is left.
+  int64_t next_task(int slot) {
+    const int64_t own = take_front(ranges_[slot]);
+    if (own >= 0) return own;
+    const int slots = slots_;
+    for (int k = 1; k < slots; ++k) {
+      const int64_t stolen = take_back(ranges_[(slot + k) % slots]);
+      if (stolen >= 0) return stolen;
+    }
+    return -1;
+  }
+
+  void work(int slot) {
     tls_inside_pool_task = true;
     for (;;) {
-      const int64_t t = next_task_.fetch_add(1);
-      if (t >= task_count_) break;
+      const int64_t t = next_task(slot);
+      if (t < 0) break;
       try {
         (*task_fn_)(t);
       } catch (...) {
@@ -182,7 +232,7 @@ class ThreadPool {
     done_.notify_one();
   }
 
-  void worker_loop(uint32_t seen) {
+  void worker_loop(uint32_t seen, int slot) {
     for (;;) {
       const auto has_news = [&] {
         const uint64_t s = state_.load();
@@ -199,7 +249,7 @@ class ThreadPool {
       if ((s & kOpen) == 0 || generation_of(s) == seen) continue;  // closed meanwhile
       if (!state_.compare_exchange_strong(s, s + 1)) continue;      // changed meanwhile: look again
       seen = generation_of(s);
-      work();
+      work(slot);
       if (((state_.fetch_sub(1) - 1) & kInsideMask) == 0) wake_submitter();
     }
   }
@@ -221,7 +271,8 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   const std::function<void(int64_t)>* task_fn_ = nullptr;
   int64_t task_count_ = 0;
-  std::atomic<int64_t> next_task_{0};
+  int slots_ = 1;                         // threads including the submitter; fixed between resizes
+  std::unique_ptr<TaskRange[]> ranges_;  // one per thread (slot 0: the submitter)
   std::atomic<int64_t> tasks_done_{0};
   std::atomic<uint64_t> state_{0};
   std::atomic<int> sleepers_{0};
