@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include "kernels/conv2d_paths.h"
 #include "runtime/dispatch.h"
 #include "runtime/thread_pool.h"
 
@@ -84,6 +85,26 @@ void max_pool2d_backward_2x2(const Pool2dShape& s, float* dx, const float* dy, c
       if (oh == s.oh - 1) std::fill(dx + (n * s.h + 2 * s.oh) * row_floats, dx + (n + 1) * s.h * row_floats, 0.0f);
     }
   });
+}
+
+// Average pooling as a depthwise convolution (groups = C) whose filter holds 1/(KH*KW) at every tap, run
+// on the depthwise drivers and their row kernels (conv2d_depthwise.cc): y = Σ x·(1/(KH*KW)) over the
+// window's real elements. Each product rounds once, so y differs from the plain Σ x / (KH*KW) of the
+// reference backend by a few ulps (the parity tests allow for sums in any order).
+Conv2dShape depthwise_shape(const Pool2dShape& s) {
+  Conv2dShape c{};
+  c.n = s.n, c.h = s.h, c.w = s.w, c.c = s.c;
+  c.kh = s.kh, c.kw = s.kw, c.oc = s.c;
+  c.stride_h = s.stride_h, c.stride_w = s.stride_w;
+  c.dilation_h = 1, c.dilation_w = 1;
+  c.pad_top = s.pad_top, c.pad_bottom = s.pad_bottom, c.pad_left = s.pad_left, c.pad_right = s.pad_right;
+  c.groups = s.c;
+  c.oh = s.oh, c.ow = s.ow;
+  return c;
+}
+
+std::vector<float> mean_filter(const Pool2dShape& s) {
+  return std::vector<float>(static_cast<size_t>(s.kh * s.kw * s.c), 1.0f / static_cast<float>(s.kh * s.kw));
 }
 
 }  // namespace
@@ -205,28 +226,23 @@ void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const
 }
 
 // x [N,H,W,C] -> y [N,OH,OW,C]; y = Σ window / (KH*KW or the count of real elements).
-// The window sum runs on the depthwise micro-kernel (SIMD across channels) with a row of ones as the
-// filter: fma(x, 1, acc) rounds exactly like acc + x, so the sum is the plain one, in window order.
+// The depthwise forward with the mean filter; without count_include_pad, the outputs whose window
+// reaches into the padding are then scaled by KH*KW / (its real elements).
 void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, float* y) {
-  const DwconvUkernel& uk = kernels().dwconv;
-  const std::vector<float> ones(static_cast<size_t>(s.c), 1.0f);
+  const std::vector<float> w = mean_filter(s);
+  conv_detail::depthwise_forward(depthwise_shape(s), Conv2dEpilogue{}, x, w.data(), nullptr, y, kernels().dwconv);
+  if (count_include_pad) return;
   const int64_t taps = s.kh * s.kw;
-  parallel_for(s.n * s.oh, grain_for({s.ow, s.kh, s.kw, s.c}), [&](int64_t begin, int64_t end) {
-    std::vector<const float*> in(static_cast<size_t>(taps));
-    const std::vector<const float*> w(static_cast<size_t>(taps), ones.data());
+  parallel_for(s.n * s.oh, grain_for({s.ow, s.c}), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
-      const int64_t n = row / s.oh, oh = row % s.oh;
-      const Span rows = window_span(oh * s.stride_h - s.pad_top, s.kh, s.h);
+      const Span rows = window_span((row % s.oh) * s.stride_h - s.pad_top, s.kh, s.h);
       for (int64_t ow = 0; ow < s.ow; ++ow) {
         const Span cols = window_span(ow * s.stride_w - s.pad_left, s.kw, s.w);
-        int64_t ks = 0;
-        for (int64_t ih = rows.begin; ih < rows.end; ++ih) {
-          for (int64_t iw = cols.begin; iw < cols.end; ++iw) in[ks++] = x + ((n * s.h + ih) * s.w + iw) * s.c;
-        }
-        float* yp = y + ((n * s.oh + oh) * s.ow + ow) * s.c;
-        uk.fwd(s.c, ks, in.data(), w.data(), nullptr, yp, 1, 0);
-        const float count = static_cast<float>(count_include_pad ? taps : ks);
-        for (int64_t c = 0; c < s.c; ++c) yp[c] /= count;
+        const int64_t real = (rows.end - rows.begin) * (cols.end - cols.begin);
+        if (real == taps) continue;
+        const float scale = static_cast<float>(taps) / static_cast<float>(real);
+        float* yp = y + (row * s.ow + ow) * s.c;
+        for (int64_t c = 0; c < s.c; ++c) yp[c] *= scale;
       }
     }
   });
@@ -236,8 +252,14 @@ void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, fl
 // dy[n,oh,ow,c] / count(oh,ow). Gather formulation: each task owns whole dx rows (n, ih). The quotients
 // of the dy rows covering ih are computed once per dx row (not once per dx element and window), then
 // summed in (oh, ow) order by the depthwise micro-kernel with a row of ones (fma(q, 1, acc) = acc + q).
+// With count_include_pad every window divides by KH*KW: dx is the depthwise backward-input with the mean
+// filter.
 void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, float* dx, const float* dy) {
   const DwconvUkernel& uk = kernels().dwconv;
+  if (count_include_pad) {
+    const std::vector<float> w = mean_filter(s);
+    return conv_detail::depthwise_backward_input(depthwise_shape(s), dx, dy, w.data(), uk);
+  }
   const std::vector<float> ones(static_cast<size_t>(s.c), 1.0f);
   const int64_t max_rows = (s.kh + s.stride_h - 1) / s.stride_h;  // windows covering one input row
   const int64_t max_taps = max_rows * ((s.kw + s.stride_w - 1) / s.stride_w);

@@ -20,7 +20,9 @@ void max_pool2d(const Pool2dShape& s, const float* x, float* y);
 // dx [N,H,W,C] (overwritten) <- dy [N,OH,OW,C], x [N,H,W,C]
 void max_pool2d_backward(const Pool2dShape& s, float* dx, const float* dy, const float* x);
 
-// x [N,H,W,C] -> y [N,OH,OW,C]; divides by KH*KW (count_include_pad) or by the real elements.
+// x [N,H,W,C] -> y [N,OH,OW,C]; divides by KH*KW (count_include_pad) or by the real elements. Runs as a
+// depthwise convolution with the filter 1/(KH*KW) (conv2d_depthwise.cc), as does the backward with
+// count_include_pad.
 void avg_pool2d(const Pool2dShape& s, bool count_include_pad, const float* x, float* y);
 // dx [N,H,W,C] (overwritten) <- dy [N,OH,OW,C]
 void avg_pool2d_backward(const Pool2dShape& s, bool count_include_pad, float* dx, const float* dy);

@@ -51,6 +51,13 @@ std::vector<Case> cases() {
       {"2x2 s2 C 2", make(1, 6, 5, 2, 2, 2, 2, 2, 0, 0, 0, 0)},
       {"2x2 s2 C 4", make(2, 4, 6, 4, 2, 2, 2, 2, 0, 0, 0, 0)},
       {"2x2 s2 C 8 odd H W", make(1, 7, 5, 8, 2, 2, 2, 2, 0, 0, 0, 0)},
+      // Average pooling with stride 1 along the row and a window 3 or 5 wide runs on the depthwise row
+      // kernels (pool.cc): SIMD tails, rows paired or not, a stride down the column, padding on one side.
+      {"3x3 s1 pad1 C 64 13x19", make(2, 13, 19, 64, 3, 3, 1, 1, 1, 1, 1, 1)},
+      {"3x3 s1 pad1 odd C 37", make(1, 9, 11, 37, 3, 3, 1, 1, 1, 1, 1, 1)},
+      {"5x5 s1 pad2 C 20", make(2, 8, 12, 20, 5, 5, 1, 1, 2, 2, 2, 2)},
+      {"3x3 s(2,1) pad(0,1,1,0) C 19", make(1, 10, 9, 19, 3, 3, 2, 1, 0, 1, 1, 0)},
+      {"5x3 s(1,1) no pad C 3", make(1, 8, 7, 3, 5, 3, 1, 1, 0, 0, 0, 0)},
   };
 }
 

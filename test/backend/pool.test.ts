@@ -117,6 +117,10 @@ const VARIANTS: [string, PoolSpec][] = [
   ['2x2 s=3 (disjoint windows with gaps) C=17', { n: 2, h: 8, w: 10, c: 17, kh: 2, kw: 2, stride: 3 }],
   ['3x3 s=3 pad=(1,1,1,0) odd C=33', { n: 1, h: 10, w: 11, c: 33, kh: 3, kw: 3, stride: 3, padding: [1, 1, 1, 0] }],
   ['2x2 s=2 C=80 (SIMD blocks + tail)', { n: 1, h: 5, w: 6, c: 80, kh: 2, kw: 2 }],
+  // Average pooling on the depthwise row kernels (stride 1 along the row, 3 or 5 wide): SIMD tails.
+  ['3x3 s=1 pad=1 C=37 13x19', { n: 2, h: 13, w: 19, c: 37, kh: 3, kw: 3, stride: 1, padding: 1 }],
+  ['5x5 s=1 pad=2 C=20', { n: 1, h: 8, w: 12, c: 20, kh: 5, kw: 5, stride: 1, padding: 2 }],
+  ['3x3 s=(2,1) pad=(0,1,1,0) C=19', { n: 1, h: 10, w: 9, c: 19, kh: 3, kw: 3, stride: [2, 1], padding: [0, 1, 1, 0] }],
 ];
 
 interface PoolResults { maxY: F32; maxDx: F32; avgY: F32[]; avgDx: F32[] }
