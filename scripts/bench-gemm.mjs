@@ -11,7 +11,10 @@
 //   ours      set_num_threads(T) (and TENSORFORGE_NUM_THREADS=T)
 //   OpenBLAS  OPENBLAS_NUM_THREADS=T and openblas_set_num_threads(T)
 //   oneDNN    OMP_NUM_THREADS=T (the Debian build uses the OpenMP runtime)
-// The host may be shared: every figure is the best of `rounds` processes x `trials` timed runs.
+// The host may be shared: every figure is the best of `rounds` processes x `trials` timed runs. Our C++
+// kernel and our JS call alternate round by round (JS/C++ compares like with like); the JS call's fixed
+// cost is also measured on its own, as the time of a 1x1x1 matmul, and printed as a share of the
+// (64,784,256) kernel.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -135,9 +138,9 @@ const require = createRequire(import.meta.url);
 const addonPath = process.env.TENSORFORGE_ADDON_PATH || join(buildDir, 'tensorforge.node');
 const addon = require(addonPath);
 
-function measureJs(threads, list) {
+// One round: `trials` timed trials per shape; the best GFLOP/s per shape goes into `best`.
+function measureJsRound(threads, list, best) {
   addon.setNumThreads(threads);
-  const best = new Map();
   for (const s of list) {
     const a = new Float32Array(s.m * s.k).map((_, i) => ((i * 7) % 13 - 6) * 0.1);
     const b = new Float32Array(s.k * s.n).map((_, i) => ((i * 5) % 11 - 5) * 0.1);
@@ -145,8 +148,8 @@ function measureJs(threads, list) {
     const args = { m: s.m, n: s.n, k: s.k, transA: !!s.ta, transB: !!s.tb, accumulate: false, activation: 'none', alpha: 0 };
     addon.matmul(args, a, b, null, c);
     const flop = 2 * s.m * s.n * s.k;
-    let g = 0;
-    for (let t = 0; t < rounds * trials; t++) {
+    let g = best.get(key(s)) ?? 0;
+    for (let t = 0; t < trials; t++) {
       let reps = 0;
       const t0 = process.hrtime.bigint();
       let dt = 0;
@@ -158,6 +161,36 @@ function measureJs(threads, list) {
       g = Math.max(g, (flop * reps) / dt * 1e-9);
     }
     best.set(key(s), g);
+  }
+}
+
+// The C++ kernel (a harness process) and the JS call, round by round in alternation, so that both
+// figures come from the same stretches of the host's (noisy, shared) time; best of the rounds each.
+function measureOursAndJs(threads, list) {
+  const ours = { best: new Map(), detail: '' };
+  const js = new Map();
+  for (let r = 0; r < rounds; r++) {
+    for (const rec of harnessRun('ours', 'gemm', threads, {}, list)) {
+      if (rec.detail) ours.detail = rec.detail;
+      if (rec.gflops === undefined) continue;
+      ours.best.set(key(rec), Math.max(ours.best.get(key(rec)) ?? 0, rec.gflops));
+    }
+    measureJsRound(threads, list, js);
+  }
+  return { ours, js };
+}
+
+// The fixed cost of one call through the addon (argument parsing, buffer checks, dispatch) in µs: a
+// 1x1x1 matmul, whose arithmetic is nothing. Best of 5 runs of 100k calls.
+function callOverheadUs(threads) {
+  addon.setNumThreads(threads);
+  const args = { m: 1, n: 1, k: 1, transA: false, transB: false, accumulate: false, activation: 'none', alpha: 0 };
+  const a = new Float32Array(1), b = new Float32Array(1), c = new Float32Array(1);
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 100000; i++) addon.matmul(args, a, b, null, c);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3 / 100000);
   }
   return best;
 }
@@ -178,9 +211,8 @@ const ratio = (x, y) => (x > 0 && y > 0 ? (x / y).toFixed(2) : '—');
 
 for (const threads of threadCounts) {
   const pk = peak(threads);
-  const ours = measure('ours', threads, {}, shapes);
+  const { ours, js } = measureOursAndJs(threads, shapes);
   const oursAvx2 = info.availableIsas.includes('avx2') ? measure('ours', threads, { TENSORFORGE_ISA: 'avx2' }, squares) : null;
-  const js = measureJs(threads, shapes);
   const peers = {};
   for (const lib of ['openblas', 'onednn']) if (binaries[lib]) peers[lib] = measure(lib, threads, {}, shapes);
 
@@ -204,11 +236,20 @@ for (const threads of threadCounts) {
     console.log(`| ${r.map((x, c) => x.padEnd(widths[c])).join(' | ')} |`);
     if (i === 0) console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   }
+  const overhead = callOverheadUs(threads);
+  const mlpShape = shapes.find((x) => x.m === 64 && x.k === 784 && x.n === 256 && !x.ta && !x.tb);
+  if (mlpShape && ours.best.get(key(mlpShape))) {
+    const kernelUs = (2 * 64 * 784 * 256) / (ours.best.get(key(mlpShape)) * 1e3);
+    console.log(`\nJS call overhead (a 1x1x1 matmul through the addon): ${overhead.toFixed(2)} µs per call = `
+      + `${(100 * overhead / kernelUs).toFixed(1)} % of the (64,784,256) kernel (${kernelUs.toFixed(0)} µs in C++)`);
+  }
+  results.threads[threads] = { callOverheadUs: overhead };
   if (oursAvx2) {
     console.log(`\nAVX2 path (TENSORFORGE_ISA=avx2), ${threads} thread(s): GFLOP/s and fraction of the AVX2 FMA peak (${fmt(pk.avx2)})`);
     console.log(squares.map((s) => `${labelOf(s)} ${fmt(oursAvx2.best.get(key(s)))} (${ratio(oursAvx2.best.get(key(s)), pk.avx2)})`).join(' · '));
   }
   results.threads[threads] = {
+    ...results.threads[threads],
     peak: pk, rows: rec,
     avx2: oursAvx2 ? Object.fromEntries(squares.map((s) => [key(s), oursAvx2.best.get(key(s))])) : null,
     details: { ours: ours.detail, ...Object.fromEntries(Object.entries(peers).map(([l, p]) => [l, p.detail])) },
