@@ -107,14 +107,35 @@ void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
   const int64_t tiles = ceil_div(pixels, mr);
   const int64_t tasks = ceil_div(tiles, kTilesPerTask);
   const double task_work = static_cast<double>(kTilesPerTask) * mr * taps * cg * s.oc;
+  // x offset of each tap relative to the tap (0, 0), and of one output pixel to the next along a row.
+  std::vector<int64_t> tap_offset(static_cast<size_t>(taps));
+  for (int64_t kh = 0; kh < s.kh; ++kh)
+    for (int64_t kw = 0; kw < s.kw; ++kw) tap_offset[kh * s.kw + kw] = (kh * s.dilation_h * s.w + kw * s.dilation_w) * s.c;
+  const int64_t pixel_step = s.stride_w * s.c;
   parallel_for(tasks, grain_for(task_work), [&](int64_t begin, int64_t end) {
     std::vector<const float*> ptr(static_cast<size_t>(taps * mr));
     std::vector<int64_t> base(static_cast<size_t>(taps * mr));  // x offset of each (tap, row), or -1
     std::vector<float> rows(gather ? static_cast<size_t>(mr * taps * cg) : 0);
-    for (int64_t tile = begin * kTilesPerTask; tile < std::min(tiles, end * kTilesPerTask); ++tile) {
+    const int64_t first_tile = begin * kTilesPerTask;
+    // Output pixel p0 of the current tile as (n, oh, ow), advanced tile by tile (no divisions per tile).
+    int64_t tn = first_tile * mr / (s.oh * s.ow), toh = first_tile * mr / s.ow % s.oh, tow = first_tile * mr % s.ow;
+    for (int64_t tile = first_tile; tile < std::min(tiles, end * kTilesPerTask); ++tile) {
       const int64_t p0 = tile * mr;
       const int mv = static_cast<int>(std::min<int64_t>(mr, pixels - p0));
-      if (!gather) input_offsets(s, p0, mv, mr, base.data());
+      // An interior tile: MR pixels in one output row with every tap inside the input. Its pointer table
+      // is the first pixel's tap (0, 0) plus fixed offsets: a fraction of input_offsets' per-pixel,
+      // per-tap bounds checks, which took ~5 % of the ResNet 3x3 forward.
+      const int64_t ih0 = toh * s.stride_h - s.pad_top, iw0 = tow * s.stride_w - s.pad_left;
+      const bool interior = !gather && mv == mr && tow + mr <= s.ow && ih0 >= 0 &&
+                            ih0 + (s.kh - 1) * s.dilation_h < s.h && iw0 >= 0 &&
+                            iw0 + (mr - 1) * s.stride_w + (s.kw - 1) * s.dilation_w < s.w;
+      const float* const corner = interior ? x + ((tn * s.h + ih0) * s.w + iw0) * s.c : nullptr;
+      if (!gather && !interior) input_offsets(s, p0, mv, mr, base.data());
+      tow += mr;
+      while (tow >= s.ow) {
+        tow -= s.ow;
+        if (++toh == s.oh) toh = 0, ++tn;
+      }
       // Prefetch (for writing) the y rows of the tile kPrefetchTiles ahead, so the stores of the tile's
       // epilogue do not wait for their lines.
       if (tile + kPrefetchTiles < tiles) {
@@ -131,6 +152,12 @@ void forward_igemm(const Conv2dShape& s, const Conv2dEpilogue& e, const float* x
           for (int i = 0; i < mr; ++i) ptr[i] = rows.data() + i * taps * cg;
           ks = 1;
           kc = taps * cg;
+        } else if (interior) {
+          const float** table = ptr.data();
+          for (int64_t t = 0; t < taps; ++t) {
+            const float* p = corner + tap_offset[t] + g * cg;
+            for (int i = 0; i < mr; ++i) *table++ = p + i * pixel_step;
+          }
         } else {
           for (int64_t k = 0; k < taps * mr; ++k) ptr[k] = base[k] < 0 ? zero.data() : x + base[k] + g * cg;
         }
@@ -306,15 +333,31 @@ void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, cons
       tap_kh[t] = s.pad_top - t / s.kw * s.dilation_h;   // oh = ih + tap_kh
       tap_kw[t] = s.pad_left - t % s.kw * s.dilation_w;  // ow = iw + tap_kw
     }
+    // As in forward_igemm, interior tiles (MR pixels of one dx row, every tap's dy pixel inside) take
+    // their pointer table from the tile's first pixel and fixed per-tap offsets.
+    std::vector<int64_t> tap_offset(static_cast<size_t>(taps));
+    for (int64_t t = 0; t < taps; ++t) tap_offset[t] = (tap_kh[t] * s.ow + tap_kw[t]) * s.oc;
+    const int64_t kh_lo = *std::min_element(tap_kh.begin(), tap_kh.end()), kh_hi = *std::max_element(tap_kh.begin(), tap_kh.end());
+    const int64_t kw_lo = *std::min_element(tap_kw.begin(), tap_kw.end()), kw_hi = *std::max_element(tap_kw.begin(), tap_kw.end());
     const double task_work = static_cast<double>(kTilesPerTask) * mr * taps * cg * s.oc;
     parallel_for(tasks, grain_for(task_work), [&](int64_t begin, int64_t end) {
       std::vector<const float*> ptr(static_cast<size_t>(taps * mr));
       std::vector<int64_t> base(static_cast<size_t>(taps * mr));  // dy offset of each (tap, row), or -1
-      for (int64_t tile = begin * kTilesPerTask; tile < std::min(tiles, end * kTilesPerTask); ++tile) {
+      const int64_t first_tile = begin * kTilesPerTask;
+      int64_t tn = first_tile * mr / (s.h * s.w), tih = first_tile * mr / s.w % s.h, tiw = first_tile * mr % s.w;
+      for (int64_t tile = first_tile; tile < std::min(tiles, end * kTilesPerTask); ++tile) {
         const int64_t p0 = tile * mr;
         const int mv = static_cast<int>(std::min<int64_t>(mr, pixels - p0));
-        int64_t n = p0 / (s.h * s.w), ih = p0 / s.w % s.h, iw = p0 % s.w;
-        for (int i = 0; i < mr; ++i) {
+        const bool interior = mv == mr && tiw + mr <= s.w && tih + kh_lo >= 0 && tih + kh_hi < s.oh &&
+                              tiw + kw_lo >= 0 && tiw + mr - 1 + kw_hi < s.ow;
+        const float* const corner = interior ? dy + ((tn * s.oh + tih) * s.ow + tiw) * s.oc : nullptr;
+        int64_t n = tn, ih = tih, iw = tiw;
+        tiw += mr;
+        while (tiw >= s.w) {
+          tiw -= s.w;
+          if (++tih == s.h) tih = 0, ++tn;
+        }
+        for (int i = 0; i < mr && !interior; ++i) {
           for (int64_t t = 0; t < taps; ++t) {
             const int64_t oh = ih + tap_kh[t], ow = iw + tap_kw[t];
             const bool inside = i < mv && oh >= 0 && oh < s.oh && ow >= 0 && ow < s.ow;
@@ -335,7 +378,15 @@ void backward_input_igemm(const Conv2dShape& s, float* dx, const float* dy, cons
           for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(dp + off, 1, 3);
         }
         for (int64_t g = 0; g < s.groups; ++g) {
-          for (int64_t k = 0; k < taps * mr; ++k) ptr[k] = base[k] < 0 ? zero.data() : dy + base[k] + g * ocg;
+          if (interior) {
+            const float** table = ptr.data();
+            for (int64_t t = 0; t < taps; ++t) {
+              const float* p = corner + tap_offset[t] + g * ocg;
+              for (int i = 0; i < mr; ++i) *table++ = p + i * s.oc;
+            }
+          } else {
+            for (int64_t k = 0; k < taps * mr; ++k) ptr[k] = base[k] < 0 ? zero.data() : dy + base[k] + g * ocg;
+          }
           const float* wg = wt + g * group_size;
           for (int64_t q = 0; q < panels; ++q) {
             const int nv = static_cast<int>(std::min<int64_t>(nr, cg - q * nr));
