@@ -70,6 +70,14 @@
 //                        nothing but tf::gemm's packing buffers; backward-filter: an OCg x Cg accumulator, per 1024-pixel
 //                        chunk ceil(1024/256) x OC column partial sums, and tf::gemm's packing buffers
 //
+// Session 4 (ResNet 3x3 64 -> 64, N = 32, AVX-512, 1 thread, bench-conv, 6-8 alternating pairs): the
+// pointer tables of interior tiles built from the tile's first pixel (forward_igemm, stride-1
+// backward_input_igemm) took the forward from 163-165 to 170-173 GFLOP/s and backward-input from 163
+// to 168, though a C++ harness timing the driver alone with an empty micro-kernel saw the same kernel
+// time either way. Not kept: non-temporal stores of full 6x64 tiles (no change within the noise); the
+// 6x64 K loop with A broadcast inside each FMA ({1to16} memory operands, B in registers) and the
+// same as 7x64 (28 accumulators): 146-157 against 180-184 GFLOP/s for the kept loop on one tile with
+// the filter in L2 (the loads, 28 per 24 FMAs, saturate the load ports).
 // Measured and not kept (session 3, ResNet 3x3 64 -> 64 and the strided 3x3, N = 4..32, AVX-512, 1 thread,
 // alternating in one process): forward igemm over blocks of 1..4 taps per call for 8 tiles at a time, so the
 // filter block stays in L1 and y carries the sums between blocks (2-8 % slower than all taps per call:
