@@ -13,6 +13,16 @@
 #include "runtime/thread_pool.h"
 
 namespace tf::conv_detail {
+
+void add_parts_in_order(float* acc, int64_t parts, int64_t size) {
+  if (parts <= 1) return;
+  parallel_for(size, grain_for(static_cast<double>(parts)), [&](int64_t begin, int64_t end) {
+    for (int64_t part = 1; part < parts; ++part) {
+      const float* p = acc + part * size;
+      for (int64_t i = begin; i < end; ++i) acc[i] += p[i];
+    }
+  });
+}
 namespace {
 
 // Backward-filter reductions over pixels are cut into at most this many parts, fixed by the shape; the
@@ -113,10 +123,7 @@ void backward_filter_gemm(const Conv2dShape& s, float* dw, float* dbias, const f
         }
       }
     });
-    for (int64_t part = 1; part < parts; ++part) {
-      const float* p = acc.data() + part * acc_size;
-      for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
-    }
+    add_parts_in_order(acc.data(), parts, acc_size);
     for (int64_t k = 0; k < rows; ++k) {
       float* dst = k < k_rows ? dw + k * s.oc + g * ocg : dbias + g * ocg;
       if (transposed) {
@@ -184,13 +191,8 @@ void backward_filter_pointwise(const Conv2dShape& s, float* dw, float* dbias, co
       }
     }
   });
-  for (int64_t part = 1; part < parts; ++part) {
-    const float* p = acc.data() + part * acc_size;
-    for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
-    if (dbias != nullptr) {
-      for (int64_t o = 0; o < s.oc; ++o) bias_acc[o] += bias_acc[part * s.oc + o];
-    }
-  }
+  add_parts_in_order(acc.data(), parts, acc_size);
+  if (dbias != nullptr) add_parts_in_order(bias_acc.data(), parts, s.oc);
   for (int64_t g = 0; g < s.groups; ++g) {
     const float* ag = acc.data() + g * ocg * cg;
     for (int64_t o = 0; o < ocg; ++o) {
@@ -348,11 +350,7 @@ void backward_filter_packed(const Conv2dShape& s, float* dw, float* dbias, const
         }
       }
     });
-    // Parts added in part order.
-    for (int64_t part = 1; part < parts; ++part) {
-      const float* p = acc.data() + part * acc_size;
-      for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
-    }
+    add_parts_in_order(acc.data(), parts, acc_size);
     for (int64_t o = 0; o < ocg; ++o) {
       const float* a = acc.data() + o * cols;
       for (int64_t k = 0; k < k_rows; ++k) dw[k * s.oc + g * ocg + o] = a[k];
@@ -470,10 +468,7 @@ void backward_filter_rows(const Conv2dShape& s, float* dw, float* dbias, const f
       }
     }
   });
-  for (int64_t part = 1; part < parts; ++part) {
-    const float* p = acc.data() + part * acc_size;
-    for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
-  }
+  add_parts_in_order(acc.data(), parts, acc_size);
   std::copy_n(acc.data(), k_rows * s.oc, dw);
   if (dbias != nullptr) std::copy_n(acc.data() + k_rows * s.oc, s.oc, dbias);
 }

@@ -188,13 +188,8 @@ void backward_filter_inplace(const Conv2dShape& s, float* dw, float* dbias, cons
       flush_edges();
     }
   });
-  for (int64_t part = 1; part < parts; ++part) {
-    const float* p = acc.data() + part * acc_size;
-    for (int64_t i = 0; i < acc_size; ++i) acc[i] += p[i];
-    if (dbias != nullptr) {
-      for (int64_t o = 0; o < s.oc; ++o) bias_acc[o] += bias_acc[part * s.oc + o];
-    }
-  }
+  add_parts_in_order(acc.data(), parts, acc_size);
+  if (dbias != nullptr) add_parts_in_order(bias_acc.data(), parts, s.oc);
   for (int64_t o = 0; o < s.oc; ++o) {
     const float* a = acc.data() + o * k;
     for (int64_t kk = 0; kk < k; ++kk) dw[kk * s.oc + o] = a[kk];

@@ -184,4 +184,8 @@ void depthwise_backward_filter(const Conv2dShape& s, float* dw, float* dbias, co
 // like the reference backend.
 void apply_activation(float* y, int64_t n, const Conv2dEpilogue& e);
 
+// Backward-filter's partial sums: acc[i] += acc[part * size + i] for part = 1 .. parts-1, in part order
+// for every i (the bits of a serial loop), threaded over i.
+void add_parts_in_order(float* acc, int64_t parts, int64_t size);
+
 }  // namespace tf::conv_detail
