@@ -118,8 +118,8 @@ function harnessRun(lib, mode, threads, env, list) {
   return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
 }
 
-// Best figure per shape over `rounds` processes.
-function measure(lib, threads, env, list) {
+// Best figure per shape over `rounds` processes; afterRound() runs after each (see measureOursAndJs).
+function measure(lib, threads, env, list, afterRound = () => {}) {
   const best = new Map();
   let detail = '';
   for (let r = 0; r < rounds; r++) {
@@ -129,6 +129,7 @@ function measure(lib, threads, env, list) {
       const k = key(rec);
       best.set(k, Math.max(best.get(k) ?? 0, rec.gflops));
     }
+    afterRound();
   }
   return { best, detail };
 }
@@ -167,16 +168,8 @@ function measureJsRound(threads, list, best) {
 // The C++ kernel (a harness process) and the JS call, round by round in alternation, so that both
 // figures come from the same stretches of the host's (noisy, shared) time; best of the rounds each.
 function measureOursAndJs(threads, list) {
-  const ours = { best: new Map(), detail: '' };
   const js = new Map();
-  for (let r = 0; r < rounds; r++) {
-    for (const rec of harnessRun('ours', 'gemm', threads, {}, list)) {
-      if (rec.detail) ours.detail = rec.detail;
-      if (rec.gflops === undefined) continue;
-      ours.best.set(key(rec), Math.max(ours.best.get(key(rec)) ?? 0, rec.gflops));
-    }
-    measureJsRound(threads, list, js);
-  }
+  const ours = measure('ours', threads, {}, list, () => measureJsRound(threads, list, js));
   return { ours, js };
 }
 
@@ -243,14 +236,12 @@ for (const threads of threadCounts) {
     console.log(`\nJS call overhead (a 1x1x1 matmul through the addon): ${overhead.toFixed(2)} µs per call = `
       + `${(100 * overhead / kernelUs).toFixed(1)} % of the (64,784,256) kernel (${kernelUs.toFixed(0)} µs in C++)`);
   }
-  results.threads[threads] = { callOverheadUs: overhead };
   if (oursAvx2) {
     console.log(`\nAVX2 path (TENSORFORGE_ISA=avx2), ${threads} thread(s): GFLOP/s and fraction of the AVX2 FMA peak (${fmt(pk.avx2)})`);
     console.log(squares.map((s) => `${labelOf(s)} ${fmt(oursAvx2.best.get(key(s)))} (${ratio(oursAvx2.best.get(key(s)), pk.avx2)})`).join(' · '));
   }
   results.threads[threads] = {
-    ...results.threads[threads],
-    peak: pk, rows: rec,
+    peak: pk, rows: rec, callOverheadUs: overhead,
     avx2: oursAvx2 ? Object.fromEntries(squares.map((s) => [key(s), oursAvx2.best.get(key(s))])) : null,
     details: { ours: ours.detail, ...Object.fromEntries(Object.entries(peers).map(([l, p]) => [l, p.detail])) },
   };
