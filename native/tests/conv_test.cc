@@ -63,6 +63,10 @@ std::vector<Case> cases() {
       {"1x1 C 70 -> 66 (igemm forward and backward-input)", make(2, 5, 7, 70, 1, 1, 66, 1, 1, 1, 1, 0, 0, 0, 0, 1)},
       {"3x3 C 9 -> 64 stride 2, OW 18 (rows backward-filter)", make(1, 6, 35, 9, 3, 3, 64, 2, 2, 1, 1, 1, 1, 1, 1, 1)},
       {"3x3 C 12 -> 64 pad 1, OW 17 (rows backward-filter)", make(2, 4, 17, 12, 3, 3, 64, 1, 1, 1, 1, 1, 1, 1, 1, 1)},
+      // Interior igemm tiles (pointer tables from the tile's first pixel, conv2d_gemm.cc) next to edge
+      // tiles and tiles across row ends: groups, dilation, a stride along the row, odd widths.
+      {"interior tiles: Cg 8 OCg 64 dilation 2 pad 2, W 41", make(2, 7, 41, 16, 3, 3, 128, 1, 1, 2, 2, 2, 2, 2, 2, 2)},
+      {"interior tiles: Cg 9 OCg 32 stride (1,2) dilation (1,2), W 45", make(1, 6, 45, 18, 3, 3, 64, 1, 2, 1, 2, 1, 0, 2, 1, 2)},
   };
 }
 
