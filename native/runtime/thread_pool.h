@@ -26,6 +26,10 @@ int available_cores();
 // (except the last), so tiny jobs stay on the calling thread. Runs inline when the pool is busy with
 // another caller (e.g. another worker_threads environment) or when called from inside a pool task.
 // An exception thrown by fn is rethrown on the calling thread after all ranges finish.
+// Thread t (the caller is 0) runs the t-th contiguous share of the ranges unless another thread is done
+// first and takes some from its end: two kernels that split the same rows the same way mostly run each
+// row on the same core, so the second finds the first's output in that core's cache. Speed only: which
+// thread runs a range never changes a result (the rule above).
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 
 }  // namespace tf
