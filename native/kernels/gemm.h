@@ -64,6 +64,14 @@ void gemm(const GemmArgs& args);
 // longer padded 70 rows: (M,K,N) (64,256,784) tB 137 vs 128, (64,256,128) tB 141 vs 134 GFLOP/s, 1 thread).
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
                                        const GemmUkernel& alternative);
+// The micro-kernel gemm_pack_b packs for (the weights of inference: M unknown, A read in place):
+// `alternative` when it reads A in place, cuts K into the same blocks as `preferred` (so gemm_packed
+// rounds every output as gemm() does) and pads N by at most n/32 more columns; else `preferred`.
+// AVX-512, 1 thread, prepacked B, A streaming from memory, 14x32 vs 6x64 (M,K,N): (256,784,256)
+// 606-634 vs 591-599 us, (256,256,128) 108 vs 100, (256,400,120) 160 vs 150, (16,784,256) 45 vs 37;
+// with N = 10 the 64-wide panel loses (10 vs 23 us) and the padding rule keeps 14x32.
+const GemmUkernel& gemm_choose_packed_ukernel(int64_t k, int64_t n, const GemmUkernel& preferred,
+                                              const GemmUkernel& alternative);
 // Rows of FMAs a kernel with mr-row tiles runs for m rows: whole tiles, then the last partial tile's
 // rows rounded up to even (what avx512::gemm_tile_rows does; the only level with an alternative).
 int64_t gemm_computed_rows(int64_t m, int mr);
@@ -122,6 +130,7 @@ struct GemmPackedB {
 
 // Packs op(B) [k,n] with the active ISA's micro-kernel (or an explicit one). k, n >= 1; throws
 // std::invalid_argument on a bad size or stride and std::bad_alloc when out of memory.
+// gemm_pack_b packs for gemm_choose_packed_ukernel(k, n, level's default, level's alternative).
 GemmPackedB gemm_pack_b(int64_t k, int64_t n, const float* b, int64_t ldb, bool trans_b);
 GemmPackedB gemm_pack_b_with_ukernel(int64_t k, int64_t n, const float* b, int64_t ldb, bool trans_b,
                                      const GemmUkernel& ukernel);

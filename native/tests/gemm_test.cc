@@ -756,6 +756,48 @@ TF_TEST(gemm_prepacked_b_every_ukernel) {
   set_num_threads(2);
 }
 
+// gemm_pack_b picks the tile by (k, n) (gemm_choose_packed_ukernel) while gemm() picks by shape: on
+// every ISA level, the default prepacked B must still give gemm()'s bits, on the shapes where each tile
+// is picked (n = 256 / 120: the alternative where it has one; n = 10 / 84: the default), with rows in
+// place and a last odd row tile packed, 1 and 2 threads.
+TF_TEST(gemm_default_prepacked_b_rounds_as_gemm) {
+  for_each_isa([](Isa isa) {
+    const KernelTable& table = kernels();
+    struct Dims {
+      int64_t k, n;
+    };
+    for (Dims d : {Dims{784, 256}, Dims{400, 120}, Dims{128, 10}, Dims{120, 84}}) {
+      const GemmUkernel& chosen = gemm_choose_packed_ukernel(d.k, d.n, table.gemm, table.gemm_alt);
+      const int64_t pad_default = (d.n + table.gemm.nr - 1) / table.gemm.nr * table.gemm.nr - d.n;
+      const int64_t pad_chosen = (d.n + chosen.nr - 1) / chosen.nr * chosen.nr - d.n;
+      TF_CHECK(pad_chosen <= pad_default + d.n / 32,
+               std::string(isa_name(isa)) + " packed tile " + chosen.name + " pads n=" + std::to_string(d.n) + " by " +
+                   std::to_string(pad_chosen) + " columns, the default by " + std::to_string(pad_default));
+      std::vector<float> b(static_cast<size_t>(d.k * d.n));
+      Rng rng(77);
+      rng.fill(b.data(), b.size());
+      const GemmPackedB packed = gemm_pack_b(d.k, d.n, b.data(), d.n, false);
+      TF_CHECK(packed.ukernel.fn == chosen.fn, std::string("gemm_pack_b packed for ") + packed.ukernel.name);
+      uint64_t seed = 900;
+      for (int64_t m : {int64_t{9}, int64_t{64}, int64_t{255}}) {
+        for (int threads : {1, 2}) {
+          set_num_threads(threads);
+          Case cs{m, d.n, d.k};
+          cs.fixed_b = b.data();
+          cs.bias = true;
+          cs.act = GemmActivation::relu;
+          const std::string who = std::string(isa_name(isa)) + " default prepacked (" + chosen.name + ")";
+          const std::vector<float> from_packed = run_case_with(cs, [&](const GemmArgs& g) { gemm_packed(g, packed); }, seed, who);
+          const std::vector<float> direct = run_case(cs, nullptr, seed, "gemm()");
+          expect_identical(from_packed.data(), direct.data(), direct.size(), cs.str(who) + " (prepacked vs gemm())");
+          ++seed;
+        }
+      }
+    }
+  });
+  set_num_threads(2);
+}
+
 TF_TEST(gemm_prepacked_b_rejects_mismatch) {
   float x[64] = {};
   const GemmPackedB packed = gemm_pack_b(4, 3, x, 3, false);
