@@ -126,6 +126,18 @@ void check_args(const GemmArgs& g) {
   if (!gemm_alpha_valid(g.activation, g.alpha)) fail("alpha out of range for the activation");
 }
 
+// One core's L2 in bytes (1 MiB where the OS does not say).
+long l2_size() {
+  static const long l2 = cache_size(
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+      _SC_LEVEL2_CACHE_SIZE,
+#else
+      0,
+#endif
+      1024 * 1024);
+  return l2;
+}
+
 }  // namespace
 
 GemmBlocking gemm_blocking(const GemmUkernel& uk) {
@@ -136,13 +148,7 @@ GemmBlocking gemm_blocking(const GemmUkernel& uk) {
       0,
 #endif
       32 * 1024);
-  static const long l2 = cache_size(
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-      _SC_LEVEL2_CACHE_SIZE,
-#else
-      0,
-#endif
-      1024 * 1024);
+  const long l2 = l2_size();
   GemmBlocking b{};
   // kc: the A micro-panel [mr x kc] takes at most half of L1 (B panels stream through the rest).
   b.kc = std::clamp<int64_t>(l1 / 2 / (4 * int64_t{uk.mr}), 64, 384) / 8 * 8;
@@ -215,9 +221,6 @@ struct BPanels {
   }
 };
 
-// One thread's share of the output: rows [i0, i1) and columns [j0, j1) of C over the whole K, run
-// serially with its own packing buffers. i0 and j0 are multiples of mr and nr (the tile grid from the
-// matrix origin), so a panel index is the same in any partition.
 // Prepacked B with A read in place (inference over a big input): one row tile at a time through every
 // K block and column panel of the partition, instead of each K block over all rows. The tile's A rows
 // are then read front to back in one pass (long streams the prefetchers follow, instead of a short
@@ -225,16 +228,7 @@ struct BPanels {
 // the same order, so every output rounds as in gemm_partition. Used while the partition's B stays in
 // L2 (gemm_rows_outer_fits). (M,K,N) (256,784,256) with the 6x64 tile, 1 thread, A streaming from
 // memory: 591 -> 578 us; (256,400,120) 160 -> 154 us.
-bool gemm_rows_outer_fits(const GemmArgs& g, int64_t j0, int64_t j1) {
-  static const long l2 = cache_size(
-#if defined(_SC_LEVEL2_CACHE_SIZE)
-      _SC_LEVEL2_CACHE_SIZE,
-#else
-      0,
-#endif
-      1024 * 1024);
-  return 4 * g.k * (j1 - j0) <= l2 / 2;
-}
+bool gemm_rows_outer_fits(const GemmArgs& g, int64_t j0, int64_t j1) { return 4 * g.k * (j1 - j0) <= l2_size() / 2; }
 
 void gemm_partition_rows_outer(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl,
                                const GemmPackedB& packed, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
@@ -272,6 +266,9 @@ void gemm_partition_rows_outer(const GemmArgs& g, const GemmUkernel& uk, const G
   }
 }
 
+// One thread's share of the output: rows [i0, i1) and columns [j0, j1) of C over the whole K, run
+// serially with its own packing buffers. i0 and j0 are multiples of mr and nr (the tile grid from the
+// matrix origin), so a panel index is the same in any partition.
 void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl, const GemmPackedB* prepacked,
                     int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
   const int mr = uk.mr;
