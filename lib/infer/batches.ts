@@ -58,6 +58,6 @@ export function forwardInBatches(model: Module, x: Tensor, batchSize: number, op
       endBatch();
     }
   };
-  noGrad(() => withPackedWeights(() => (isBuiltinModuleTree(model) ? withBatchArena(run) : run(() => {}))));
+  noGrad(() => withPackedWeights(() => (isBuiltinModuleTree(model) ? withBatchArena(run) : run(() => {})), Math.ceil(n / batchSize)));
   return new Tensor(out!, outShape);
 }

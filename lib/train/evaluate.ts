@@ -79,7 +79,7 @@ export function evaluate(model: Module, data: FitData, options: EvaluateOptions 
     // Synchronous, so the weights cannot change between batches: pack each one once (packed-weights.ts).
     noGrad(() => withPackedWeights(() => {
       for (const batch of loader) evaluateBatch(op, model, batch, loss, totals);
-    }));
+    }, loader.length));
   } finally {
     restoreModes(modes);
   }

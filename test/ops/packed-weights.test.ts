@@ -79,6 +79,16 @@ describe('packed weights in batched inference', () => {
       // Every new scope packs afresh: the weights may have changed since the last call.
       withPackedWeights(() => noGrad(() => model.forward(new Tensor(x.data.subarray(0, 40 * 37), [40, 37]))));
       expect(packs).toBe(9);
+      // One batch has nothing to reuse: predict, evaluate and a one-forward scope run plain.
+      const one = new Tensor(x.data.subarray(0, 40 * 37), [40, 37]);
+      const want = batchedForward(model, one, 40);
+      expectSameBits(predict(model, one, { batchSize: 40 }).data as Float32Array, want, 'one-batch predict');
+      expectSameBits(predict(model, x, { batchSize: 133 }).data as Float32Array, batchedForward(model, x, 133), 'one-batch predict, 133 rows');
+      evaluate(model, [one, new Tensor(Int32Array.from({ length: 40 }, (_, i) => i % 3), [40])], { batchSize: 64, metrics: ['accuracy'] });
+      withPackedWeights(() => noGrad(() => model.forward(one)), 1);
+      expect(packs).toBe(9);
+      predict(model, x, { batchSize: 132 }); // two batches: packs again
+      expect(packs).toBe(12);
     } finally {
       addon.packMatmulB = original;
     }
