@@ -8,7 +8,8 @@ import type { Backend, BackendInfo, F32, MatmulArgs } from './backend.js';
 /**
  * B of a matmul packed once by `packMatmulB` for the micro-kernel of the ISA active at that moment
  * (named by `kernel`), for reuse by `matmulPacked` across calls (inference: the weights never change).
- * Opaque: the packed panels live in native memory owned by this object and are freed with it.
+ * Opaque: the packed panels live in native memory owned by this object and are freed with it (or
+ * earlier by `releasePackedB`).
  */
 export interface PackedMatmulB {
   readonly k: number;
@@ -30,6 +31,11 @@ export interface NativeAddon extends Omit<Backend, 'name' | 'info'>, NativePlanA
    * unpacked path in `matmul`, equal within float rounding).
    */
   matmulPacked(args: Omit<MatmulArgs, 'transB'>, a: F32, packedB: PackedMatmulB, bias: F32 | null, c: F32): void;
+  /**
+   * Frees the handle's panels now rather than when it is collected; matmulPacked with it then throws a
+   * TypeError, a second release does nothing. Plans recorded with it keep their own share.
+   */
+  releasePackedB(packedB: PackedMatmulB): void;
 }
 
 /** A recorded forward pass (planBegin/planEnd); opaque, owns its buffers until collected. */

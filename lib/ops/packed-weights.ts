@@ -28,11 +28,17 @@ let cache: Map<Float32Array, PackedMatmulB> | null = null;
  */
 export function withPackedWeights<T>(fn: () => T, forwards = Infinity): T {
   if (cache !== null || forwards <= 1) return fn();
-  cache = new Map();
+  const scope = new Map<Float32Array, PackedMatmulB>();
+  cache = scope;
   try {
     return fn();
   } finally {
     cache = null;
+    // Free the panels now: left to the GC, every call's copies pile up as external memory and bring on
+    // full collections (2,560 MLP rows in batches of 256, predict in a loop: 11.1 ms a call, against
+    // 9.0 ms for plain forwards).
+    const addon = nativeAddon();
+    if (typeof addon?.releasePackedB === 'function') for (const packed of scope.values()) addon.releasePackedB(packed);
   }
 }
 

@@ -149,17 +149,36 @@ Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
   if (overlaps(call.c, call.a) || overlaps(call.c, call.bias)) in.range_error("c must not share memory with a or bias");
 
   const GemmArgs g = gemm_args(call, nullptr, false);
-  const GemmPackedB* packed_b = &packed;  // alive: the recorder keeps a reference to its handle
-  run_or_record(info, [g, packed_b] { gemm_packed(g, *packed_b); });
+  // A recorded plan keeps its own copy, which shares the panels: releasePackedB may free the handle's.
+  run_or_record(info, [g, packed_b = packed] { gemm_packed(g, packed_b); });
   return info.Env().Undefined();
 }
 
 }  // namespace
 
+// releasePackedB(packedB): frees the handle's panels now instead of at garbage collection (a batched
+// inference call packs its weights afresh and drops them when it returns; left to the GC, each call's
+// megabytes of external memory pile up and hasten full collections). Later matmulPacked calls with the
+// handle throw; releasing twice is a no-op. Plans recorded with it hold their own share of the panels.
+Napi::Value release_packed_b(const Napi::CallbackInfo& info) {
+  Args in(info, "releasePackedB");
+  in.expect_count(1);
+  const Napi::Value handle = in.at(0);
+  if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPackedBTag)) {
+    in.type_error("packedB must be a handle returned by packMatmulB, got " + describe(handle));
+  }
+  void* raw = nullptr;
+  if (napi_remove_wrap(info.Env(), handle, &raw) == napi_ok && raw != nullptr) {
+    finalize_packed(info.Env(), raw, nullptr);
+  }
+  return info.Env().Undefined();
+}
+
 void register_matmul(Napi::Env env, Napi::Object exports) {
   export_function(env, exports, "matmul", matmul);
   export_function(env, exports, "packMatmulB", pack_matmul_b);
   export_function(env, exports, "matmulPacked", matmul_packed);
+  export_function(env, exports, "releasePackedB", release_packed_b);
 }
 
 }  // namespace tf::binding

@@ -18,8 +18,9 @@ namespace tf::binding {
 namespace {
 
 // Bindings that set things up rather than compute (they may run while recording without being kept).
-constexpr const char* kSetupFunctions[] = {"backendInfo", "setNumThreads", "setIsa", "packMatmulB",
-                                           "planBegin",   "planEnd",       "planRun"};
+// releasePackedB frees only the handle's share of its panels: a recorded matmulPacked holds its own.
+constexpr const char* kSetupFunctions[] = {"backendInfo", "setNumThreads",  "setIsa",  "packMatmulB",
+                                           "releasePackedB", "planBegin",   "planEnd", "planRun"};
 
 bool is_setup_function(const char* name) {
   for (const char* s : kSetupFunctions) {

@@ -338,6 +338,19 @@ describe('matmul with prepacked B (native addon)', () => {
         expectKernelError(() => (addon().matmulPacked as (...args: unknown[]) => unknown)(...make()), errorClass, 'matmulPacked');
       });
     }
+    it('releasePackedB frees a handle: later use throws, a second release and other handles are fine', () => {
+      const kept = good();
+      const released = good();
+      addon().releasePackedB(released);
+      expectKernelError(() => addon().matmulPacked(pargs(2, 3, 4), f(8), released, null, f(6)), TypeError, 'matmulPacked');
+      addon().releasePackedB(released);
+      const c = f(6);
+      addon().matmulPacked(pargs(2, 3, 4), Float32Array.from({ length: 8 }, (_, i) => i), kept, null, c);
+      expect(Array.from(c)).toEqual([0, 0, 0, 0, 0, 0]);
+      for (const bad of [null, {}, { ...kept }, f(12)]) {
+        expectKernelError(() => (addon().releasePackedB as (x: unknown) => void)(bad), TypeError, 'releasePackedB');
+      }
+    });
     it('still works after bad input', () => {
       const packed = addon().packMatmulB({ k: 2, n: 2, transB: false }, new Float32Array([5, 6, 7, 8]));
       const c = f(4);

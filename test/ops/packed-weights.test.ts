@@ -89,6 +89,16 @@ describe('packed weights in batched inference', () => {
       expect(packs).toBe(9);
       predict(model, x, { batchSize: 132 }); // two batches: packs again
       expect(packs).toBe(12);
+      // ... and frees its packed copies when the call returns (not at garbage collection).
+      const released = addon.releasePackedB;
+      let frees = 0;
+      addon.releasePackedB = (...args) => { frees++; return released.apply(addon, args); };
+      try {
+        predict(model, x, { batchSize: 40 });
+        expect(frees).toBe(3);
+      } finally {
+        addon.releasePackedB = released;
+      }
     } finally {
       addon.packMatmulB = original;
     }
