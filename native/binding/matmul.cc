@@ -96,6 +96,13 @@ void finalize_packed(napi_env env, void* data, void* /*hint*/) {
   delete packed;
 }
 
+// Throws the op's TypeError unless `handle` is an object packMatmulB made (its type tag).
+void expect_packed_handle(Args& in, const Napi::Value& handle) {
+  if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPackedBTag)) {
+    in.type_error("packedB must be a handle returned by packMatmulB, got " + describe(handle));
+  }
+}
+
 // packMatmulB(args {k,n,transB}, b) -> handle;  b [K,N] (transB: [N,K])
 Napi::Value pack_matmul_b(const Napi::CallbackInfo& info) {
   Args in(info, "packMatmulB");
@@ -132,9 +139,7 @@ Napi::Value matmul_packed(const Napi::CallbackInfo& info) {
   MatmulCall call = read_options(in, in.object(0, "args"));
 
   const Napi::Value handle = in.at(2);
-  if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPackedBTag)) {
-    in.type_error("packedB must be a handle returned by packMatmulB, got " + describe(handle));
-  }
+  expect_packed_handle(in, handle);
   void* raw = nullptr;
   if (napi_unwrap(info.Env(), handle, &raw) != napi_ok || raw == nullptr) {
     in.type_error("packedB is not a live packMatmulB handle");
@@ -164,9 +169,7 @@ Napi::Value release_packed_b(const Napi::CallbackInfo& info) {
   Args in(info, "releasePackedB");
   in.expect_count(1);
   const Napi::Value handle = in.at(0);
-  if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPackedBTag)) {
-    in.type_error("packedB must be a handle returned by packMatmulB, got " + describe(handle));
-  }
+  expect_packed_handle(in, handle);
   void* raw = nullptr;
   if (napi_remove_wrap(info.Env(), handle, &raw) == napi_ok && raw != nullptr) {
     finalize_packed(info.Env(), raw, nullptr);
