@@ -18,6 +18,9 @@
 //             for jr in nc by nr:           ... while B micro-panels stream from L2
 //               ukernel(kc, Ap, Bp, C tile, epilogue only if pc is the last K block)
 //
+// With B prepacked and A read in place (inference), while the partition's B fits in half of L2, the
+// row tile is the outer loop instead (gemm_partition_rows_outer): for ir: for pc: for jr, same K blocks.
+//
 // Each core has its own L2 (2 MB on the dev machine), so each thread packing and reading its own B
 // block costs nothing over sharing one, and it removes the two barriers per K block of a shared pack.
 // Every output is summed over the same K blocks in the same order by whichever thread owns its tile,
