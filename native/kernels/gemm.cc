@@ -1,6 +1,6 @@
 // GotoBLAS/BLIS-style SGEMM driver: cache blocking, packing (transposes handled here), register-blocked
 // micro-kernels from the dispatch table, the epilogue fused into the last K block, and threading over
-// output tiles. See gemm.h for the contract.
+// output tiles (or, for skinny products, over K blocks: "K split" below). See gemm.h for the contract.
 //
 // Loop nest (row-major C; the micro-kernel broadcasts A and vector-loads B):
 //
@@ -90,8 +90,10 @@ long cache_size(int name, long fallback) {
   return fallback;
 }
 
-constexpr int kMaxMr = 32;
-constexpr int64_t kSmallM = 8;  // gemm() sends m <= kSmallM (B not transposed) to the direct kernel  // largest micro-kernel row count (checked in run_gemm)
+constexpr int kMaxMr = 32;      // largest micro-kernel row count (checked in run_gemm)
+constexpr int64_t kSmallM = 8;  // gemm() sends m <= kSmallM (B not transposed) to the direct kernel
+// Threads pay off above ~1M multiply-adds (a pool wake-up costs a few microseconds).
+constexpr int64_t kThreadMinMacs = int64_t{1} << 20;
 
 // --- packing -----------------------------------------------------------------------------------
 // Each micro-kernel brings packers compiled for its ISA (ukernels/gemm_pack__avx.h); the portable
@@ -154,7 +156,10 @@ GemmBlocking gemm_blocking(const GemmUkernel& uk) {
   const long l2 = l2_size();
   GemmBlocking b{};
   // kc: the A micro-panel [mr x kc] takes at most half of L1 (B panels stream through the rest).
-  b.kc = std::clamp<int64_t>(l1 / 2 / (4 * int64_t{uk.mr}), 64, 384) / 8 * 8;
+  // At most 400 (was 384): K = 784, an MNIST-sized input layer, then cuts into two blocks of 392, not
+  // three of 264, and two blocks let 2 threads split K (run_gemm_k_split). 1 thread, (64,784,256)
+  // relu: 166-184 vs 165-177 GFLOP/s (same within the host's noise).
+  b.kc = std::clamp<int64_t>(l1 / 2 / (4 * int64_t{uk.mr}), 64, 400) / 8 * 8;
   // nc: the packed B block [kc x nc] takes about half of L2.
   b.nc = std::max<int64_t>(uk.nr, l2 / 2 / (4 * b.kc) / uk.nr * uk.nr);
   // mc: rows of A packed per task; a few dozen micro-panels keep packing cheap and tasks balanced.
@@ -164,9 +169,9 @@ GemmBlocking gemm_blocking(const GemmUkernel& uk) {
 
 namespace {
 
-// The blocking for one problem: K is cut into equal blocks no longer than kc (784 = 264+264+256 rather
-// than 384+384+16, whose thin last block reloads and stores all of C for 16 multiply-adds per
-// element). Depends only on k and the kernel, never on the thread count.
+// The blocking for one problem: K is cut into equal blocks no longer than kc (with kc = 400, 1000 =
+// 336+336+328 rather than 400+400+200, whose thin last block reloads and stores all of C for few
+// multiply-adds per element). Depends only on k and the kernel, never on the thread count.
 GemmBlocking blocking_for(const GemmUkernel& uk, int64_t k) {
   GemmBlocking bl = gemm_blocking(uk);
   if (k > bl.kc) {
@@ -404,15 +409,114 @@ void choose_grid(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& b
   }
 }
 
+// --- K split -------------------------------------------------------------------------------------
+// A skinny product (few rows, long K: a dense layer's forward on a training batch) splits poorly over
+// output tiles: with M = 64 every thread packs all of A and reads B's every row, and in a training step
+// those rows were just updated by the other core. Here thread t takes its own run of whole K blocks
+// instead (thread 0 the first run, folded into C as usual; each later block into a scratch slab of its
+// own, from zero) and the slabs are then added into C in block order, the last with the epilogue.
+// That is the serial fold exactly: the micro-kernels sum each block from zero and add it to C
+// (t = acc + C, then bias, then activation), so every output rounds as with one thread.
+// In the MLP's training step (bench-train-profile, 2 threads) the first layer's forward, (64,784,256)
+// relu, went from 175-187 to 128 us and the step from 724-792 to 669-735 us.
+bool gemm_k_split_pays(const GemmArgs& g, const GemmBlocking& bl, int threads, bool prepacked) {
+  if (threads < 2 || prepacked || g.k <= 0) return false;
+  // Only activations whose scalar form rounds as every ISA's vector epilogue does.
+  if (g.activation != GemmActivation::none && g.activation != GemmActivation::relu &&
+      g.activation != GemmActivation::leaky_relu) {
+    return false;
+  }
+  const int64_t k_blocks = ceil_div(g.k, bl.kc);
+  if (g.m > 128 || k_blocks < threads || k_blocks % threads != 0) return false;
+  // The slabs (every block after thread 0's run) stay small next to the product.
+  return (k_blocks - k_blocks / threads) * g.m * g.n <= (int64_t{1} << 20);
+}
+
+AlignedBuffer& k_split_buffer() {
+  thread_local AlignedBuffer buffer;
+  return buffer;
+}
+
+// c[j] = act(s[j] + c[j] + bias[j]) in the order a micro-kernel finishes a tile (t = acc + C, + bias,
+// activation); one loop per case so that each vectorizes (a switch per element ran 16 K outputs in
+// 14-60 us).
+void fold_slab_row(int64_t n, const float* __restrict s, float* __restrict c, const float* __restrict bias,
+                   GemmActivation act, float alpha) {
+  if (bias == nullptr) {
+    if (act == GemmActivation::none) {
+      for (int64_t j = 0; j < n; ++j) c[j] = s[j] + c[j];
+      return;
+    }
+    for (int64_t j = 0; j < n; ++j) c[j] = gemm_activate(act, alpha, s[j] + c[j]);
+    return;
+  }
+  switch (act) {
+    case GemmActivation::none:
+      for (int64_t j = 0; j < n; ++j) c[j] = (s[j] + c[j]) + bias[j];
+      return;
+    case GemmActivation::relu:
+      for (int64_t j = 0; j < n; ++j) {
+        const float v = (s[j] + c[j]) + bias[j];
+        c[j] = v < 0.0f ? 0.0f : v;
+      }
+      return;
+    default:
+      for (int64_t j = 0; j < n; ++j) c[j] = gemm_activate(act, alpha, (s[j] + c[j]) + bias[j]);
+      return;
+  }
+}
+
+void run_gemm_k_split(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl, int threads) {
+  const int64_t k_blocks = ceil_div(g.k, bl.kc);
+  const int64_t first_slab = split_point(k_blocks, threads, 1);  // thread 0 folds [0, first_slab) into C
+  const int64_t slab = g.m * g.n;
+  float* slabs = k_split_buffer().get((k_blocks - first_slab) * slab);
+  parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      for (int64_t blk = split_point(k_blocks, threads, t); blk < split_point(k_blocks, threads, t + 1); ++blk) {
+        const int64_t pc = blk * bl.kc;
+        GemmArgs part = g;
+        part.k = std::min(bl.kc, g.k - pc);  // one block: blocking_for(part.k) keeps it whole
+        part.a = g.trans_a ? g.a + pc * g.lda : g.a + pc;
+        part.b = g.trans_b ? g.b + pc : g.b + pc * g.ldb;
+        part.bias = nullptr;
+        part.activation = GemmActivation::none;
+        if (t == 0) {
+          part.accumulate = g.accumulate || blk > 0;
+        } else {
+          part.c = slabs + (blk - first_slab) * slab;
+          part.ldc = g.n;
+          part.accumulate = false;
+        }
+        gemm_partition(part, uk, blocking_for(uk, part.k), nullptr, 0, g.m, 0, g.n);
+      }
+    }
+  });
+
+  // C += slab, block by block; the last block as the micro-kernels finish a tile.
+  parallel_for(g.m, std::max<int64_t>(1, 4096 / g.n), [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      for (int64_t blk = first_slab; blk < k_blocks; ++blk) {
+        const bool last = blk + 1 == k_blocks;
+        fold_slab_row(g.n, slabs + (blk - first_slab) * slab + i * g.n, g.c + i * g.ldc, last ? g.bias : nullptr,
+                      last ? g.activation : GemmActivation::none, g.alpha);
+      }
+    }
+  });
+}
+
 void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepacked) {
   check_args(g);
   if (uk.mr < 1 || uk.mr > kMaxMr || uk.nr < 1) throw std::invalid_argument("gemm: micro-kernel tile out of range");
   if (g.m == 0 || g.n == 0) return;
   const GemmBlocking bl = prepacked != nullptr ? prepacked->blocking : blocking_for(uk, g.k);
 
-  // Threads pay off above ~1M multiply-adds (a pool wake-up costs a few microseconds).
   int threads = num_threads();
-  if (g.m * g.n * std::max<int64_t>(g.k, 1) < (int64_t{1} << 20)) threads = 1;
+  if (g.m * g.n * std::max<int64_t>(g.k, 1) < kThreadMinMacs) threads = 1;
+  if (gemm_k_split_pays(g, bl, threads, prepacked != nullptr)) {
+    run_gemm_k_split(g, uk, bl, threads);
+    return;
+  }
   int64_t tm = 1, tn = 1;
   if (threads > 1) choose_grid(g, uk, bl, threads, prepacked != nullptr, &tm, &tn);
   const int64_t m_panels = ceil_div(g.m, uk.mr), n_panels = ceil_div(g.n, uk.nr);
@@ -434,6 +538,11 @@ void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepa
 }  // namespace
 
 void gemm_with_ukernel(const GemmArgs& g, const GemmUkernel& uk) { run_gemm(g, uk, nullptr); }
+
+bool gemm_splits_k(const GemmArgs& g, const GemmUkernel& uk, int threads) {
+  return g.m * g.n * std::max<int64_t>(g.k, 1) >= kThreadMinMacs && g.m > 0 && g.n > 0 &&
+         gemm_k_split_pays(g, blocking_for(uk, g.k), threads, false);
+}
 
 GemmPackedB gemm_pack_b_with_ukernel(int64_t k, int64_t n, const float* b, int64_t ldb, bool trans_b,
                                      const GemmUkernel& uk) {

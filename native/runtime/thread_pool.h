@@ -1,8 +1,9 @@
 // A persistent, process-wide thread pool shared by every kernel (and every worker_threads environment).
 //
 // Determinism rule for kernel authors: split work over OUTPUT elements. A chunk boundary must never
-// change how any single output is computed (no partial sums combined across chunks), so results are
-// bit-identical for every thread count, including when the pool is busy and work runs inline.
+// change how any single output is computed (no partial sums combined across chunks, unless they are
+// combined exactly as the serial loop combines them: gemm's K split), so results are bit-identical for
+// every thread count, including when the pool is busy and work runs inline.
 #pragma once
 
 #include <cstdint>

@@ -467,6 +467,47 @@ TF_TEST(gemm_blocks_and_threads_bit_identical) {
   });
 }
 
+// Skinny products with an even number of K blocks split K across 2 threads (gemm.cc, "K split"): the
+// blocks after thread 0's are summed into slabs and added in order. Each must round as on one thread
+// (transposes, accumulate, bias, the activations the fold supports, two slabs), and a product whose
+// activation the fold does not support must stay on the tile split.
+TF_TEST(gemm_k_split_bit_identical) {
+  for_each_isa([](Isa isa) {
+    const int64_t kc = gemm_blocking(kernels().gemm).kc;
+    struct Split {
+      Case cs;
+      bool splits;
+    };
+    Split cases[] = {
+        {{64, 256, 2 * kc - 16, false, false, false, true, GemmActivation::relu}, true},   // a dense forward
+        {{37, 150, 2 * kc, true, false, true, false, GemmActivation::none}, true},         // Aᵀ·B, C +=
+        {{128, 97, 4 * kc - 3, false, true, false, true, GemmActivation::leaky_relu}, true},  // 2 slabs
+        {{21, 301, 2 * kc - 40, true, true, true, true, GemmActivation::relu}, true},
+        {{64, 256, 2 * kc - 16, false, false, false, true, GemmActivation::sigmoid}, false},
+        {{64, 256, 3 * kc - 16, false, false, false, true, GemmActivation::relu}, false},  // 3 blocks
+    };
+    cases[3].cs.pad_a = 3;
+    cases[3].cs.pad_c = 5;
+    uint64_t seed = 31;
+    for (const Split& sp : cases) {
+      const Case& cs = sp.cs;
+      GemmArgs args = gemm_dense_args(cs.m, cs.n, cs.k, nullptr, cs.trans_a, nullptr, cs.trans_b, nullptr);
+      args.lda += cs.pad_a;
+      args.activation = cs.act;
+      const GemmUkernel& uk = gemm_choose_ukernel(args, kernels().gemm, kernels().gemm_alt);
+      TF_CHECK(gemm_splits_k(args, uk, 2) == sp.splits,
+               cs.str(isa_name(isa)) + (sp.splits ? " should split K" : " should not split K") + " at 2 threads");
+      TF_CHECK(!gemm_splits_k(args, uk, 1), cs.str(isa_name(isa)) + " split K on 1 thread");
+      set_num_threads(1);
+      const std::vector<float> one = run_case(cs, nullptr, seed, isa_name(isa));
+      set_num_threads(2);
+      const std::vector<float> two = run_case(cs, nullptr, seed, isa_name(isa));
+      expect_identical(two.data(), one.data(), one.size(), cs.str(isa_name(isa)) + " (1 vs 2 threads, K split)");
+      ++seed;
+    }
+  });
+}
+
 // gemm() picks the level's alternative tile by shape (gemm_choose_ukernel): the rule itself, and gemm()
 // on shapes either side of it, every ISA, 1 and 2 threads, guard pages, both B layouts, K blocks: the
 // result must be bit-identical to the chosen kernel run directly (and close to the naive loop).
