@@ -441,6 +441,16 @@ TF_TEST(gemm_every_epilogue_every_isa) {
   });
 }
 
+// Runs cs through gemm() at 1 and then 2 threads (checked against the naive loop each time); the two
+// results must be bit-identical.
+void expect_one_and_two_threads_agree(const Case& cs, uint64_t seed, const std::string& who) {
+  set_num_threads(1);
+  const std::vector<float> one = run_case(cs, nullptr, seed, who);
+  set_num_threads(2);
+  const std::vector<float> two = run_case(cs, nullptr, seed, who);
+  expect_identical(two.data(), one.data(), one.size(), cs.str(who) + " (1 vs 2 threads)");
+}
+
 // Larger shapes that cross the N block (nc), use several M blocks and split across threads; 1 and 2
 // threads must be bit-identical at every ISA level.
 TF_TEST(gemm_blocks_and_threads_bit_identical) {
@@ -457,11 +467,7 @@ TF_TEST(gemm_blocks_and_threads_bit_identical) {
     for (const Case& cs : shapes) {
       // gemm() stays on one thread below 2^20 multiply-adds (gemm.cc): smaller shapes would not split.
       TF_CHECK(cs.m * cs.n * cs.k >= (int64_t{1} << 20), cs.str(isa_name(isa)) + " is too small to run on 2 threads");
-      set_num_threads(1);
-      const std::vector<float> one = run_case(cs, nullptr, seed, isa_name(isa));
-      set_num_threads(2);
-      const std::vector<float> two = run_case(cs, nullptr, seed, isa_name(isa));
-      expect_identical(two.data(), one.data(), one.size(), cs.str(isa_name(isa)) + " (1 vs 2 threads)");
+      expect_one_and_two_threads_agree(cs, seed, isa_name(isa));
       ++seed;
     }
   });
@@ -498,11 +504,7 @@ TF_TEST(gemm_k_split_bit_identical) {
       TF_CHECK(gemm_splits_k(args, uk, 2) == sp.splits,
                cs.str(isa_name(isa)) + (sp.splits ? " should split K" : " should not split K") + " at 2 threads");
       TF_CHECK(!gemm_splits_k(args, uk, 1), cs.str(isa_name(isa)) + " split K on 1 thread");
-      set_num_threads(1);
-      const std::vector<float> one = run_case(cs, nullptr, seed, isa_name(isa));
-      set_num_threads(2);
-      const std::vector<float> two = run_case(cs, nullptr, seed, isa_name(isa));
-      expect_identical(two.data(), one.data(), one.size(), cs.str(isa_name(isa)) + " (1 vs 2 threads, K split)");
+      expect_one_and_two_threads_agree(cs, seed, isa_name(isa));
       ++seed;
     }
   });
