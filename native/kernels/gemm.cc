@@ -93,7 +93,7 @@ long cache_size(int name, long fallback) {
 constexpr int kMaxMr = 32;      // largest micro-kernel row count (checked in run_gemm)
 constexpr int64_t kSmallM = 8;  // gemm() sends m <= kSmallM (B not transposed) to the direct kernel
 // Threads pay off above ~1M multiply-adds (a pool wake-up costs a few microseconds).
-constexpr int64_t kThreadMinMacs = int64_t{1} << 20;
+bool gemm_worth_threading(const GemmArgs& g) { return g.m * g.n * std::max<int64_t>(g.k, 1) >= (int64_t{1} << 20); }
 
 // --- packing -----------------------------------------------------------------------------------
 // Each micro-kernel brings packers compiled for its ISA (ukernels/gemm_pack__avx.h); the portable
@@ -511,8 +511,7 @@ void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepa
   if (g.m == 0 || g.n == 0) return;
   const GemmBlocking bl = prepacked != nullptr ? prepacked->blocking : blocking_for(uk, g.k);
 
-  int threads = num_threads();
-  if (g.m * g.n * std::max<int64_t>(g.k, 1) < kThreadMinMacs) threads = 1;
+  const int threads = gemm_worth_threading(g) ? num_threads() : 1;
   if (gemm_k_split_pays(g, bl, threads, prepacked != nullptr)) {
     run_gemm_k_split(g, uk, bl, threads);
     return;
@@ -540,8 +539,7 @@ void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepa
 void gemm_with_ukernel(const GemmArgs& g, const GemmUkernel& uk) { run_gemm(g, uk, nullptr); }
 
 bool gemm_splits_k(const GemmArgs& g, const GemmUkernel& uk, int threads) {
-  return g.m * g.n * std::max<int64_t>(g.k, 1) >= kThreadMinMacs && g.m > 0 && g.n > 0 &&
-         gemm_k_split_pays(g, blocking_for(uk, g.k), threads, false);
+  return gemm_worth_threading(g) && g.m > 0 && g.n > 0 && gemm_k_split_pays(g, blocking_for(uk, g.k), threads, false);
 }
 
 GemmPackedB gemm_pack_b_with_ukernel(int64_t k, int64_t n, const float* b, int64_t ldb, bool trans_b,
@@ -622,7 +620,7 @@ void gemm_small_m_with_ukernel(const GemmArgs& g, const GemmSmallMUkernel& uk) {
   // whole K in order, so the split never changes a result.
   const int64_t chunk = 64;
   const int64_t chunks = ceil_div(g.n, chunk);
-  const bool parallel = num_threads() > 1 && g.m * g.n * std::max<int64_t>(g.k, 1) >= (int64_t{1} << 20);
+  const bool parallel = num_threads() > 1 && gemm_worth_threading(g);
   auto run = [&](int64_t begin, int64_t end) {
     const int64_t j0 = begin * chunk, j1 = std::min(g.n, end * chunk);
     GemmTileEpilogue e = ep;

@@ -97,12 +97,12 @@ constexpr int64_t kGemmInPlaceMaxLdbOneBlock = 1024;
 constexpr int64_t kGemmInPlaceMaxMK = 64 * 1024;
 bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& ukernel);
 
-// Whether gemm_with_ukernel(args, ukernel) at `threads` threads splits K across the threads instead of
-// the output tiles (gemm.cc, "K split"): a speed choice only, every output rounds as with one thread.
-bool gemm_splits_k(const GemmArgs& args, const GemmUkernel& ukernel, int threads);
 // Same with an explicit micro-kernel, always through the packed path (tests and benchmarks run every
 // registered variant).
 void gemm_with_ukernel(const GemmArgs& args, const GemmUkernel& ukernel);
+// Whether gemm_with_ukernel(args, ukernel) at `threads` threads splits K across the threads instead of
+// the output tiles (gemm.cc, "K split"): a speed choice only, every output rounds as with one thread.
+bool gemm_splits_k(const GemmArgs& args, const GemmUkernel& ukernel, int threads);
 // The small-M direct path with an explicit kernel: m <= 8 and !trans_b, else std::invalid_argument.
 void gemm_small_m_with_ukernel(const GemmArgs& args, const GemmSmallMUkernel& ukernel);
 
