@@ -50,7 +50,7 @@ Napi::Value conv2d_backward_input_binding(const Napi::CallbackInfo& info) {
   const F32Arg dx = args.f32(1, "dx", s.x_size(), x_how(s));
   const F32Arg dy = args.f32(2, "dy", s.y_size(), y_how(s));
   const F32Arg w = args.f32(3, "w", s.w_size(), w_how(s));
-  conv2d_backward_input(s, dx.data, dy.data, w.data);
+  run_or_record(info, [=] { conv2d_backward_input(s, dx.data, dy.data, w.data); });
   return info.Env().Undefined();
 }
 
@@ -62,7 +62,7 @@ Napi::Value conv2d_backward_filter_binding(const Napi::CallbackInfo& info) {
   const F32Arg dbias = args.f32_or_null(2, "dbias", s.oc, bias_how(s));
   const F32Arg dy = args.f32(3, "dy", s.y_size(), y_how(s));
   const F32Arg x = args.f32(4, "x", s.x_size(), x_how(s));
-  conv2d_backward_filter(s, dw.data, dbias.data, dy.data, x.data);
+  run_or_record(info, [=] { conv2d_backward_filter(s, dw.data, dbias.data, dy.data, x.data); });
   return info.Env().Undefined();
 }
 

@@ -106,7 +106,7 @@ Napi::Value unary_backward(const Napi::CallbackInfo& info) {
   }
   const F32Arg x = args.f32_or_null(4, "x", n, "dy.length");
   const F32Arg y = args.f32_or_null(5, "y", n, "dy.length");
-  kernels::unary_backward(op, alpha, dx.data, dy.data, x.data, y.data, n);
+  run_or_record(info, [=] { kernels::unary_backward(op, alpha, dx.data, dy.data, x.data, y.data, n); });
   return info.Env().Undefined();
 }
 
@@ -132,7 +132,7 @@ Napi::Value binary_backward(const Napi::CallbackInfo& info) {
   const F32Arg dy = args.f32(3, "dy", s.out_size, [&] { return "size of the broadcast shape " + shape_string(s.out); });
   const F32Arg a = args.f32(5, "a", s.a_size, [&] { return "size of aShape " + shape_string(s.a); });
   const F32Arg b = args.f32(7, "b", s.b_size, [&] { return "size of bShape " + shape_string(s.b); });
-  kernels::binary_backward(op, da.data, db.data, dy.data, s.a, a.data, s.b, b.data);
+  run_or_record(info, [=] { kernels::binary_backward(op, da.data, db.data, dy.data, s.a, a.data, s.b, b.data); });
   return info.Env().Undefined();
 }
 

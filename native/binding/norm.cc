@@ -139,8 +139,10 @@ Napi::Value layer_norm(const Napi::CallbackInfo& info) {
 Napi::Value layer_norm_backward(const Napi::CallbackInfo& info) {
   Args a(info, "layerNormBackward");
   const NormBackwardArgs r = read_norm_backward(a, "d", true);
-  tf::layer_norm_backward(r.m, r.width, r.dx.data, r.dgamma.data, r.dbeta.data, r.dy.data, r.x.data, r.gamma.data,
-                          r.save_mean.data, r.save_inv_std.data);
+  run_or_record(info, [=] {
+    tf::layer_norm_backward(r.m, r.width, r.dx.data, r.dgamma.data, r.dbeta.data, r.dy.data, r.x.data, r.gamma.data,
+                            r.save_mean.data, r.save_inv_std.data);
+  });
   return a.env().Undefined();
 }
 

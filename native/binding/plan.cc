@@ -20,7 +20,7 @@ namespace {
 // Bindings that set things up rather than compute (they may run while recording without being kept).
 // releasePackedB frees only the handle's share of its panels: a recorded matmulPacked holds its own.
 constexpr const char* kSetupFunctions[] = {"backendInfo", "setNumThreads",  "setIsa",  "packMatmulB",
-                                           "releasePackedB", "planBegin",   "planEnd", "planRun"};
+                                           "releasePackedB", "planBegin",   "planEnd", "planRun", "planReplay"};
 
 bool is_setup_function(const char* name) {
   for (const char* s : kSetupFunctions) {
@@ -59,9 +59,8 @@ class Plan {
   Plan& operator=(const Plan&) = delete;
 
   size_t size() const { return recording_.calls.size(); }
-  bool holds(const F32Arg& a) const {
-    return recording_.buffers.count({a.data, static_cast<size_t>(a.length) * sizeof(float)}) > 0;
-  }
+  bool holds(const F32Arg& a) const { return holds(BufferSpan{a.data, static_cast<size_t>(a.length) * sizeof(float)}); }
+  bool holds(const BufferSpan& span) const { return recording_.buffers.count(span) > 0; }
   void run() const {
     for (const auto& call : recording_.calls) call();
   }
@@ -95,6 +94,17 @@ class Plan {
 
 // Tags plan handles so planRun can tell one from any other object before unwrapping it.
 const napi_type_tag kPlanTag = {0x5f3a0c2e91d84b67ULL, 0xa41e7c09d2b6f358ULL};
+
+// The Plan behind argument 0, or a TypeError.
+Plan* unwrap_plan(const Args& in) {
+  const Napi::Value handle = in.at(0);
+  if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPlanTag)) {
+    in.type_error("plan must be a handle returned by planEnd, got " + describe(handle));
+  }
+  void* raw = nullptr;
+  if (napi_unwrap(in.env(), handle, &raw) != napi_ok || raw == nullptr) in.type_error("plan is not a live plan handle");
+  return static_cast<Plan*>(raw);
+}
 
 Napi::Value plan_begin(const Napi::CallbackInfo& info) {
   Args in(info, "planBegin");
@@ -195,12 +205,7 @@ Napi::Value plan_run(const Napi::CallbackInfo& info) {
   Args in(info, "planRun");
   in.expect_count(6);
   const Napi::Value handle = in.at(0);
-  if (!handle.IsObject() || !handle.As<Napi::Object>().CheckTypeTag(&kPlanTag)) {
-    in.type_error("plan must be a handle returned by planEnd, got " + describe(handle));
-  }
-  void* raw = nullptr;
-  if (napi_unwrap(info.Env(), handle, &raw) != napi_ok || raw == nullptr) in.type_error("plan is not a live plan handle");
-  Plan* plan = static_cast<Plan*>(raw);
+  Plan* plan = unwrap_plan(in);
   const int64_t batches = in.dim(5, "batches");
   // Any length: each is checked against the plan's own buffers instead.
   const F32Arg input = in.f32(1, "input", in.f32_length(1, "input"), "input.length");
@@ -229,6 +234,58 @@ Napi::Value plan_run(const Napi::CallbackInfo& info) {
   Napi::Promise promise = work->promise();
   work->Queue();
   return promise;
+}
+
+// The byte span of a typed array argument (any element type), or a TypeError naming it.
+BufferSpan typed_span(const Args& in, size_t i, const Napi::Value& v, const std::string& name) {
+  if (!v.IsTypedArray()) in.type_error(name + " must be a typed array, got " + describe(v));
+  const auto ta = v.As<Napi::TypedArray>();
+  const auto* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  return {data, ta.ByteLength()};
+}
+
+// planReplay(plan, sources, targets) -> undefined
+//   Copies sources[i] into targets[i] (each target a typed array the plan uses, whole, of the same byte
+//   length), then runs every recorded call on this thread, synchronously: fit's recorded training step.
+//   Refused while the plan runs elsewhere (planRun), while this thread records, or when a buffer of the
+//   plan was detached or moved since recording.
+Napi::Value plan_replay(const Napi::CallbackInfo& info) {
+  Args in(info, "planReplay");
+  in.expect_count(3);
+  Plan* plan = unwrap_plan(in);
+  if (tls_recording != nullptr) in.range_error("cannot replay a plan while one is being recorded on this thread");
+  const Napi::Value sources_value = in.at(1), targets_value = in.at(2);
+  if (!sources_value.IsArray() || !targets_value.IsArray()) in.type_error("sources and targets must be arrays of typed arrays");
+  const auto sources = sources_value.As<Napi::Array>(), targets = targets_value.As<Napi::Array>();
+  if (sources.Length() != targets.Length()) {
+    in.range_error("sources and targets differ in length (" + std::to_string(sources.Length()) + " vs " +
+                   std::to_string(targets.Length()) + ")");
+  }
+  std::vector<std::pair<BufferSpan, BufferSpan>> copies;
+  for (uint32_t i = 0; i < sources.Length(); ++i) {
+    const std::string at = "[" + std::to_string(i) + "]";
+    const BufferSpan src = typed_span(in, 1, sources.Get(i), "sources" + at);
+    const BufferSpan dst = typed_span(in, 2, targets.Get(i), "targets" + at);
+    if (!plan->holds(dst)) in.range_error("targets" + at + " is not a buffer the plan uses");
+    if (src.second != dst.second) {
+      in.range_error("sources" + at + " has " + std::to_string(src.second) + " bytes, targets" + at + " " +
+                     std::to_string(dst.second));
+    }
+    const auto* s0 = static_cast<const uint8_t*>(src.first);
+    const auto* d0 = static_cast<const uint8_t*>(dst.first);
+    if (s0 < d0 + dst.second && d0 < s0 + src.second) in.range_error("sources" + at + " overlaps targets" + at);
+    copies.emplace_back(src, dst);
+  }
+  bool idle = false;
+  if (!plan->running.compare_exchange_strong(idle, true)) in.range_error("the plan is already running");
+  struct Done {
+    Plan* p;
+    ~Done() { p->running = false; }
+  } done{plan};
+  if (!plan->buffers_unchanged(info.Env())) in.range_error("a buffer the plan uses was detached or moved since it was recorded");
+  for (const auto& [src, dst] : copies) std::memcpy(const_cast<void*>(dst.first), src.first, src.second);
+  plan->run();
+  return info.Env().Undefined();
 }
 
 }  // namespace
@@ -267,6 +324,7 @@ void register_plan(Napi::Env env, Napi::Object exports) {
   export_function(env, exports, "planBegin", plan_begin);
   export_function(env, exports, "planEnd", plan_end);
   export_function(env, exports, "planRun", plan_run);
+  export_function(env, exports, "planReplay", plan_replay);
 }
 
 }  // namespace tf::binding

@@ -1,5 +1,7 @@
-// Kernel plans: a forward pass recorded once on the JS thread and replayed later on a libuv worker
-// thread (predictAsync's native path), so batch inference never runs JS or holds the event loop.
+// Kernel plans: a sequence of kernel calls recorded once on the JS thread and replayed later: a forward
+// pass on a libuv worker thread (predictAsync's native path, planRun), so batch inference never runs JS
+// or holds the event loop; and fit's training step (forward, loss, backward) on the JS thread itself
+// (planReplay, lib/train/native-step.ts), so a step is one native call instead of an autograd graph.
 //
 // Recording: planBegin() arms a recorder on the calling thread; every kernel binding then validates its
 // arguments as always, runs the kernel, and, through run_or_record, also keeps the call (a closure over
@@ -13,6 +15,13 @@
 // runs one job at a time (a second planRun while it runs is an error). planRun also refuses to start
 // when a recorded buffer was detached (transferred) since recording. The plan API is internal
 // (predictAsync records only buffers it owns), so detaching one *during* a run is not guarded against.
+//
+// planReplay(plan, sources, targets) copies each source into its target (a whole buffer of the plan, of
+// the same byte length), checks that no recorded buffer was detached, and runs the calls synchronously
+// on the calling thread; refused while the plan runs elsewhere or while this thread records.
+//
+// Both copy new data into buffers the recording read, so a recorded call re-checks at every run
+// whatever that data could make unsafe: class indices of a cross-entropy target, gather indices.
 #pragma once
 
 #include <napi.h>

@@ -37,7 +37,7 @@ Napi::Value max_pool2d_backward_binding(const Napi::CallbackInfo& info) {
   const F32Arg dx = args.f32(1, "dx", s.x_size(), x_how(s));
   const F32Arg dy = args.f32(2, "dy", s.y_size(), y_how(s));
   const F32Arg x = args.f32(3, "x", s.x_size(), x_how(s));
-  max_pool2d_backward(s, dx.data, dy.data, x.data);
+  run_or_record(info, [=] { max_pool2d_backward(s, dx.data, dy.data, x.data); });
   return info.Env().Undefined();
 }
 
@@ -59,7 +59,7 @@ Napi::Value avg_pool2d_backward_binding(const Napi::CallbackInfo& info) {
   const bool count_include_pad = args.boolean(1, "countIncludePad");
   const F32Arg dx = args.f32(2, "dx", s.x_size(), x_how(s));
   const F32Arg dy = args.f32(3, "dy", s.y_size(), y_how(s));
-  avg_pool2d_backward(s, count_include_pad, dx.data, dy.data);
+  run_or_record(info, [=] { avg_pool2d_backward(s, count_include_pad, dx.data, dy.data); });
   return info.Env().Undefined();
 }
 
@@ -92,7 +92,7 @@ Napi::Value global_avg_pool2d_backward_binding(const Napi::CallbackInfo& info) {
   const GlobalShape s = read_global_shape(args);
   const F32Arg dx = args.f32(3, "dx", s.n * s.hw * s.c, s.x_how());
   const F32Arg dy = args.f32(4, "dy", s.n * s.c, s.y_how());
-  global_avg_pool2d_backward(s.n, s.hw, s.c, dx.data, dy.data);
+  run_or_record(info, [=] { global_avg_pool2d_backward(s.n, s.hw, s.c, dx.data, dy.data); });
   return info.Env().Undefined();
 }
 
@@ -113,7 +113,7 @@ Napi::Value global_max_pool2d_backward_binding(const Napi::CallbackInfo& info) {
   const F32Arg dx = args.f32(3, "dx", s.n * s.hw * s.c, s.x_how());
   const F32Arg dy = args.f32(4, "dy", s.n * s.c, s.y_how());
   const F32Arg x = args.f32(5, "x", s.n * s.hw * s.c, s.x_how());
-  global_max_pool2d_backward(s.n, s.hw, s.c, dx.data, dy.data, x.data);
+  run_or_record(info, [=] { global_max_pool2d_backward(s.n, s.hw, s.c, dx.data, dy.data, x.data); });
   return info.Env().Undefined();
 }
 

@@ -81,7 +81,7 @@ Napi::Value reduce_backward(const Napi::CallbackInfo& info) {
   const F32Arg dy = args.f32(4, "dy", s.y_size, s.y_how);
   const F32Arg x = args.f32(5, "x", s.x_size, s.x_how);
   args.f32(6, "y", s.y_size, s.y_how);  // part of the interface; the first maximum is found from x
-  kernels::reduce_backward(op, s.shape, s.axes, dx.data, dy.data, x.data);
+  run_or_record(info, [=] { kernels::reduce_backward(op, s.shape, s.axes, dx.data, dy.data, x.data); });
   return info.Env().Undefined();
 }
 

@@ -52,7 +52,7 @@ Napi::Value run_backward(const Napi::CallbackInfo& info, const char* op, Backwar
   const F32Arg dx = args.f32(3, "dx", s.size, s.how);
   const F32Arg dy = args.f32(4, "dy", s.size, s.how);
   const F32Arg y = args.f32(5, "y", s.size, s.how);
-  fn(s.outer, s.dim, s.inner, dx.data, dy.data, y.data);
+  run_or_record(info, [=] { fn(s.outer, s.dim, s.inner, dx.data, dy.data, y.data); });
   return info.Env().Undefined();
 }
 
@@ -85,18 +85,24 @@ CrossEntropyArgs cross_entropy_args(const Args& args) {
   return a;
 }
 
-// Class indices [N] (every one checked against [0, C)) or probabilities [N,C].
+// Throws (naming op) unless every class index of t is in [0, c). Run at every call, recorded ones
+// included: a replayed plan reads whatever labels were copied into its target buffer since.
+void check_class_indices(const std::string& op, const kernels::CrossEntropyTarget& t, int64_t n, int64_t c) {
+  if (t.index == nullptr) return;
+  for (int64_t r = 0; r < n; ++r) {
+    if (t.index[r] < 0 || t.index[r] >= c) {
+      throw_range_error(op, "target[" + std::to_string(r) + "] = " + std::to_string(t.index[r]) +
+                                " is not a class index in [0, " + std::to_string(c) + ")");
+    }
+  }
+}
+
+// Class indices [N] (checked against [0, C) by check_class_indices before each kernel run) or
+// probabilities [N,C].
 kernels::CrossEntropyTarget read_target(const Args& args, size_t i, const CrossEntropyArgs& a) {
   kernels::CrossEntropyTarget t;
   if (args.is_int32_array(i)) {
-    const I32Arg idx = args.i32(i, "target", a.n, "n (n=" + std::to_string(a.n) + ")");
-    for (int64_t r = 0; r < a.n; ++r) {
-      if (idx.data[r] < 0 || idx.data[r] >= a.c) {
-        args.range_error("target[" + std::to_string(r) + "] = " + std::to_string(idx.data[r]) +
-                         " is not a class index in [0, " + std::to_string(a.c) + ")");
-      }
-    }
-    t.index = idx.data;
+    t.index = args.i32(i, "target", a.n, "n (n=" + std::to_string(a.n) + ")").data;
     return t;
   }
   const Napi::Value v = args.at(i);
@@ -116,7 +122,11 @@ Napi::Value softmax_cross_entropy(const Napi::CallbackInfo& info) {
   const kernels::CrossEntropyTarget target = read_target(args, 4, a);
   const F32Arg loss = args.f32(5, "loss", a.n, [&] { return "n (n=" + std::to_string(a.n) + ")"; });
   const F32Arg probs = args.f32(6, "probs", a.n * a.c, a.nc_how);
-  kernels::softmax_cross_entropy(a.n, a.c, a.label_smoothing, logits.data, target, loss.data, probs.data);
+  const std::string op = args.op();
+  run_or_record(info, [=] {
+    check_class_indices(op, target, a.n, a.c);
+    kernels::softmax_cross_entropy(a.n, a.c, a.label_smoothing, logits.data, target, loss.data, probs.data);
+  });
   return info.Env().Undefined();
 }
 
@@ -128,7 +138,11 @@ Napi::Value softmax_cross_entropy_backward(const Napi::CallbackInfo& info) {
   const F32Arg dloss = args.f32(4, "dloss", a.n, [&] { return "n (n=" + std::to_string(a.n) + ")"; });
   const F32Arg probs = args.f32(5, "probs", a.n * a.c, a.nc_how);
   const kernels::CrossEntropyTarget target = read_target(args, 6, a);
-  kernels::softmax_cross_entropy_backward(a.n, a.c, a.label_smoothing, dlogits.data, dloss.data, probs.data, target);
+  const std::string op = args.op();
+  run_or_record(info, [=] {
+    check_class_indices(op, target, a.n, a.c);
+    kernels::softmax_cross_entropy_backward(a.n, a.c, a.label_smoothing, dlogits.data, dloss.data, probs.data, target);
+  });
   return info.Env().Undefined();
 }
 

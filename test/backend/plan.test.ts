@@ -123,3 +123,88 @@ describe('kernel plans and detached buffers', () => {
     expectKernelError(() => a.planRun(plan, input, output, new Float32Array(input.length), new Float32Array(output.length), 1), RangeError, 'planRun');
   });
 });
+
+describe('planReplay (fit\'s recorded training step): copies in, replays on this thread', () => {
+  test('replays bit-identically to direct calls, on the data copied into the recorded input', () => {
+    const rows = 11;
+    const { plan, input, output, w1, w2 } = recordTwoLayers(rows, 21);
+    for (let r = 0; r < 3; r++) {
+      const x = new Rng(30 + r).f32(rows * 5);
+      addon().planReplay(plan, [x], [input]);
+      expect(new Uint32Array(input.buffer)).toEqual(new Uint32Array(x.buffer));
+      expect(new Uint32Array(output.buffer)).toEqual(new Uint32Array(direct(x, rows, w1, w2).buffer));
+    }
+    addon().planReplay(plan, [], []); // nothing to copy: replays on what the buffers hold
+    expect(new Uint32Array(output.buffer)).toEqual(new Uint32Array(direct(input.slice(), rows, w1, w2).buffer));
+  });
+
+  test('validates every argument, and refuses while recording or while the plan runs elsewhere', async () => {
+    const rows = 4;
+    const { plan, input, output } = recordTwoLayers(rows, 22);
+    const replay = (...args: unknown[]) => (addon().planReplay as (...a: unknown[]) => unknown)(...args);
+    const x = new Float32Array(input.length);
+    expectKernelError(() => replay({ calls: 2 }, [x], [input]), TypeError, 'planReplay');
+    expectKernelError(() => replay(plan, x, [input]), TypeError, 'planReplay');
+    expectKernelError(() => replay(plan, [x], [input, output]), RangeError, 'planReplay');
+    expectKernelError(() => replay(plan, [[1, 2]], [input]), TypeError, 'planReplay');
+    expectKernelError(() => replay(plan, [x], [new Float32Array(input.length)]), RangeError, 'planReplay'); // not the plan's
+    expectKernelError(() => replay(plan, [x], [input.subarray(1)]), RangeError, 'planReplay'); // part of one of its buffers
+    expectKernelError(() => replay(plan, [x.subarray(1)], [input]), RangeError, 'planReplay'); // byte lengths differ
+    expectKernelError(() => replay(plan, [input], [input]), RangeError, 'planReplay'); // overlap
+    expectKernelError(() => replay(plan, [new Int16Array(input.length)], [input]), RangeError, 'planReplay'); // half the bytes
+    expectKernelError(() => replay(plan, [x], [input], 1), TypeError, 'planReplay');
+    addon().planBegin();
+    try {
+      expectKernelError(() => replay(plan, [x], [input]), RangeError, 'planReplay');
+    } finally {
+      addon().planEnd();
+    }
+    const running = addon().planRun(plan, input, output, new Float32Array(input.length), new Float32Array(output.length), 1);
+    expectKernelError(() => replay(plan, [x], [input]), RangeError, 'planReplay');
+    await running;
+    replay(plan, [x], [input]); // idle again
+  });
+
+  test('refuses a plan whose buffer was transferred away since recording', () => {
+    const rows = 3;
+    const rng = new Rng(23);
+    const w = rng.f32(5 * 2);
+    const input = rng.f32(rows * 5);
+    const output = new Float32Array(rows * 2);
+    const a = addon();
+    a.planBegin();
+    a.matmul(mm(rows, 2, 5), input, w, null, output);
+    const plan = a.planEnd();
+    structuredClone(w.buffer, { transfer: [w.buffer as ArrayBuffer] });
+    expectKernelError(() => a.planReplay(plan, [new Float32Array(input.length)], [input]), RangeError, 'planReplay');
+  });
+
+  test('class indices copied into a recorded cross-entropy are checked again at every replay', () => {
+    const n = 3, c = 4;
+    const logits = new Rng(24).f32(n * c);
+    const target = new Int32Array([0, 3, 1]);
+    const loss = new Float32Array(n);
+    const probs = new Float32Array(n * c);
+    const a = addon();
+    a.planBegin();
+    a.softmaxCrossEntropy(n, c, 0, logits, target, loss, probs);
+    const plan = a.planEnd();
+    a.planReplay(plan, [new Int32Array([2, 2, 0])], [target]);
+    const want = new Float32Array(n);
+    a.softmaxCrossEntropy(n, c, 0, logits, new Int32Array([2, 2, 0]), want, new Float32Array(n * c));
+    expect(new Uint32Array(loss.buffer)).toEqual(new Uint32Array(want.buffer));
+    expectThrownKernel(() => a.planReplay(plan, [new Int32Array([0, 4, 1])], [target]), /^softmaxCrossEntropy: target\[1\] = 4 is not a class index in \[0, 4\)/);
+    expectThrownKernel(() => a.planReplay(plan, [new Int32Array([-1, 0, 1])], [target]), /^softmaxCrossEntropy: target\[0\] = -1 is not a class index/);
+  });
+});
+
+function expectThrownKernel(fn: () => void, message: RegExp): void {
+  let thrown: unknown = null;
+  try {
+    fn();
+  } catch (e) {
+    thrown = e;
+  }
+  expect(thrown).toBeInstanceOf(RangeError);
+  expect((thrown as Error).message).toMatch(message);
+}
