@@ -38,13 +38,13 @@ export interface NativeAddon extends Omit<Backend, 'name' | 'info'>, NativePlanA
   releasePackedB(packedB: PackedMatmulB): void;
 }
 
-/** A recorded forward pass (planBegin/planEnd); opaque, owns its buffers until collected. */
+/** A recorded sequence of kernel calls (planBegin/planEnd); opaque, owns its buffers until collected. */
 export interface KernelPlan {
   /** Kernel calls recorded. */
   readonly calls: number;
 }
 
-/** Records and replays kernel plans (native/binding/plan.h): predictAsync's native path. */
+/** Records and replays kernel plans (native/binding/plan.h): predictAsync's native path and fit's recorded step. */
 export interface NativePlanApi {
   /** Arms a recorder on this thread: kernels run as usual and are also kept. */
   planBegin(): void;
@@ -55,6 +55,11 @@ export interface NativePlanApi {
    * recording read), replays the plan, copies `output` into y's slice. One run per plan at a time.
    */
   planRun(plan: KernelPlan, input: F32, output: F32, x: F32, y: F32, batches: number): Promise<void>;
+  /**
+   * On this thread: copies sources[i] into targets[i] (buffers the plan uses, of the same byte length),
+   * then replays the plan synchronously (fit's recorded training step).
+   */
+  planReplay(plan: KernelPlan, sources: readonly ArrayBufferView[], targets: readonly ArrayBufferView[]): void;
 }
 
 export type NativeLoadResult =

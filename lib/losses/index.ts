@@ -138,13 +138,12 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
     return [dlogits];
   };
   if (reduction === 'none') return output(op, [logits], rowLoss, [n], backward);
-  // The mean or sum of the n row losses, here rather than through reduce ops: two kernel calls and a
-  // graph node fewer per training step. Same arithmetic as the reduce kernels of both backends: a
-  // float64 sum, divided by n for the mean; backward spreads dloss·(1/n) (or dloss) over the rows.
-  let total = 0;
-  for (let i = 0; i < n; i++) total += rowLoss[i];
+  // The mean or sum of the n row losses: one reduce kernel call (no graph node of its own; backward
+  // spreads dloss·(1/n), or dloss, over the rows). A kernel rather than a JS loop so that the whole
+  // step is kernel calls, which fit's recorded step (lib/train/native-step.ts) replays.
   const scale = reduction === 'mean' ? 1 / n : 1;
-  const value = new Float32Array([reduction === 'mean' ? total / n : total]);
+  const value = new Float32Array(1);
+  getBackend().reduce(reduction === 'mean' ? 'mean' : 'sum', [n], [0], rowLoss, value);
   return output(op, [logits], value, [], ([g]) => backward(new Float32Array(n).fill(g * scale)));
 }
 

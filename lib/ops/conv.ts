@@ -64,7 +64,7 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   const savedY = activation === 'none' ? null : y;
   const hasBias = bd !== null;
   const inputs = bias ? [x, w, bias] : [x, w];
-  return output(op, inputs, y, [n, oh, ow, oc], (dy, needs) => {
+  return output(op, inputs, y, [n, oh, ow, oc], (dy, needs, into, intoIsZero) => {
     const be = getBackend();
     const dz = savedY === null ? dy : activationBackward(activation, alpha, dy, savedY);
     let dx: Float32Array | null = null;
@@ -76,8 +76,11 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
     }
     if (needs[1] || (hasBias && needs[2])) {
       // The filter kernel computes dw and dbias together; dw is computed even if only dbias is needed.
-      dw = kernelOutput(wd.length);
-      db = hasBias && needs[2] ? new Float32Array(oc) : null;
+      // Both are written straight over a just-zeroed .grad when the engine offers one (the kernel
+      // writes its outputs in full), so a recorded training step replays them with no JS copy.
+      const over = (k: number) => (needs[k] && into[k] !== null && intoIsZero[k] ? into[k] : null);
+      dw = over(1) ?? kernelOutput(wd.length);
+      db = hasBias && needs[2] ? over(2) ?? new Float32Array(oc) : null;
       be.conv2dBackwardFilter(args, dw, db, dz, xd);
     }
     return hasBias ? [needs[0] ? dx : null, needs[1] ? dw : null, db] : [dx, needs[1] ? dw : null];

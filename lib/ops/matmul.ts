@@ -101,7 +101,10 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null = null, options
       be.matmul(mmArgs(k, n, m, true, false, undefined, target !== null && !intoIsZero[1]), xd, dz, null, dw);
     }
     if (needs[2]) {
-      db = new Float32Array(n); // db [N] = Σ_rows dz
+      // db [N] = Σ_rows dz; written straight over the bias's just-zeroed .grad when the engine offers
+      // it (as dw above), so the whole backward is kernel calls (a recorded training step replays it).
+      const target = into[2];
+      db = target !== null && intoIsZero[2] ? target : new Float32Array(n);
       be.reduce('sum', [m, n], [0], dz, db);
     }
     return hasBias ? [dx, dw, db] : [dx, dw];

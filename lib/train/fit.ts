@@ -1,22 +1,22 @@
 // fit: the training loop. For each epoch: (reshuffled) batches -> forward -> loss -> backward ->
-// optimizer step, with running loss/metrics, callbacks and progress; then validation, the scheduler,
-// onEpochEnd, and the History record.
+// optimizer step (TrainingStep: the JS autograd step, or its recorded native replay once verified), with
+// running loss/metrics, callbacks and progress; then validation, the scheduler, onEpochEnd, and the
+// History record.
 //
 // fit is async and yields to the event loop after every batch, so timers, sockets and other requests
 // keep being served while a model trains (a batch itself runs to completion). Only one fit may run on a
 // model at a time: two loops stepping the same weights would interleave their updates silently.
 
-import type { Batch } from '../data/dataset.js';
 import { higherIsBetterByName } from '../metrics/streaming.js';
 import { Module, Parameter } from '../nn/module.js';
 import { LRScheduler, LinearWarmup, ReduceLROnPlateau } from '../optim/lr_scheduler.js';
-import type { Tensor } from '../tensor.js';
 import { monitored, type Callback, type FitContext } from './callbacks.js';
 import { EpochTotals, modelLabel, restoreModes, saveModes, yieldToEventLoop } from './epoch.js';
 import { evaluateLoaderAsync } from './evaluate.js';
 import { History, type Logs } from './history.js';
 import { planFit, type FitOptions, type FitPlan } from './options.js';
-import { computeLoss, type FitData } from './resolve.js';
+import type { FitData } from './resolve.js';
+import { TrainingStep } from './native-step.js';
 import { ProgressLogger } from './progress.js';
 
 /** Models with a fit in progress, and which of them trains each parameter. */
@@ -92,26 +92,6 @@ function stepScheduler(plan: FitPlan, logs: Logs): void {
   else if (s instanceof LinearWarmup) s.step(s.after instanceof ReduceLROnPlateau ? monitored('fit: scheduler', plan.schedulerMonitor, logs) : undefined);
 }
 
-/**
- * One gradient step: forward, loss, backward, optimizer update. A non-finite loss throws before the
- * backward pass, so the weights keep their values from before this step; `where` names the step.
- */
-function trainStep(plan: FitPlan, model: Module, batch: Batch, where: () => string): { out: Tensor; value: number } {
-  plan.optimizer.zeroGrad();
-  const out = model.forward(batch.x);
-  const loss = computeLoss('fit', plan.loss, out, batch.y!);
-  const value = loss.item();
-  if (!Number.isFinite(value)) {
-    throw new Error(
-      `fit: the loss is ${value} at ${where()}; training stopped before this step changed the weights. ` +
-        'Try a lower learning rate, check the data for NaN/Infinity, or scale the inputs.',
-    );
-  }
-  loss.backward();
-  plan.optimizer.step();
-  return { out, value };
-}
-
 async function runFit(model: Module, plan: FitPlan): Promise<History> {
   const { train, optimizer, epochs } = plan;
   const stepsPerEpoch = train.length;
@@ -123,6 +103,7 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
     modeOf: (key) => modeOf(plan, key),
     stopTraining: false,
   };
+  const steps = new TrainingStep(model, optimizer, plan.loss, { enabled: plan.nativeStep, lossIsNamed: plan.lossIsNamed });
   const progress = plan.verbose === 0 ? null : new ProgressLogger(plan.output, plan.verbose);
   const callbacks: Callback[] = progress === null ? [...plan.callbacks] : [progress, ...plan.callbacks];
   let lastLogs: Logs = {};
@@ -137,7 +118,7 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
       let step = 0;
       for (const batch of train) {
         await dispatch(callbacks, 'onBatchBegin', step, ctx);
-        const { out, value } = trainStep(plan, model, batch, () => `epoch ${epoch + 1}/${epochs}, step ${step + 1}/${stepsPerEpoch}`);
+        const { out, value } = steps.run(batch, () => `epoch ${epoch + 1}/${epochs}, step ${step + 1}/${stepsPerEpoch}`);
         if (plan.schedulerInterval === 'batch') stepScheduler(plan, { loss: value });
         const size = batch.x.shape[0];
         totals.add(value, out, batch.y!, size);
@@ -168,6 +149,8 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
     await dispatch(callbacks, 'onTrainEnd', lastLogs, ctx);
   } finally {
     progress?.close();
+    history.replayedSteps = steps.replayed;
+    history.replayNote = steps.note;
   }
   return history;
 }

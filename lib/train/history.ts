@@ -37,6 +37,13 @@ export class History {
   readonly batches: BatchLog[] = [];
   /** 0-based epoch at which a callback stopped training, or null when every epoch ran. */
   stoppedEpoch: number | null = null;
+  /**
+   * Training steps that ran as a replay of the recorded native step (fit option nativeStep); the others
+   * ran the JS autograd step. Both give the same bits.
+   */
+  replayedSteps = 0;
+  /** Why steps ran the JS step when the replay could have been used ('' when nothing stood in the way). */
+  replayNote = '';
 
   constructor(readonly params: HistoryParams) {}
 

@@ -80,13 +80,19 @@ export interface FitOptions {
   output?: ProgressStream;
   /** Keep per-batch logs in History.batches (default false). */
   recordBatches?: boolean;
+  /**
+   * Replay the training step as one recorded native kernel plan once it has been checked against the
+   * JS step bit for bit (default true; see lib/train/native-step.ts). Same results; false keeps every
+   * step on the JS autograd path. History.replayedSteps tells how many steps were replayed.
+   */
+  nativeStep?: boolean;
 }
 
 /** Every option name; typed against FitOptions, so the compiler keeps it complete and exact. */
 const OPTION_KEYS: Record<keyof FitOptions, true> = {
   epochs: true, batchSize: true, optimizer: true, lr: true, loss: true, metrics: true, validationData: true, validationSplit: true,
   validationBatchSize: true, shuffle: true, callbacks: true, scheduler: true, schedulerInterval: true, schedulerMonitor: true,
-  verbose: true, output: true, recordBatches: true,
+  verbose: true, output: true, recordBatches: true, nativeStep: true,
 };
 const KNOWN_OPTIONS: readonly string[] = Object.keys(OPTION_KEYS);
 
@@ -97,6 +103,8 @@ export interface FitPlan {
   epochs: number;
   optimizer: AnyOptimizer;
   loss: LossFn;
+  /** The loss was given by name (a built-in: the recorded step may replay it). */
+  lossIsNamed: boolean;
   metrics: Metric[];
   callbacks: Callback[];
   scheduler: Scheduler | null;
@@ -105,6 +113,7 @@ export interface FitPlan {
   verbose: 0 | 1 | 2;
   output: ProgressStream;
   recordBatches: boolean;
+  nativeStep: boolean;
 }
 
 function positiveInt(op: string, name: string, v: unknown): number {
@@ -206,6 +215,7 @@ export function planFit(op: string, model: Module, data: unknown, options: FitOp
   const metrics = resolveMetrics(op, o.metrics);
   const checkedCallbacks = callbacks.map((cb: unknown, i: number) => checkCallback(op, cb, i));
   const recordBatches = flag(op, 'recordBatches', o.recordBatches ?? false);
+  const nativeStep = flag(op, 'nativeStep', o.nativeStep ?? true);
   // Last: a named optimizer takes over the parameters' storage, so nothing may fail after it.
   if (scheduler !== null && !(o.optimizer instanceof Optimizer)) {
     throw new RangeError(`${op}: a scheduler needs the optimizer instance it was built on (pass optimizer too)`);
@@ -215,8 +225,8 @@ export function planFit(op: string, model: Module, data: unknown, options: FitOp
     throw new RangeError(`${op}: the scheduler was built on a different optimizer than the one fit uses`);
   }
   return {
-    train, validation, epochs, optimizer, loss, metrics, callbacks: checkedCallbacks,
-    scheduler, schedulerInterval, schedulerMonitor, verbose, output, recordBatches,
+    train, validation, epochs, optimizer, loss, lossIsNamed: typeof o.loss === 'string', metrics, callbacks: checkedCallbacks,
+    scheduler, schedulerInterval, schedulerMonitor, verbose, output, recordBatches, nativeStep,
   };
 }
 

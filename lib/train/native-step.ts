@@ -1,0 +1,246 @@
+// fit's training step as one recorded kernel plan (native/binding/plan.h), replayed batch after batch:
+// the forward, the loss and the backward of a batch then run as one native call, with no autograd
+// graph, tensor objects or kernel-argument checks built in JS. The optimizer update stays in JS (it
+// reads the learning rate and step count, which change), as do the metrics and callbacks.
+//
+// How a fit gets there (states below):
+//   1. warmup: the first batch runs the plain JS step, so every trained parameter has its gradient
+//      buffer (the optimizer's flat buffer) before anything is recorded: the recorded backward must
+//      write into those buffers, not into fresh ones that JS would copy over.
+//   2. record: the next batch of the same shape runs the JS step with the addon's recorder armed, on
+//      private copies of its x and y (the buffers every replay copies the next batch into).
+//   3. verify: the next such batch runs both ways: replayed, then through JS from the same state. The
+//      loss, the output and every gradient must agree bit for bit, or the plan is dropped. This
+//      catches a step that computes anything in JS between kernels (a replay would repeat the recorded
+//      value): such a model simply keeps the JS step.
+//   4. ready: replays. Batches of another shape (an epoch's last, smaller one) run the JS step.
+// Replays are only tried for trees of built-in modules and a named loss (user code could have side
+// effects a replay would skip), on the native backend, and only while nothing the recording captured
+// changed: the parameters' data and gradient buffers, which parameters train, and every module's
+// train/eval flag (a callback may swap weights in or freeze a layer; the step is then recorded again).
+// Dropout (its mask depends on a draw per call) and batch norm in training mode cannot be recorded;
+// models with them keep the JS step.
+
+import { getBackend, nativeAddon } from '../backend/index.js';
+import type { KernelPlan, NativeAddon } from '../backend/native.js';
+import { isBuiltinModuleTree } from '../io/architecture.js';
+import type { Module, Parameter } from '../nn/module.js';
+import type { Batch } from '../data/dataset.js';
+import { Tensor } from '../tensor.js';
+import type { LossFn } from './resolve.js';
+import { computeLoss } from './resolve.js';
+
+/** What one optimizer needs from fit here (the optimizers of lib/optim). */
+interface StepOptimizer {
+  zeroGrad(): void;
+  step(): void;
+}
+
+export interface StepResult {
+  out: Tensor;
+  value: number;
+}
+
+/** Throws fit's error for a non-finite loss; `where` names the step. */
+function checkFinite(value: number, where: () => string): void {
+  if (!Number.isFinite(value)) {
+    throw new Error(
+      `fit: the loss is ${value} at ${where()}; training stopped before this step changed the weights. ` +
+        'Try a lower learning rate, check the data for NaN/Infinity, or scale the inputs.',
+    );
+  }
+}
+
+/** How many times a fit may record its step again after something it captured changed. */
+const MAX_RECORDINGS = 4;
+
+interface Recorded {
+  handle: KernelPlan;
+  x: Tensor;
+  y: Tensor;
+  out: Tensor;
+  loss: Tensor;
+  /** Per parameter at recording: its data array, gradient array (or null) and requiresGrad. */
+  data: Float32Array[];
+  grads: (Float32Array | null)[];
+  trains: boolean[];
+  /** Every module's training flag at recording, in namedModules order. */
+  modes: boolean[];
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function sameBits(a: ArrayLike<number> & ArrayBufferView, b: ArrayLike<number> & ArrayBufferView): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  const ua = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const ub = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}
+
+/** fit's gradient steps: the JS step, or the recorded plan once it has been verified. */
+export class TrainingStep {
+  /** Steps that ran as replays. */
+  replayed = 0;
+  /** Why steps ran through JS ('' while nothing stood in the way). */
+  note = '';
+  private state: 'warmup' | 'record' | 'verify' | 'ready' | 'off';
+  private recorded: Recorded | null = null;
+  private recordings = 0;
+  private readonly addon: NativeAddon | undefined;
+  private readonly params: Parameter[];
+  private readonly modules: Module[];
+
+  constructor(
+    private readonly model: Module,
+    private readonly optimizer: StepOptimizer,
+    private readonly loss: LossFn,
+    options: { enabled: boolean; lossIsNamed: boolean },
+  ) {
+    this.params = model.parameters();
+    this.modules = model.namedModules().map(([, m]) => m);
+    this.addon = nativeAddon();
+    this.state = 'warmup';
+    const off = (why: string) => {
+      this.state = 'off';
+      this.note = why;
+    };
+    if (!options.enabled) off('disabled by the nativeStep option');
+    else if (getBackend().name !== 'native') off('the active backend is not native');
+    else if (this.addon === undefined || typeof this.addon.planReplay !== 'function') off('the addon has no plan replay');
+    else if (!isBuiltinModuleTree(model)) off('the model contains non-built-in module classes');
+    else if (!options.lossIsNamed) off('the loss is a function (only named losses are replayed)');
+  }
+
+  /** One gradient step on `batch`: forward, loss, backward, optimizer update. */
+  run(batch: Batch, where: () => string): StepResult {
+    const y = batch.y!;
+    const r = this.recorded;
+    if (this.state === 'ready' && r !== null && this.fits(r, batch.x, y)) {
+      if (this.unchanged(r)) return this.replay(r, batch, where);
+      this.drop('a parameter, its gradient, requiresGrad or a train/eval mode changed since recording');
+      if (this.recordings < MAX_RECORDINGS) this.state = 'record';
+      return this.jsStep(batch.x, y, where);
+    }
+    if (this.state === 'verify' && r !== null && this.fits(r, batch.x, y)) return this.verify(r, batch, where);
+    if (this.state === 'record') return this.record(batch, where);
+    const result = this.jsStep(batch.x, y, where);
+    if (this.state === 'warmup') this.state = 'record';
+    return result;
+  }
+
+  /** The plain step: the autograd graph on this thread. */
+  private jsStep(x: Tensor, y: Tensor, where: () => string): StepResult {
+    this.optimizer.zeroGrad();
+    const out = this.model.forward(x);
+    const loss = computeLoss('fit', this.loss, out, y);
+    const value = loss.item();
+    checkFinite(value, where);
+    loss.backward();
+    this.optimizer.step();
+    return { out, value };
+  }
+
+  private fits(r: Recorded, x: Tensor, y: Tensor): boolean {
+    return x.dtype === r.x.dtype && y.dtype === r.y.dtype && sameShape(x.shape, r.x.shape) && sameShape(y.shape, r.y.shape);
+  }
+
+  private unchanged(r: Recorded): boolean {
+    for (let i = 0; i < this.params.length; i++) {
+      const p = this.params[i];
+      if (p.data !== r.data[i] || (p.storedGrad()?.data ?? null) !== r.grads[i] || p.requiresGrad !== r.trains[i]) return false;
+    }
+    for (let i = 0; i < this.modules.length; i++) if (this.modules[i].training !== r.modes[i]) return false;
+    return true;
+  }
+
+  private drop(why: string): void {
+    this.recorded = null;
+    this.state = 'off';
+    this.note = why;
+  }
+
+  /** The JS step on private copies of the batch, recorded; the plan is verified on the next batch. */
+  private record(batch: Batch, where: () => string): StepResult {
+    const addon = this.addon!;
+    const x = new Tensor(batch.x.data.slice(), batch.x.shape);
+    const y = new Tensor(batch.y!.data.slice(), batch.y!.shape);
+    this.recordings++;
+    this.optimizer.zeroGrad();
+    addon.planBegin();
+    let out: Tensor;
+    let loss: Tensor;
+    try {
+      out = this.model.forward(x);
+      loss = computeLoss('fit', this.loss, out, y);
+      loss.backward();
+    } catch (e) {
+      try {
+        addon.planEnd();
+      } catch {
+        // discarded with the failed step
+      }
+      throw e;
+    }
+    let handle: KernelPlan | null = null;
+    try {
+      handle = addon.planEnd();
+    } catch (e) {
+      this.drop((e as Error).message);
+    }
+    const value = loss.item();
+    checkFinite(value, where);
+    if (handle !== null) {
+      this.recorded = {
+        handle, x, y, out, loss,
+        data: this.params.map((p) => p.data as Float32Array),
+        grads: this.params.map((p) => (p.storedGrad()?.data as Float32Array | undefined) ?? null),
+        trains: this.params.map((p) => p.requiresGrad),
+        modes: this.modules.map((m) => m.training),
+      };
+      this.state = 'verify';
+    }
+    this.optimizer.step();
+    return { out, value };
+  }
+
+  /** Replays the plan on `batch`: copies x and y in, runs the recorded kernels, reads the loss. */
+  private runPlan(r: Recorded, batch: Batch): number {
+    this.optimizer.zeroGrad();
+    this.addon!.planReplay(r.handle, [batch.x.data, batch.y!.data], [r.x.data, r.y.data]);
+    // The replay wrote every gradient the recorded backward wrote (over the deferred zeros).
+    for (let i = 0; i < this.params.length; i++) if (r.grads[i] !== null) this.params[i].gradStandsForZero = false;
+    return (r.loss.data as Float32Array)[0];
+  }
+
+  private replay(r: Recorded, batch: Batch, where: () => string): StepResult {
+    const value = this.runPlan(r, batch);
+    checkFinite(value, where);
+    this.optimizer.step();
+    this.replayed++;
+    return { out: r.out, value };
+  }
+
+  /** The replay and the JS step on the same batch from the same weights must agree bit for bit. */
+  private verify(r: Recorded, batch: Batch, where: () => string): StepResult {
+    const value = this.runPlan(r, batch);
+    const replayOut = (r.out.data as Float32Array).slice();
+    const replayGrads = r.grads.map((g) => g?.slice() ?? null);
+    this.optimizer.zeroGrad();
+    const out = this.model.forward(batch.x);
+    const loss = computeLoss('fit', this.loss, out, batch.y!);
+    const jsValue = loss.item();
+    checkFinite(jsValue, where);
+    loss.backward();
+    const same =
+      Object.is(Math.fround(value), Math.fround(jsValue)) &&
+      sameBits(replayOut, out.data as Float32Array) &&
+      r.grads.every((g, i) => g === null || sameBits(replayGrads[i]!, g));
+    if (same) this.state = 'ready';
+    else this.drop('the recorded step did not reproduce the JS step bit for bit');
+    this.optimizer.step();
+    return { out, value: jsValue };
+  }
+}

@@ -1,0 +1,188 @@
+// fit's recorded training step (lib/train/native-step.ts): once verified, batches replay one recorded
+// kernel plan instead of the JS autograd step. It must give exactly the JS step's results, step aside
+// whenever the recording no longer describes the step, and never crash on bad data.
+import { afterEach, describe, expect, test } from 'vitest';
+import { getBackend, setBackend } from '../../lib/backend/index.js';
+import { crossEntropy } from '../../lib/losses/index.js';
+import * as nn from '../../lib/nn/index.js';
+import { Adam, SGD } from '../../lib/optim/index.js';
+import { Generator, manualSeed } from '../../lib/random.js';
+import { Tensor } from '../../lib/tensor.js';
+import { fit, type FitOptions } from '../../lib/train/index.js';
+import type { Callback } from '../../lib/train/callbacks.js';
+
+const native = getBackend().name === 'native';
+
+afterEach(() => {
+  setBackend(native ? 'native' : 'reference');
+});
+
+/** n images 6x6x2 (NHWC) with labels in [0, classes). */
+function images(n: number, classes = 3, seed = 5): { x: Tensor; y: Tensor } {
+  const g = new Generator(seed);
+  const x = new Float32Array(n * 6 * 6 * 2);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % classes;
+    for (let j = 0; j < 72; j++) x[i * 72 + j] = g.normal(y[i] * 0.3, 1);
+  }
+  return { x: new Tensor(x, [n, 6, 6, 2]), y: new Tensor(y, [n]) };
+}
+
+const mlp = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(72, 24), new nn.ReLU(), new nn.Linear(24, 16), new nn.ReLU(), new nn.Linear(16, 3));
+const cnn = () => new nn.Sequential(
+  new nn.Conv2d(2, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
+  new nn.Conv2d(4, 5, 3, { padding: 1 }), new nn.ReLU(), new nn.AvgPool2d(3), new nn.Flatten(), new nn.Linear(5, 3),
+);
+
+/** fit from seed 9 twice, with and without the recorded step; returns both models and histories. */
+async function both(make: () => nn.Module, data: { x: Tensor; y: Tensor }, options: Partial<FitOptions>, callbacks: () => Callback[] = () => []) {
+  const run = async (nativeStep: boolean) => {
+    manualSeed(9);
+    const model = make();
+    const history = await fit(model, [data.x, data.y], {
+      epochs: 3, batchSize: 8, loss: 'crossEntropy', metrics: ['accuracy'], verbose: 0,
+      optimizer: new Adam(model.parameters(), { lr: 0.01 }), ...options, callbacks: callbacks(), nativeStep,
+    } as FitOptions);
+    return { model, history };
+  };
+  return { replayed: await run(true), js: await run(false) };
+}
+
+function expectSameWeights(a: nn.Module, b: nn.Module): void {
+  const pa = a.parameters();
+  const pb = b.parameters();
+  expect(pa.length).toBe(pb.length);
+  pa.forEach((p, i) => {
+    const wa = new Uint32Array(p.data.buffer, p.data.byteOffset, p.data.length);
+    const wb = new Uint32Array(pb[i].data.buffer, pb[i].data.byteOffset, pb[i].data.length);
+    const at = wa.findIndex((v, j) => v !== wb[j]);
+    if (at >= 0) throw new Error(`parameter ${i} (shape [${p.shape.join(',')}]) differs at index ${at}: replayed ${p.data[at]}, JS ${pb[i].data[at]}`);
+  });
+}
+
+describe.runIf(native)('fit replays a recorded step, bit-identical to the JS step', () => {
+  test('MLP, 4 epochs of 5 batches (the last one smaller): every full batch after the third is replayed', async () => {
+    const data = images(37); // batches 8,8,8,8,5 per epoch
+    const { replayed, js } = await both(mlp, data, { epochs: 4 });
+    expectSameWeights(replayed.model, js.model);
+    expect(replayed.history.history).toEqual(js.history.history);
+    // 4 full batches per epoch: the first three steps warm up, record and verify; epoch-end batches run JS.
+    expect(replayed.history.replayedSteps).toBe(4 * 4 - 3);
+    expect(replayed.history.replayNote).toBe('');
+    expect(js.history.replayedSteps).toBe(0);
+    expect(js.history.replayNote).toMatch(/nativeStep option/);
+  });
+
+  test('CNN (conv with padding, max and average pooling, conv bias gradients) and SGD with momentum', async () => {
+    const data = images(32);
+    const run = async (nativeStep: boolean) => {
+      manualSeed(9);
+      const model = cnn();
+      const history = await fit(model, [data.x, data.y], {
+        epochs: 2, batchSize: 8, loss: 'crossEntropy', verbose: 0, nativeStep,
+        optimizer: new SGD(model.parameters(), { lr: 0.05, momentum: 0.9 }),
+      });
+      return { model, history };
+    };
+    const a = await run(true);
+    const b = await run(false);
+    expectSameWeights(a.model, b.model);
+    expect(a.history.replayedSteps).toBe(2 * 4 - 3);
+    expect(a.history.history).toEqual(b.history.history);
+  });
+
+  test('a callback that freezes a layer, and one that swaps weights in, mid-epoch: the step is recorded again, results unchanged', async () => {
+    const data = images(64);
+    const callbacks = (): Callback[] => {
+      let batches = 0;
+      return [{
+        onBatchEnd(_step, _logs, ctx) {
+          batches++;
+          const params = ctx.model.parameters();
+          if (batches === 6) params[0].requiresGrad = false; // freeze the first layer's weight
+          if (batches === 12) params[2].data = params[2].data.map((v) => v * 0.5); // a new array: relinked by the optimizer
+          if (batches === 18) ctx.model.eval().train(); // modes toggled back: still the same step
+        },
+      }];
+    };
+    const { replayed, js } = await both(mlp, data, { epochs: 3 }, callbacks);
+    expectSameWeights(replayed.model, js.model);
+    expect(replayed.history.history).toEqual(js.history.history);
+    expect(replayed.history.replayedSteps).toBeGreaterThan(0);
+    expect(replayed.history.replayedSteps).toBeLessThan(3 * 8 - 3); // the changes cost JS steps (re-recording)
+  });
+
+  test('a model with dropout keeps the JS step (its mask is drawn per call) and says why', async () => {
+    const data = images(24);
+    const make = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(72, 16), new nn.ReLU(), new nn.Dropout(0.3), new nn.Linear(16, 3));
+    const { replayed, js } = await both(make, data, {});
+    expectSameWeights(replayed.model, js.model);
+    expect(replayed.history.replayedSteps).toBe(0);
+    expect(replayed.history.replayNote).toMatch(/dropout/);
+  });
+
+  test('a loss given as a function keeps the JS step (user code could have side effects)', async () => {
+    const data = images(24);
+    let calls = 0;
+    const { replayed } = await both(mlp, data, {
+      loss: (p: Tensor, t: Tensor) => {
+        calls++;
+        return crossEntropy(p, t);
+      },
+    });
+    expect(replayed.history.replayedSteps).toBe(0);
+    expect(replayed.history.replayNote).toMatch(/loss is a function/);
+    expect(calls).toBeGreaterThan(0);
+  });
+
+  test('the reference backend keeps the JS step', async () => {
+    setBackend('reference');
+    const data = images(16);
+    manualSeed(9);
+    const model = mlp();
+    const history = await fit(model, [data.x, data.y], { epochs: 2, batchSize: 4, loss: 'crossEntropy', verbose: 0 });
+    expect(history.replayedSteps).toBe(0);
+    expect(history.replayNote).toMatch(/backend is not native/);
+  });
+});
+
+describe.runIf(native)('fit with a recorded step still rejects bad data cleanly', () => {
+  test('a label out of range in a replayed batch: fit rejects naming the kernel and the class; the weights keep their last values', async () => {
+    const data = images(48);
+    (data.y.data as Int32Array)[40] = 7; // in the 6th batch without shuffling: replayed by then
+    manualSeed(9);
+    const model = mlp();
+    const seen: number[][] = [];
+    const run = fit(model, [data.x, data.y], {
+      epochs: 1, batchSize: 8, shuffle: false, loss: 'crossEntropy', verbose: 0,
+      callbacks: [{ onBatchEnd: () => { seen.push(Array.from(model.parameters()[0].data)); } }],
+    });
+    await expect(run).rejects.toThrow(/target\[0\] = 7 is not a class index in \[0, 3\)/);
+    expect(seen).toHaveLength(5);
+    expect(Array.from(model.parameters()[0].data)).toEqual(seen[4]);
+  });
+
+  test('a NaN input in a replayed batch: the same message as the JS step names epoch and step', async () => {
+    const data = images(48);
+    (data.x.data as Float32Array)[45 * 72 + 3] = NaN; // the 6th batch
+    const message = async (nativeStep: boolean) => {
+      manualSeed(9);
+      const model = mlp();
+      try {
+        await fit(model, [data.x, data.y], { epochs: 1, batchSize: 8, shuffle: false, loss: 'crossEntropy', verbose: 0, nativeStep });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    const replayed = await message(true);
+    expect(replayed).toMatch(/^fit: the loss is NaN at epoch 1\/1, step 6\/6/);
+    expect(replayed).toBe(await message(false));
+  });
+
+  test('nativeStep must be a boolean', async () => {
+    const data = images(8);
+    await expect(fit(mlp(), [data.x, data.y], { epochs: 1, loss: 'crossEntropy', verbose: 0, nativeStep: 'yes' as never })).rejects.toThrow(/^fit: nativeStep must be true or false/);
+  });
+});
