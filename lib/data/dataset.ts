@@ -92,6 +92,16 @@ export function takeRows(t: Tensor, indices: Int32Array): Tensor {
     return new Tensor(out, shape);
   }
   const out = t.dtype === 'int32' ? new Int32Array(indices.length * row) : new Float32Array(indices.length * row);
+  copyRows(t, indices, row, out);
+  return new Tensor(out, shape);
+}
+
+/** out has t's dtype and the shape of `rows` of t's rows. */
+function holdsRowsOf(out: Tensor, t: Tensor, rows: number): boolean {
+  return out.dtype === t.dtype && out.rank === t.rank && out.shape[0] === rows && out.shape.every((d, i) => i === 0 || d === t.shape[i]);
+}
+
+function copyRows(t: Tensor, indices: Int32Array, row: number, out: Float32Array | Int32Array): void {
   if (row === 1) {
     for (let i = 0; i < indices.length; i++) out[i] = t.data[indices[i]]; // labels: no view per element
   } else {
@@ -100,7 +110,21 @@ export function takeRows(t: Tensor, indices: Int32Array): Tensor {
       out.set(t.data.subarray(src, src + row), i * row);
     }
   }
-  return new Tensor(out, shape);
+}
+
+/**
+ * takeRows(t, indices) written into `out` (same dtype, shape [indices.length, ...t.shape.slice(1)]):
+ * the same values, into a buffer that already exists (fit gathers a replayed batch straight into the
+ * recorded step's input: no fresh buffer to page in, no copy after). False, writing nothing, when
+ * `out` does not have that dtype and shape.
+ */
+export function takeRowsInto(t: Tensor, indices: Int32Array, out: Tensor): boolean {
+  if (!holdsRowsOf(out, t, indices.length)) return false;
+  const n = t.shape[0];
+  const row = n === 0 ? 0 : t.size / n;
+  if (row > 0 && indices.length > 0 && t.data instanceof Float32Array) getBackend().gatherRows(row, t.data, indices, out.data as Float32Array);
+  else copyRows(t, indices, row, out.data);
+  return true;
 }
 
 /** Samples: x [N, ...] and, for supervised data, y [N, ...] with the same N. */
@@ -127,13 +151,31 @@ export class Dataset {
 
   /** The samples at `indices` as one batch. */
   batch(indices: Int32Array | readonly number[]): Batch {
+    const idx = this.checkedIndices(indices);
+    return { x: takeRows(this.x, idx), y: this.y === null ? null : takeRows(this.y, idx), indices: idx };
+  }
+
+  /**
+   * @internal batch(indices) written into existing x and y tensors (see takeRowsInto); null, writing
+   * nothing, when they do not have the batch's dtypes and shapes.
+   */
+  batchInto(indices: Int32Array, x: Tensor, y: Tensor | null): Batch | null {
+    const idx = this.checkedIndices(indices);
+    if ((this.y === null) !== (y === null) || !holdsRowsOf(x, this.x, idx.length)) return null;
+    if (y !== null && !holdsRowsOf(y, this.y!, idx.length)) return null;
+    takeRowsInto(this.x, idx, x);
+    if (y !== null) takeRowsInto(this.y!, idx, y);
+    return { x, y, indices: idx };
+  }
+
+  private checkedIndices(indices: Int32Array | readonly number[]): Int32Array {
     const idx = indices instanceof Int32Array ? indices : Int32Array.from(indices);
     for (const i of idx) {
       if (!Number.isInteger(i) || i < 0 || i >= this.length) {
         throw new RangeError(`Dataset.batch: index ${i} is out of range for ${this.length} samples`);
       }
     }
-    return { x: takeRows(this.x, idx), y: this.y === null ? null : takeRows(this.y, idx), indices: idx };
+    return idx;
   }
 
   /** A new dataset holding copies of the samples at `indices`, in that order. */
@@ -198,6 +240,11 @@ export class DataLoader implements Iterable<Batch> {
   }
 
   *[Symbol.iterator](): Iterator<Batch> {
+    for (const indices of this.indexBatches()) yield this.dataset.batch(indices);
+  }
+
+  /** @internal The sample indices of each batch of one pass (what the iterator gathers). */
+  *indexBatches(): IterableIterator<Int32Array> {
     const n = this.dataset.length;
     const order = this.shuffle ? this.generator.permutation(n) : null;
     const batches = this.length;
@@ -206,7 +253,7 @@ export class DataLoader implements Iterable<Batch> {
       const end = Math.min(begin + this.batchSize, n);
       const indices = new Int32Array(end - begin);
       for (let i = begin; i < end; i++) indices[i - begin] = order === null ? i : order[i];
-      yield this.dataset.batch(indices);
+      yield indices;
     }
   }
 }

@@ -16,6 +16,7 @@ import { evaluateLoaderAsync } from './evaluate.js';
 import { History, type Logs } from './history.js';
 import { planFit, type FitOptions, type FitPlan } from './options.js';
 import type { FitData } from './resolve.js';
+import { DataLoader, Dataset, type Batch } from '../data/dataset.js';
 import { TrainingStep } from './native-step.js';
 import { ProgressLogger } from './progress.js';
 
@@ -92,6 +93,25 @@ function stepScheduler(plan: FitPlan, logs: Logs): void {
   else if (s instanceof LinearWarmup) s.step(s.after instanceof ReduceLROnPlateau ? monitored('fit: scheduler', plan.schedulerMonitor, logs) : undefined);
 }
 
+/**
+ * One pass of the training loader. A plain DataLoader over a plain Dataset yields the same batches
+ * through its indices, so that a batch about to be replayed is gathered straight into the recorded
+ * step's input buffers; anything else (a subclass may batch its own way) is iterated as given.
+ */
+function* trainingBatches(train: DataLoader, steps: TrainingStep): IterableIterator<Batch> {
+  const dataset = train.dataset;
+  const plain = train[Symbol.iterator] === DataLoader.prototype[Symbol.iterator] && train.indexBatches === DataLoader.prototype.indexBatches &&
+    dataset.batch === Dataset.prototype.batch && dataset.batchInto === Dataset.prototype.batchInto;
+  if (!plain) {
+    yield* train;
+    return;
+  }
+  for (const indices of train.indexBatches()) {
+    const into = steps.replayInputs(indices.length);
+    yield (into !== null ? dataset.batchInto(indices, into.x, into.y) : null) ?? dataset.batch(indices);
+  }
+}
+
 async function runFit(model: Module, plan: FitPlan): Promise<History> {
   const { train, optimizer, epochs } = plan;
   const stepsPerEpoch = train.length;
@@ -116,7 +136,7 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
       const totals = new EpochTotals(plan.metrics, true);
       model.train();
       let step = 0;
-      for (const batch of train) {
+      for (const batch of trainingBatches(train, steps)) {
         await dispatch(callbacks, 'onBatchBegin', step, ctx);
         const { out, value } = steps.run(batch, () => `epoch ${epoch + 1}/${epochs}, step ${step + 1}/${stepsPerEpoch}`);
         if (plan.schedulerInterval === 'batch') stepScheduler(plan, { loss: value });

@@ -114,6 +114,15 @@ export class TrainingStep {
     else if (!options.lossIsNamed) off('the loss is a function (only named losses are replayed)');
   }
 
+  /**
+   * The recorded step's own x and y when a batch of `rows` rows would be replayed now: fit gathers the
+   * batch straight into them (Dataset.batchInto), and the replay then copies nothing. Null otherwise.
+   */
+  replayInputs(rows: number): { x: Tensor; y: Tensor } | null {
+    const r = this.recorded;
+    return this.state === 'ready' && r !== null && r.x.shape[0] === rows ? { x: r.x, y: r.y } : null;
+  }
+
   /** One gradient step on `batch`: forward, loss, backward, optimizer update. */
   run(batch: Batch, where: () => string): StepResult {
     const y = batch.y!;
@@ -209,7 +218,8 @@ export class TrainingStep {
   /** Replays the plan on `batch`: copies x and y in, runs the recorded kernels, reads the loss. */
   private runPlan(r: Recorded, batch: Batch): number {
     this.optimizer.zeroGrad();
-    this.addon!.planReplay(r.handle, [batch.x.data, batch.y!.data], [r.x.data, r.y.data]);
+    const own = batch.x === r.x && batch.y === r.y; // gathered in place (replayInputs)
+    this.addon!.planReplay(r.handle, own ? [] : [batch.x.data, batch.y!.data], own ? [] : [r.x.data, r.y.data]);
     // The replay wrote every gradient the recorded backward wrote (over the deferred zeros).
     for (let i = 0; i < this.params.length; i++) if (r.grads[i] !== null) this.params[i].gradStandsForZero = false;
     return (r.loss.data as Float32Array)[0];

@@ -41,6 +41,27 @@ describe('Dataset', () => {
     expect(() => d.batch([5])).toThrow('Dataset.batch: index 5 is out of range for 5 samples');
   });
 
+  test('batchInto() writes batch()\'s rows into existing tensors (fit\'s replayed step), or returns null writing nothing', () => {
+    const d = numbered(50);
+    const idx = Int32Array.from([7, 3, 49, 0, 3]);
+    const x = new Tensor(new Float32Array(10).fill(-1), [5, 2]);
+    const y = new Tensor(new Int32Array(5).fill(-1), [5]);
+    const got = d.batchInto(idx, x, y)!;
+    const want = d.batch(idx);
+    expect(got.x).toBe(x);
+    expect(got.y).toBe(y);
+    expect(Array.from(x.data)).toEqual(Array.from(want.x.data));
+    expect(Array.from(y.data)).toEqual(Array.from(want.y!.data));
+    const untouched = (t: Tensor) => Array.from(t.data).every((v) => v === -2);
+    const fresh = (shape: number[], int = false) => new Tensor(int ? new Int32Array(shape.reduce((a, b) => a * b)).fill(-2) : new Float32Array(shape.reduce((a, b) => a * b)).fill(-2), shape);
+    for (const [bx, by] of [[fresh([4, 2]), fresh([5], true)], [fresh([5, 3]), fresh([5], true)], [fresh([5, 2]), fresh([5])], [fresh([5, 2]), fresh([4], true)], [fresh([10]), fresh([5], true)]]) {
+      expect(d.batchInto(idx, bx, by)).toBeNull();
+      expect(untouched(bx) && untouched(by)).toBe(true);
+    }
+    expect(d.batchInto(idx, fresh([5, 2]), null)).toBeNull(); // labelled data needs a y
+    expect(() => d.batchInto(Int32Array.from([1, 50]), x, y)).toThrow(/^Dataset.batch: index 50 is out of range for 50 samples/);
+  });
+
   test('bad inputs name Dataset and the problem', () => {
     expect(() => new Dataset(untyped<Tensor>(new Float32Array(4)))).toThrow('Dataset: x is a bare Float32Array; pass { data, shape } so the shape is known');
     expect(() => new Dataset({ data: new Float32Array(5), shape: [2, 2] })).toThrow('Dataset: x.data has 5 values but shape [2,2] needs 4');
