@@ -41,7 +41,8 @@
       "native/ukernels/conv_width_f32__avx2_fma.cc",
       "native/ukernels/conv_ocvec_f32__avx2_fma.cc",
       "native/ukernels/dwconv_f32__avx2_fma.cc",
-      "native/ukernels/maxpool_f32__avx2.cc"
+      "native/ukernels/maxpool_f32__avx2.cc",
+      "native/ukernels/optim_f32__avx2_fma.cc"
     ],
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
