@@ -182,6 +182,10 @@ async function childOurs(o) {
     version: `${tf.backendInfo().name}/${tf.backendInfo().isa}`,
     epochRates,
     finalLoss: history.get('loss').at(-1),
+    // fit's recorded native step (lib/train/native-step.ts): how many steps replayed it, and why not.
+    replayedSteps: history.replayedSteps ?? null,
+    steps: history.params.stepsPerEpoch * history.epoch.length,
+    replayNote: history.replayNote ?? '',
     accuracy: accuracyOf(sync.logits, test.y),
     inferenceRate: sync.best,
     inferenceNote: 'predict (synchronous, batch 256)',
@@ -421,8 +425,9 @@ async function runParent(o) {
               const rate = runRate(r);
               if (r.trainError && rep === 0) notes.push(`${key}: ${r.trainError}; inference timed on the untrained model`);
               const acc = r.accuracy === null ? '—' : `${(100 * r.accuracy).toFixed(2)}%`;
+              const replayed = typeof r.replayedSteps === 'number' ? `, ${r.replayedSteps}/${r.steps} steps replayed${r.replayNote ? ` (${r.replayNote})` : ''}` : '';
               console.log(`  [${rep + 1}/${o.repeats}] ${model} ${t}T ${fw}: ${rate === null ? '' : `train ${fmtRate(rate)}/s, `}`
-                + `acc ${acc}, infer ${fmtRate(r.inferenceRate)}/s (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+                + `acc ${acc}, infer ${fmtRate(r.inferenceRate)}/s${replayed} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
             } catch (e) {
               notes.push(`${key}: ${e.message}`);
               console.log(`  ${key}: FAILED ${e.message}`);
@@ -439,6 +444,7 @@ async function runParent(o) {
   console.log(`\n${table(o, results, frameworks)}\n`);
   console.log('Training samples/s: median over epochs 2..E of one run, best of the runs; accuracy: mean of the runs; '
     + 'inference: best of 3 passes over the test set (batch 256) after a warm-up, best of the runs. '
+    + 'tensorforge training: fit, which replays its recorded native step once verified (replayed steps per run above); '
     + 'tensorforge inference: the synchronous batched predict; "(async N)": predictAsync (off the JS thread: a native kernel plan for these models; model and input snapshots included) when the library has it.');
   console.log('\n| target (issue 6) | measured | status |\n|---|---:|---|');
   for (const [what, value, met] of targets(o, results)) console.log(`| ${what} | ${value} | ${met === null ? 'not measured' : met ? 'met' : '**missed**'} |`);
