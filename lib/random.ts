@@ -45,6 +45,17 @@ export class Generator {
     this.spareNormal = null;
   }
 
+  /** @internal The whole state, for restoreState (fit's recorded step draws a step's seeds twice once). */
+  saveState(): { s: Uint32Array; spareNormal: number | null } {
+    return { s: this.s.slice(), spareNormal: this.spareNormal };
+  }
+
+  /** @internal Puts back a state from saveState: the stream continues from there. */
+  restoreState(state: { s: Uint32Array; spareNormal: number | null }): void {
+    this.s.set(state.s);
+    this.spareNormal = state.spareNormal;
+  }
+
   /** Uniform integer in [0, 2^32). */
   nextUint32(): number {
     const s = this.s;

@@ -42,6 +42,8 @@ export interface NativeAddon extends Omit<Backend, 'name' | 'info'>, NativePlanA
 export interface KernelPlan {
   /** Kernel calls recorded. */
   readonly calls: number;
+  /** Random seeds its calls draw (one per recorded dropout): planReplay's `seeds`. */
+  readonly seeds: number;
 }
 
 /** Records and replays kernel plans (native/binding/plan.h): predictAsync's native path and fit's recorded step. */
@@ -56,10 +58,11 @@ export interface NativePlanApi {
    */
   planRun(plan: KernelPlan, input: F32, output: F32, x: F32, y: F32, batches: number): Promise<void>;
   /**
-   * On this thread: copies sources[i] into targets[i] (buffers the plan uses, of the same byte length),
-   * then replays the plan synchronously (fit's recorded training step).
+   * On this thread: copies sources[i] into targets[i] (buffers the plan uses, of the same byte length)
+   * and `seeds` into the plan's seed cells (required, one per cell, when plan.seeds > 0), then replays
+   * the plan synchronously (fit's recorded training step).
    */
-  planReplay(plan: KernelPlan, sources: readonly ArrayBufferView[], targets: readonly ArrayBufferView[]): void;
+  planReplay(plan: KernelPlan, sources: readonly ArrayBufferView[], targets: readonly ArrayBufferView[], seeds?: Uint32Array): void;
 }
 
 export type NativeLoadResult =

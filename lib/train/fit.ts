@@ -126,18 +126,28 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
   const steps = new TrainingStep(model, optimizer, plan.loss, { enabled: plan.nativeStep, lossIsNamed: plan.lossIsNamed });
   const progress = plan.verbose === 0 ? null : new ProgressLogger(plan.output, plan.verbose);
   const callbacks: Callback[] = progress === null ? [...plan.callbacks] : [progress, ...plan.callbacks];
+  // After the user's hooks run, the recorded step re-checks the modules' configuration before replaying.
+  const userHooks = new Set<keyof Callback>(
+    (['onTrainBegin', 'onEpochBegin', 'onBatchBegin', 'onBatchEnd', 'onEpochEnd'] as const).filter((hook) => plan.callbacks.some((cb) => typeof cb[hook] === 'function')),
+  );
+  const userRan = (hook: keyof Callback) => {
+    if (userHooks.has(hook)) steps.noteUserCode();
+  };
   let lastLogs: Logs = {};
   try {
     await dispatch(callbacks, 'onTrainBegin', ctx);
+    userRan('onTrainBegin');
     for (let epoch = 0; epoch < epochs && !ctx.stopTraining; epoch++) {
       ctx.epoch = epoch;
       await dispatch(callbacks, 'onEpochBegin', epoch, ctx);
+      userRan('onEpochBegin');
       const lr = optimizer.paramGroups[0].lr;
       const totals = new EpochTotals(plan.metrics, true);
       model.train();
       let step = 0;
       for (const batch of trainingBatches(train, steps)) {
         await dispatch(callbacks, 'onBatchBegin', step, ctx);
+        userRan('onBatchBegin');
         const { out, value } = steps.run(batch, () => `epoch ${epoch + 1}/${epochs}, step ${step + 1}/${stepsPerEpoch}`);
         if (plan.schedulerInterval === 'batch') stepScheduler(plan, { loss: value });
         const size = batch.x.shape[0];
@@ -148,6 +158,7 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
           history.batches.push({ epoch, step, size, batchLoss: value, logs: running });
         }
         await dispatch(callbacks, 'onBatchEnd', step, logs, ctx);
+        userRan('onBatchEnd');
         step++;
         if (ctx.stopTraining) break;
         await yieldToEventLoop();
@@ -162,6 +173,7 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
       logs.lr = lr;
       if (plan.schedulerInterval === 'epoch') stepScheduler(plan, logs);
       await dispatch(callbacks, 'onEpochEnd', epoch, logs, ctx);
+      userRan('onEpochEnd');
       history.record(epoch, logs);
       lastLogs = logs;
       if (ctx.stopTraining && epoch + 1 < epochs) history.stoppedEpoch = epoch;

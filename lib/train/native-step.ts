@@ -16,14 +16,17 @@
 //   4. ready: replays. Batches of another shape (an epoch's last, smaller one) run the JS step.
 // Replays are only tried for trees of built-in modules and a named loss (user code could have side
 // effects a replay would skip), on the native backend, and only while nothing the recording captured
-// changed: the parameters' data and gradient buffers, which parameters train, and every module's
-// train/eval flag (a callback may swap weights in or freeze a layer; the step is then recorded again).
-// Dropout (its mask depends on a draw per call) and batch norm in training mode cannot be recorded;
-// models with them keep the JS step.
+// changed: the parameters' data and gradient buffers, which parameters train, every module's
+// train/eval flag, and (checked after user callbacks ran) the modules' configuration, e.g. a dropout
+// rate (a callback may swap weights in, freeze a layer or change a rate; the step is then recorded again).
+// Dropout draws one seed per call from the global generator for its mask: a replay draws the same
+// seeds in the same order and hands them to the plan's seed cells, so masks match the JS step's.
+// Batch norm in training mode cannot be recorded; models with it keep the JS step.
 
 import { getBackend, nativeAddon } from '../backend/index.js';
 import type { KernelPlan, NativeAddon } from '../backend/native.js';
-import { isBuiltinModuleTree } from '../io/architecture.js';
+import { isBuiltinModuleTree, moduleToNode } from '../io/architecture.js';
+import { globalGenerator } from '../random.js';
 import type { Module, Parameter } from '../nn/module.js';
 import type { Batch } from '../data/dataset.js';
 import { Tensor } from '../tensor.js';
@@ -66,6 +69,8 @@ interface Recorded {
   trains: boolean[];
   /** Every module's training flag at recording, in namedModules order. */
   modes: boolean[];
+  /** The architecture (every module's configuration) as JSON at recording. */
+  architecture: string;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -89,6 +94,8 @@ export class TrainingStep {
   private state: 'warmup' | 'record' | 'verify' | 'ready' | 'off';
   private recorded: Recorded | null = null;
   private recordings = 0;
+  /** User callbacks ran since the configuration was last compared with the recording's. */
+  private userCodeRan = false;
   private readonly addon: NativeAddon | undefined;
   private readonly params: Parameter[];
   private readonly modules: Module[];
@@ -112,6 +119,11 @@ export class TrainingStep {
     else if (this.addon === undefined || typeof this.addon.planReplay !== 'function') off('the addon has no plan replay');
     else if (!isBuiltinModuleTree(model)) off('the model contains non-built-in module classes');
     else if (!options.lossIsNamed) off('the loss is a function (only named losses are replayed)');
+  }
+
+  /** fit ran user callbacks: before the next replay, compare the modules' configuration again. */
+  noteUserCode(): void {
+    this.userCodeRan = true;
   }
 
   /**
@@ -162,7 +174,16 @@ export class TrainingStep {
       if (p.data !== r.data[i] || (p.storedGrad()?.data ?? null) !== r.grads[i] || p.requiresGrad !== r.trains[i]) return false;
     }
     for (let i = 0; i < this.modules.length; i++) if (this.modules[i].training !== r.modes[i]) return false;
+    if (this.userCodeRan) {
+      // ~15 us for a LeNet-sized model, so only after user code had a chance to change something.
+      if (this.architecture() !== r.architecture) return false;
+      this.userCodeRan = false;
+    }
     return true;
+  }
+
+  private architecture(): string {
+    return JSON.stringify(moduleToNode(this.model, 'fit'));
   }
 
   private drop(why: string): void {
@@ -208,18 +229,26 @@ export class TrainingStep {
         grads: this.params.map((p) => (p.storedGrad()?.data as Float32Array | undefined) ?? null),
         trains: this.params.map((p) => p.requiresGrad),
         modes: this.modules.map((m) => m.training),
+        architecture: this.architecture(),
       };
+      this.userCodeRan = false;
       this.state = 'verify';
     }
     this.optimizer.step();
     return { out, value };
   }
 
-  /** Replays the plan on `batch`: copies x and y in, runs the recorded kernels, reads the loss. */
+  /**
+   * Replays the plan on `batch`: copies x and y in, draws the step's dropout seeds from the global
+   * generator (as the JS step's dropout calls would, in the same order), runs the recorded kernels,
+   * reads the loss.
+   */
   private runPlan(r: Recorded, batch: Batch): number {
     this.optimizer.zeroGrad();
     const own = batch.x === r.x && batch.y === r.y; // gathered in place (replayInputs)
-    this.addon!.planReplay(r.handle, own ? [] : [batch.x.data, batch.y!.data], own ? [] : [r.x.data, r.y.data]);
+    const seeds = new Uint32Array(r.handle.seeds);
+    for (let i = 0; i < seeds.length; i++) seeds[i] = globalGenerator.nextUint32();
+    this.addon!.planReplay(r.handle, own ? [] : [batch.x.data, batch.y!.data], own ? [] : [r.x.data, r.y.data], seeds);
     // The replay wrote every gradient the recorded backward wrote (over the deferred zeros).
     for (let i = 0; i < this.params.length; i++) if (r.grads[i] !== null) this.params[i].gradStandsForZero = false;
     return (r.loss.data as Float32Array)[0];
@@ -235,9 +264,11 @@ export class TrainingStep {
 
   /** The replay and the JS step on the same batch from the same weights must agree bit for bit. */
   private verify(r: Recorded, batch: Batch, where: () => string): StepResult {
+    const random = globalGenerator.saveState(); // the JS step below draws the same seeds again
     const value = this.runPlan(r, batch);
     const replayOut = (r.out.data as Float32Array).slice();
     const replayGrads = r.grads.map((g) => g?.slice() ?? null);
+    globalGenerator.restoreState(random);
     this.optimizer.zeroGrad();
     const out = this.model.forward(batch.x);
     const loss = computeLoss('fit', this.loss, out, batch.y!);

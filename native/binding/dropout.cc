@@ -6,6 +6,7 @@
 
 #include "binding/args.h"
 #include "binding/export.h"
+#include "binding/plan.h"
 #include "kernels/dropout.h"
 
 namespace tf::binding {
@@ -33,7 +34,10 @@ Napi::Value dropout(const Napi::CallbackInfo& info) {
   const F32Arg x = a.f32(2, "x", n, how);
   const F32Arg y = a.f32(3, "y", n, how);
   const F32Arg mask = a.f32(4, "mask", n, how);
-  tf::dropout(n, p, static_cast<uint32_t>(seed), x.data, y.data, mask.data);
+  // Recorded: the seed comes from a cell each replay refills (plan.h), so every step gets its own mask.
+  const auto [cells, cell] = seed_cell(static_cast<uint32_t>(seed));
+  const uint32_t fixed = static_cast<uint32_t>(seed);
+  run_or_record(info, [=] { tf::dropout(n, p, cells ? (*cells)[cell] : fixed, x.data, y.data, mask.data); });
   return a.env().Undefined();
 }
 

@@ -1,6 +1,7 @@
 // Kernel plans: record a forward pass on the JS thread, replay it on a libuv thread (see plan.h).
 #include "binding/plan.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <exception>
@@ -39,6 +40,7 @@ struct Recording {
   std::set<BufferSpan> buffers;    // typed arrays among them
   std::vector<std::pair<napi_ref, BufferSpan>> typed;  // each typed-array reference with its span
   std::string unrecordable;        // the first kernel that could not be kept ("" = none)
+  SeedCells seeds = std::make_shared<std::vector<uint32_t>>();  // read by recorded dropout calls
 
   void release() {
     for (napi_ref r : refs) napi_delete_reference(env, r);
@@ -59,6 +61,9 @@ class Plan {
   Plan& operator=(const Plan&) = delete;
 
   size_t size() const { return recording_.calls.size(); }
+  size_t seed_count() const { return recording_.seeds->size(); }
+  // Only while the plan is held (running flag) by the caller.
+  void set_seeds(const uint32_t* seeds) const { std::copy_n(seeds, seed_count(), recording_.seeds->data()); }
   bool holds(const F32Arg& a) const { return holds(BufferSpan{a.data, static_cast<size_t>(a.length) * sizeof(float)}); }
   bool holds(const BufferSpan& span) const { return recording_.buffers.count(span) > 0; }
   void run() const {
@@ -131,6 +136,7 @@ Napi::Value plan_end(const Napi::CallbackInfo& info) {
   auto plan = std::make_unique<Plan>(std::move(*recording));
   Napi::Object handle = Napi::Object::New(env);
   handle.Set("calls", Napi::Number::New(env, static_cast<double>(plan->size())));
+  handle.Set("seeds", Napi::Number::New(env, static_cast<double>(plan->seed_count())));
   handle.TypeTag(&kPlanTag);
   napi_status status = napi_wrap(
       env, handle, plan.get(), [](napi_env, void* data, void*) { delete static_cast<Plan*>(data); }, nullptr,
@@ -206,6 +212,7 @@ Napi::Value plan_run(const Napi::CallbackInfo& info) {
   in.expect_count(6);
   const Napi::Value handle = in.at(0);
   Plan* plan = unwrap_plan(in);
+  if (plan->seed_count() > 0) in.range_error("the plan draws random seeds (dropout): replay it with planReplay");
   const int64_t batches = in.dim(5, "batches");
   // Any length: each is checked against the plan's own buffers instead.
   const F32Arg input = in.f32(1, "input", in.f32_length(1, "input"), "input.length");
@@ -244,15 +251,31 @@ BufferSpan typed_span(const Args& in, size_t i, const Napi::Value& v, const std:
   return {data, ta.ByteLength()};
 }
 
-// planReplay(plan, sources, targets) -> undefined
+// planReplay(plan, sources, targets[, seeds]) -> undefined
 //   Copies sources[i] into targets[i] (each target a typed array the plan uses, whole, of the same byte
-//   length), then runs every recorded call on this thread, synchronously: fit's recorded training step.
+//   length) and seeds (a Uint32Array, one per seed cell; required when the plan has any) into the seed
+//   cells, then runs every recorded call on this thread, synchronously: fit's recorded training step.
 //   Refused while the plan runs elsewhere (planRun), while this thread records, or when a buffer of the
 //   plan was detached or moved since recording.
 Napi::Value plan_replay(const Napi::CallbackInfo& info) {
   Args in(info, "planReplay");
-  in.expect_count(3);
+  if (info.Length() != 3 && info.Length() != 4) in.expect_count(3);
   Plan* plan = unwrap_plan(in);
+  const uint32_t* seeds = nullptr;
+  if (info.Length() == 4) {
+    const Napi::Value v = in.at(3);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      in.type_error("seeds must be a Uint32Array, got " + describe(v));
+    }
+    const auto a = v.As<Napi::TypedArray>();
+    if (a.ElementLength() != plan->seed_count()) {
+      in.range_error("seeds has " + std::to_string(a.ElementLength()) + " values, the plan has " +
+                     std::to_string(plan->seed_count()) + " seed cells");
+    }
+    seeds = reinterpret_cast<const uint32_t*>(static_cast<const uint8_t*>(a.ArrayBuffer().Data()) + a.ByteOffset());
+  } else if (plan->seed_count() > 0) {
+    in.range_error("the plan draws " + std::to_string(plan->seed_count()) + " random seeds (dropout): pass seeds");
+  }
   if (tls_recording != nullptr) in.range_error("cannot replay a plan while one is being recorded on this thread");
   const Napi::Value sources_value = in.at(1), targets_value = in.at(2);
   if (!sources_value.IsArray() || !targets_value.IsArray()) in.type_error("sources and targets must be arrays of typed arrays");
@@ -284,6 +307,7 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
   } done{plan};
   if (!plan->buffers_unchanged(info.Env())) in.range_error("a buffer the plan uses was detached or moved since it was recorded");
   for (const auto& [src, dst] : copies) std::memcpy(const_cast<void*>(dst.first), src.first, src.second);
+  if (seeds != nullptr) plan->set_seeds(seeds);
   plan->run();
   return info.Env().Undefined();
 }
@@ -310,6 +334,13 @@ void run_or_record(const Napi::CallbackInfo& info, const std::function<void()>& 
       r->typed.emplace_back(ref, BufferSpan{data, ta.ByteLength()});
     }
   }
+}
+
+std::pair<SeedCells, size_t> seed_cell(uint32_t seed) {
+  Recording* r = tls_recording;
+  if (r == nullptr) return {nullptr, 0};
+  r->seeds->push_back(seed);
+  return {r->seeds, r->seeds->size() - 1};
 }
 
 size_t recorder_steps() { return tls_recording == nullptr ? 0 : tls_recording->calls.size(); }

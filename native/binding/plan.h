@@ -22,11 +22,19 @@
 //
 // Both copy new data into buffers the recording read, so a recorded call re-checks at every run
 // whatever that data could make unsafe: class indices of a cross-entropy target, gather indices.
+//
+// A recorded dropout draws its mask from a seed cell (seed_cell below): planReplay's `seeds` argument
+// (one per cell, required when the plan has cells) gives each replay its own masks; planRun refuses
+// plans with cells (a forward in eval mode records none).
 #pragma once
 
 #include <napi.h>
 
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
 
 namespace tf::binding {
 
@@ -39,6 +47,13 @@ void run_or_record(const Napi::CallbackInfo& info, const std::function<void()>& 
 // unusable, naming itself.
 size_t recorder_steps();
 void check_recorded(const char* name, size_t recorded_before);
+
+// Random seeds a recorded call draws (dropout's mask). While this thread records, seed_cell(seed) adds a
+// cell holding `seed` to the recording and returns it with its index: the recorded call must read its
+// seed from there, and every planReplay writes fresh seeds into the cells (in recording order) before
+// it runs. Not recording: {nullptr, 0}, and the call uses `seed` itself.
+using SeedCells = std::shared_ptr<std::vector<uint32_t>>;
+std::pair<SeedCells, size_t> seed_cell(uint32_t seed);
 
 void register_plan(Napi::Env env, Napi::Object exports);
 

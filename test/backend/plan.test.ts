@@ -198,6 +198,45 @@ describe('planReplay (fit\'s recorded training step): copies in, replays on this
   });
 });
 
+describe('planReplay with dropout: the recorded mask draws its seed from a cell each replay refills', () => {
+  test('replays with the given seeds bit-identically to direct dropout calls; seeds are required and checked', async () => {
+    const a = addon();
+    const n = 37;
+    const x = new Rng(25).f32(n);
+    const y = new Float32Array(n);
+    const mask = new Float32Array(n);
+    a.planBegin();
+    a.dropout(0.4, 123, x, y, mask);
+    a.dropout(0.2, 456, y, y, mask); // a second cell
+    const plan = a.planEnd();
+    expect(plan.seeds).toBe(2);
+    const direct = (s1: number, s2: number) => {
+      const yy = new Float32Array(n);
+      const mm = new Float32Array(n);
+      a.dropout(0.4, s1, x, yy, mm);
+      a.dropout(0.2, s2, yy, yy, mm);
+      return { yy, mm };
+    };
+    for (const [s1, s2] of [[1, 2], [4000000000, 7], [123, 456]]) {
+      a.planReplay(plan, [], [], Uint32Array.from([s1, s2]));
+      const want = direct(s1, s2);
+      expect(new Uint32Array(y.buffer)).toEqual(new Uint32Array(want.yy.buffer));
+      expect(new Uint32Array(mask.buffer)).toEqual(new Uint32Array(want.mm.buffer));
+    }
+    const replay = (...args: unknown[]) => (a.planReplay as (...x: unknown[]) => unknown)(...args);
+    expectKernelError(() => replay(plan, [], []), RangeError, 'planReplay');
+    expectKernelError(() => replay(plan, [], [], new Uint32Array(1)), RangeError, 'planReplay');
+    expectKernelError(() => replay(plan, [], [], new Int32Array(2)), TypeError, 'planReplay');
+    expectKernelError(() => replay(plan, [], [], [1, 2]), TypeError, 'planReplay');
+    expectKernelError(() => a.planRun(plan, x, y, new Float32Array(n), new Float32Array(n), 1), RangeError, 'planRun');
+    // A plan without cells takes an empty seeds array or none.
+    const { plan: plain, input } = recordTwoLayers(3, 26);
+    expect(plain.seeds).toBe(0);
+    a.planReplay(plain, [], [], new Uint32Array(0));
+    a.planReplay(plain, [new Float32Array(input.length)], [input]);
+  });
+});
+
 function expectThrownKernel(fn: () => void, message: RegExp): void {
   let thrown: unknown = null;
   try {

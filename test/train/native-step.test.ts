@@ -6,7 +6,7 @@ import { getBackend, setBackend } from '../../lib/backend/index.js';
 import { crossEntropy } from '../../lib/losses/index.js';
 import * as nn from '../../lib/nn/index.js';
 import { Adam, SGD } from '../../lib/optim/index.js';
-import { Generator, manualSeed } from '../../lib/random.js';
+import { Generator, globalGenerator, manualSeed } from '../../lib/random.js';
 import { Tensor } from '../../lib/tensor.js';
 import { fit, type FitOptions } from '../../lib/train/index.js';
 import type { Callback } from '../../lib/train/callbacks.js';
@@ -113,13 +113,34 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     expect(replayed.history.replayedSteps).toBeLessThan(3 * 8 - 3); // the changes cost JS steps (re-recording)
   });
 
-  test('a model with dropout keeps the JS step (its mask is drawn per call) and says why', async () => {
-    const data = images(24);
-    const make = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(72, 16), new nn.ReLU(), new nn.Dropout(0.3), new nn.Linear(16, 3));
-    const { replayed, js } = await both(make, data, {});
+  test('dropout: each replay draws its masks\' seeds as the JS step would (same masks, same weights, same generator stream after)', async () => {
+    const data = images(40);
+    const make = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(72, 16), new nn.ReLU(), new nn.Dropout(0.3), new nn.Linear(16, 8), new nn.Dropout(0.5), new nn.Linear(8, 3));
+    const after: number[] = [];
+    const callbacks = (): Callback[] => [{ onTrainEnd: () => { after.push(new Generator(0).uniform() + globalGenerator.uniform()); } }];
+    const { replayed, js } = await both(make, data, { epochs: 3 }, callbacks);
     expectSameWeights(replayed.model, js.model);
-    expect(replayed.history.replayedSteps).toBe(0);
-    expect(replayed.history.replayNote).toMatch(/dropout/);
+    expect(replayed.history.history).toEqual(js.history.history);
+    expect(replayed.history.replayedSteps).toBe(3 * 5 - 3);
+    expect(after[0]).toBe(after[1]); // the global generator was left where the JS step leaves it
+  });
+
+  test('a callback that changes a dropout rate mid-epoch: the replay notices (configuration re-checked after user hooks)', async () => {
+    const data = images(40);
+    const make = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(72, 16), new nn.ReLU(), new nn.Dropout(0.3), new nn.Linear(16, 3));
+    const callbacks = (): Callback[] => {
+      let batches = 0;
+      return [{
+        onBatchEnd(_step, _logs, ctx) {
+          // p is readonly in the types; plain JS (or a cast) can still change it.
+          if (++batches === 7) ((ctx.model as nn.Sequential).layers[3] as unknown as { p: number }).p = 0.6;
+        },
+      }];
+    };
+    const { replayed, js } = await both(make, data, { epochs: 3 }, callbacks);
+    expectSameWeights(replayed.model, js.model);
+    expect(replayed.history.replayedSteps).toBeGreaterThan(0);
+    expect(replayed.history.replayedSteps).toBeLessThan(3 * 5 - 3);
   });
 
   test('a loss given as a function keeps the JS step (user code could have side effects)', async () => {
