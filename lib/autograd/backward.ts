@@ -8,6 +8,7 @@
 // leaf's existing `.grad` buffer to add into directly, with no temporary and no JS loop. That buffer is
 // always written in place, never replaced, so an optimizer's flat-buffer views of it stay valid.
 
+import { getBackend } from '../backend/index.js';
 import { Tensor } from '../tensor.js';
 import type { Node } from './graph.js';
 
@@ -41,6 +42,15 @@ function topologicalOrder(root: Tensor): Tensor[] {
 
 function addInto(acc: Float32Array, g: Float32Array): void {
   for (let i = 0; i < acc.length; i++) acc[i] += g[i];
+}
+
+/**
+ * out = a + b through the backend's add kernel (the same float sum as addInto): a tensor used twice
+ * (a residual connection) gets its gradient summed by a kernel call, which a recorded training step
+ * replays, not by a JS loop it would skip.
+ */
+function addKernel(a: Float32Array, b: Float32Array, out: Float32Array): void {
+  getBackend().binary('add', [a.length], a, [b.length], b, out);
 }
 
 /**
@@ -123,10 +133,10 @@ export function runBackward(root: Tensor, seed: Float32Array, options: BackwardO
         // through), so it is never modified in place; a second contribution makes a sum buffer.
         pending.set(input, gk);
       } else if (owned.has(previous)) {
-        addInto(previous, gk);
+        addKernel(previous, gk, previous);
       } else {
-        const sum = previous.slice();
-        addInto(sum, gk);
+        const sum = new Float32Array(previous.length);
+        addKernel(previous, gk, sum);
         owned.add(sum);
         pending.set(input, sum);
       }

@@ -58,10 +58,14 @@ export function batchNorm(
   const saveInvStd = new Float32Array(c);
   getBackend().batchNormTrain(m, c, eps, momentum, xd, gamma, beta, rm, rv, y, saveMean, saveInvStd);
   const hasBeta = beta !== null;
-  return output(op, inputs, y, x.shape, (dy, needs) => {
+  return output(op, inputs, y, x.shape, (dy, needs, into, intoIsZero) => {
     const dx = new Float32Array(xd.length); // the kernel always writes dx
-    const dgamma = gamma !== null && needs[1] ? new Float32Array(c) : null;
-    const dbeta = hasBeta && needs[needs.length - 1] ? new Float32Array(c) : null;
+    // dgamma and dbeta are written in full: straight over a just-zeroed .grad when the engine offers
+    // one, so a recorded training step replays them with no JS copy.
+    const over = (k: number) => (into[k] !== null && intoIsZero[k] ? into[k] : null);
+    const betaAt = needs.length - 1;
+    const dgamma = gamma !== null && needs[1] ? over(1) ?? new Float32Array(c) : null;
+    const dbeta = hasBeta && needs[betaAt] ? over(betaAt) ?? new Float32Array(c) : null;
     getBackend().batchNormBackward(m, c, dx, dgamma, dbeta, dy, xd, gamma, saveMean, saveInvStd);
     return [needs[0] ? dx : null, ...(gamma !== null ? [dgamma] : []), ...(hasBeta ? [dbeta] : [])];
   });

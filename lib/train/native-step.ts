@@ -21,7 +21,8 @@
 // rate (a callback may swap weights in, freeze a layer or change a rate; the step is then recorded again).
 // Dropout draws one seed per call from the global generator for its mask: a replay draws the same
 // seeds in the same order and hands them to the plan's seed cells, so masks match the JS step's.
-// Batch norm in training mode cannot be recorded; models with it keep the JS step.
+// Batch norm in training mode updates its running statistics (module buffers) in its kernel, so a
+// replay does too; the verifying step runs the replay and the JS step from the same buffer values.
 
 import { getBackend, nativeAddon } from '../backend/index.js';
 import type { KernelPlan, NativeAddon } from '../backend/native.js';
@@ -71,6 +72,8 @@ interface Recorded {
   modes: boolean[];
   /** The architecture (every module's configuration) as JSON at recording. */
   architecture: string;
+  /** Each module buffer's data array (running statistics) at recording. */
+  buffers: ArrayBufferView[];
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -108,6 +111,7 @@ export class TrainingStep {
   ) {
     this.params = model.parameters();
     this.modules = model.namedModules().map(([, m]) => m);
+
     this.addon = nativeAddon();
     this.state = 'warmup';
     const off = (why: string) => {
@@ -174,12 +178,19 @@ export class TrainingStep {
       if (p.data !== r.data[i] || (p.storedGrad()?.data ?? null) !== r.grads[i] || p.requiresGrad !== r.trains[i]) return false;
     }
     for (let i = 0; i < this.modules.length; i++) if (this.modules[i].training !== r.modes[i]) return false;
+    const buffers = this.buffers();
+    if (buffers.length !== r.buffers.length || buffers.some((b, i) => b !== r.buffers[i])) return false;
     if (this.userCodeRan) {
       // ~15 us for a LeNet-sized model, so only after user code had a chance to change something.
       if (this.architecture() !== r.architecture) return false;
       this.userCodeRan = false;
     }
     return true;
+  }
+
+  /** The data array of every module buffer, now (a callback may assign a new tensor to one). */
+  private buffers(): ArrayBufferView[] {
+    return this.model.namedBuffers().map(([, t]) => t.data);
   }
 
   private architecture(): string {
@@ -230,6 +241,7 @@ export class TrainingStep {
         trains: this.params.map((p) => p.requiresGrad),
         modes: this.modules.map((m) => m.training),
         architecture: this.architecture(),
+        buffers: this.buffers(),
       };
       this.userCodeRan = false;
       this.state = 'verify';
@@ -264,11 +276,17 @@ export class TrainingStep {
 
   /** The replay and the JS step on the same batch from the same weights must agree bit for bit. */
   private verify(r: Recorded, batch: Batch, where: () => string): StepResult {
-    const random = globalGenerator.saveState(); // the JS step below draws the same seeds again
+    // The JS step below must start from where the replay started: the same generator state (it draws
+    // the same dropout seeds) and the same module buffers (batch norm updates its running statistics).
+    const random = globalGenerator.saveState();
+    const buffers = r.buffers as Float32Array[];
+    const buffersBefore = buffers.map((b) => b.slice());
     const value = this.runPlan(r, batch);
     const replayOut = (r.out.data as Float32Array).slice();
     const replayGrads = r.grads.map((g) => g?.slice() ?? null);
+    const replayBuffers = buffers.map((b) => b.slice());
     globalGenerator.restoreState(random);
+    buffers.forEach((b, i) => b.set(buffersBefore[i]));
     this.optimizer.zeroGrad();
     const out = this.model.forward(batch.x);
     const loss = computeLoss('fit', this.loss, out, batch.y!);
@@ -278,7 +296,8 @@ export class TrainingStep {
     const same =
       Object.is(Math.fround(value), Math.fround(jsValue)) &&
       sameBits(replayOut, out.data as Float32Array) &&
-      r.grads.every((g, i) => g === null || sameBits(replayGrads[i]!, g));
+      r.grads.every((g, i) => g === null || sameBits(replayGrads[i]!, g)) &&
+      buffers.every((b, i) => sameBits(replayBuffers[i], b));
     if (same) this.state = 'ready';
     else this.drop('the recorded step did not reproduce the JS step bit for bit');
     this.optimizer.step();

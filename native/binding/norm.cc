@@ -59,8 +59,10 @@ Napi::Value batch_norm_train(const Napi::CallbackInfo& info) {
     a.range_error("m must be >= 2 to update the running variance (unbiased, divides by m-1), got m=" +
                   std::to_string(m));
   }
-  tf::batch_norm_train(m, c, eps, momentum, x.data, gamma.data, beta.data, running_mean.data, running_var.data,
-                       y.data, save_mean.data, save_inv_std.data);
+  run_or_record(info, [=] {
+    tf::batch_norm_train(m, c, eps, momentum, x.data, gamma.data, beta.data, running_mean.data, running_var.data,
+                         y.data, save_mean.data, save_inv_std.data);
+  });
   return a.env().Undefined();
 }
 
@@ -113,8 +115,10 @@ NormBackwardArgs read_norm_backward(const Args& a, const char* width_name, bool 
 Napi::Value batch_norm_backward(const Napi::CallbackInfo& info) {
   Args a(info, "batchNormBackward");
   const NormBackwardArgs r = read_norm_backward(a, "c", false);
-  tf::batch_norm_backward(r.m, r.width, r.dx.data, r.dgamma.data, r.dbeta.data, r.dy.data, r.x.data, r.gamma.data,
-                          r.save_mean.data, r.save_inv_std.data);
+  run_or_record(info, [=] {
+    tf::batch_norm_backward(r.m, r.width, r.dx.data, r.dgamma.data, r.dbeta.data, r.dy.data, r.x.data, r.gamma.data,
+                            r.save_mean.data, r.save_inv_std.data);
+  });
   return a.env().Undefined();
 }
 

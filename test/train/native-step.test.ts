@@ -125,6 +125,33 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     expect(after[0]).toBe(after[1]); // the global generator was left where the JS step leaves it
   });
 
+  test('residual connections: the gradient of a tensor used twice is summed by a kernel, so it replays', async () => {
+    const data = images(40);
+    const make = () => new nn.Sequential(
+      new nn.Flatten(), new nn.Linear(72, 16), new nn.ReLU(),
+      new nn.Residual(new nn.Sequential(new nn.Linear(16, 16), new nn.ReLU(), new nn.Linear(16, 16))), new nn.Linear(16, 3),
+    );
+    const { replayed, js } = await both(make, data, { epochs: 3 });
+    expectSameWeights(replayed.model, js.model);
+    expect(replayed.history.history).toEqual(js.history.history);
+    expect(replayed.history.replayedSteps).toBe(3 * 5 - 3);
+  });
+
+  test('batch norm in training (1d and 2d): running statistics updated by the replay as by the JS step, bit for bit', async () => {
+    const data = images(40);
+    const make = () => new nn.Sequential(
+      new nn.Conv2d(2, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new nn.ReLU(), new nn.MaxPool2d(2),
+      new nn.Flatten(), new nn.Linear(36, 12), new nn.BatchNorm1d(12, { momentum: 0.3 }), new nn.ReLU(), new nn.Linear(12, 3),
+    );
+    const { replayed, js } = await both(make, data, { epochs: 3 });
+    expectSameWeights(replayed.model, js.model);
+    const buffers = (m: nn.Module) => m.namedBuffers().map(([name, t]) => [name, Array.from(new Uint32Array(t.data.buffer, t.data.byteOffset, t.size))]);
+    expect(buffers(replayed.model)).toEqual(buffers(js.model));
+    expect(buffers(replayed.model).length).toBe(4);
+    expect(replayed.history.history).toEqual(js.history.history);
+    expect(replayed.history.replayedSteps).toBe(3 * 5 - 3);
+  });
+
   test('a callback that changes a dropout rate mid-epoch: the replay notices (configuration re-checked after user hooks)', async () => {
     const data = images(40);
     const make = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(72, 16), new nn.ReLU(), new nn.Dropout(0.3), new nn.Linear(16, 3));
