@@ -8,16 +8,17 @@
 //      buffer (the optimizer's flat buffer) before anything is recorded: the recorded backward must
 //      write into those buffers, not into fresh ones that JS would copy over.
 //   2. record: the next batch of the same shape runs the JS step with the addon's recorder armed, on
-//      private copies of its x and y (the buffers every replay copies the next batch into).
+//      private copies of its x and y (the buffers each later batch is gathered or copied into).
 //   3. verify: the next such batch runs both ways: replayed, then through JS from the same state. The
-//      loss, the output and every gradient must agree bit for bit, or the plan is dropped. This
+//      loss, the output, every gradient and every module buffer must agree bit for bit, or the plan is
+//      dropped. This
 //      catches a step that computes anything in JS between kernels (a replay would repeat the recorded
 //      value): such a model simply keeps the JS step.
 //   4. ready: replays. Batches of another shape (an epoch's last, smaller one) run the JS step.
 // Replays are only tried for trees of built-in modules and a named loss (user code could have side
 // effects a replay would skip), on the native backend, and only while nothing the recording captured
-// changed: the parameters' data and gradient buffers, which parameters train, every module's
-// train/eval flag, and (checked after user callbacks ran) the modules' configuration, e.g. a dropout
+// changed: the parameters' data and gradient arrays, the module buffers' arrays, which parameters
+// train, every module's train/eval flag, and (checked after user callbacks ran) the modules' configuration, e.g. a dropout
 // rate (a callback may swap weights in, freeze a layer or change a rate; the step is then recorded again).
 // Dropout draws one seed per call from the global generator for its mask: a replay draws the same
 // seeds in the same order and hands them to the plan's seed cells, so masks match the JS step's.
