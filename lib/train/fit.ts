@@ -133,6 +133,9 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
   const userRan = (hook: keyof Callback) => {
     if (userHooks.has(hook)) steps.noteUserCode();
   };
+  // Per-batch hooks nobody has cost nothing: no await, no running logs built.
+  const batchBegin = callbacks.some((cb) => typeof cb.onBatchBegin === 'function');
+  const batchEnd = callbacks.some((cb) => typeof cb.onBatchEnd === 'function');
   let lastLogs: Logs = {};
   try {
     await dispatch(callbacks, 'onTrainBegin', ctx);
@@ -146,19 +149,25 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
       model.train();
       let step = 0;
       for (const batch of trainingBatches(train, steps)) {
-        await dispatch(callbacks, 'onBatchBegin', step, ctx);
-        userRan('onBatchBegin');
+        if (batchBegin) {
+          await dispatch(callbacks, 'onBatchBegin', step, ctx);
+          userRan('onBatchBegin');
+        }
         const { out, value } = steps.run(batch, () => `epoch ${epoch + 1}/${epochs}, step ${step + 1}/${stepsPerEpoch}`);
         if (plan.schedulerInterval === 'batch') stepScheduler(plan, { loss: value });
         const size = batch.x.shape[0];
         totals.add(value, out, batch.y!, size);
-        const logs = { ...totals.logs(), batchLoss: value, size };
-        if (plan.recordBatches) {
-          const { batchLoss: _b, size: _s, ...running } = logs;
-          history.batches.push({ epoch, step, size, batchLoss: value, logs: running });
+        if (batchEnd || plan.recordBatches) {
+          const logs = { ...totals.logs(), batchLoss: value, size };
+          if (plan.recordBatches) {
+            const { batchLoss: _b, size: _s, ...running } = logs;
+            history.batches.push({ epoch, step, size, batchLoss: value, logs: running });
+          }
+          if (batchEnd) {
+            await dispatch(callbacks, 'onBatchEnd', step, logs, ctx);
+            userRan('onBatchEnd');
+          }
         }
-        await dispatch(callbacks, 'onBatchEnd', step, logs, ctx);
-        userRan('onBatchEnd');
         step++;
         if (ctx.stopTraining) break;
         await yieldToEventLoop();

@@ -73,7 +73,8 @@ interface Recorded {
   modes: boolean[];
   /** The architecture (every module's configuration) as JSON at recording. */
   architecture: string;
-  /** Each module buffer's data array (running statistics) at recording. */
+  /** Each module buffer (running statistics) at recording, and its data array then. */
+  bufferTensors: Tensor[];
   buffers: ArrayBufferView[];
 }
 
@@ -179,19 +180,21 @@ export class TrainingStep {
       if (p.data !== r.data[i] || (p.storedGrad()?.data ?? null) !== r.grads[i] || p.requiresGrad !== r.trains[i]) return false;
     }
     for (let i = 0; i < this.modules.length; i++) if (this.modules[i].training !== r.modes[i]) return false;
-    const buffers = this.buffers();
-    if (buffers.length !== r.buffers.length || buffers.some((b, i) => b !== r.buffers[i])) return false;
+    for (let i = 0; i < r.bufferTensors.length; i++) if (r.bufferTensors[i].data !== r.buffers[i]) return false;
     if (this.userCodeRan) {
-      // ~15 us for a LeNet-sized model, so only after user code had a chance to change something.
+      // Only user code assigns a module a new buffer tensor or changes its configuration; comparing the
+      // architecture takes ~15 us for a LeNet-sized model, so it waits until such code ran.
+      const tensors = this.bufferTensors();
+      if (tensors.length !== r.bufferTensors.length || tensors.some((t, i) => t !== r.bufferTensors[i])) return false;
       if (this.architecture() !== r.architecture) return false;
       this.userCodeRan = false;
     }
     return true;
   }
 
-  /** The data array of every module buffer, now (a callback may assign a new tensor to one). */
-  private buffers(): ArrayBufferView[] {
-    return this.model.namedBuffers().map(([, t]) => t.data);
+  /** Every module buffer, now (a callback may assign a new tensor to one). */
+  private bufferTensors(): Tensor[] {
+    return this.model.namedBuffers().map(([, t]) => t);
   }
 
   private architecture(): string {
@@ -242,8 +245,10 @@ export class TrainingStep {
         trains: this.params.map((p) => p.requiresGrad),
         modes: this.modules.map((m) => m.training),
         architecture: this.architecture(),
-        buffers: this.buffers(),
+        bufferTensors: this.bufferTensors(),
+        buffers: [],
       };
+      this.recorded.buffers = this.recorded.bufferTensors.map((t) => t.data);
       this.userCodeRan = false;
       this.state = 'verify';
     }

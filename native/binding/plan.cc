@@ -38,7 +38,7 @@ struct Recording {
   std::vector<std::function<void()>> calls;
   std::vector<napi_ref> refs;      // every object argument of a recorded call, kept alive
   std::set<BufferSpan> buffers;    // typed arrays among them
-  std::vector<std::pair<napi_ref, BufferSpan>> typed;  // each typed-array reference with its span
+  std::vector<std::pair<napi_ref, BufferSpan>> typed;  // a typed-array reference per distinct span
   std::string unrecordable;        // the first kernel that could not be kept ("" = none)
   SeedCells seeds = std::make_shared<std::vector<uint32_t>>();  // read by recorded dropout calls
 
@@ -330,8 +330,9 @@ void run_or_record(const Napi::CallbackInfo& info, const std::function<void()>& 
     if (v.IsTypedArray()) {
       const auto ta = v.As<Napi::TypedArray>();
       const auto* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-      r->buffers.insert({data, ta.ByteLength()});
-      r->typed.emplace_back(ref, BufferSpan{data, ta.ByteLength()});
+      // One detach check per span: arrays over the same bytes are views of one ArrayBuffer, detached
+      // together (a weight or an activation is an argument of several calls).
+      if (r->buffers.insert({data, ta.ByteLength()}).second) r->typed.emplace_back(ref, BufferSpan{data, ta.ByteLength()});
     }
   }
 }

@@ -152,6 +152,26 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     expect(replayed.history.replayedSteps).toBe(3 * 5 - 3);
   });
 
+  test('a callback that gives batch norm a new running-mean tensor mid-epoch: the replay notices', async () => {
+    const data = images(40);
+    const make = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(72, 12), new nn.BatchNorm1d(12), new nn.ReLU(), new nn.Linear(12, 3));
+    const callbacks = (): Callback[] => {
+      let batches = 0;
+      return [{
+        onBatchEnd(_step, _logs, ctx) {
+          const bn = (ctx.model as nn.Sequential).layers[2] as nn.BatchNorm1d;
+          if (++batches === 7) bn.runningMean = new Tensor(bn.runningMean!.data.slice(), [12]);
+        },
+      }];
+    };
+    const { replayed, js } = await both(make, data, { epochs: 3 }, callbacks);
+    expectSameWeights(replayed.model, js.model);
+    const buffers = (m: nn.Module) => m.namedBuffers().map(([name, t]) => [name, Array.from(t.data)]);
+    expect(buffers(replayed.model)).toEqual(buffers(js.model));
+    expect(replayed.history.replayedSteps).toBeGreaterThan(0);
+    expect(replayed.history.replayedSteps).toBeLessThan(3 * 5 - 3);
+  });
+
   test('a callback that changes a dropout rate mid-epoch: the replay notices (configuration re-checked after user hooks)', async () => {
     const data = images(40);
     const make = () => new nn.Sequential(new nn.Flatten(), new nn.Linear(72, 16), new nn.ReLU(), new nn.Dropout(0.3), new nn.Linear(16, 3));
