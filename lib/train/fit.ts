@@ -123,7 +123,7 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
     modeOf: (key) => modeOf(plan, key),
     stopTraining: false,
   };
-  const steps = new TrainingStep(model, optimizer, plan.loss, { enabled: plan.nativeStep, lossIsNamed: plan.lossIsNamed });
+  const steps = new TrainingStep(model, optimizer, plan.loss, { enabled: plan.nativeStep, lossIsNamed: plan.lossIsNamed, batchRows: train.batchSize });
   const progress = plan.verbose === 0 ? null : new ProgressLogger(plan.output, plan.verbose);
   const callbacks: Callback[] = progress === null ? [...plan.callbacks] : [progress, ...plan.callbacks];
   // After the user's hooks run, the recorded step re-checks the modules' configuration before replaying.

@@ -104,16 +104,18 @@ export class TrainingStep {
   private readonly addon: NativeAddon | undefined;
   private readonly params: Parameter[];
   private readonly modules: Module[];
+  /** The loader's batch size: only a batch of that many rows is recorded (not an epoch's short last one). */
+  private readonly batchRows: number;
 
   constructor(
     private readonly model: Module,
     private readonly optimizer: StepOptimizer,
     private readonly loss: LossFn,
-    options: { enabled: boolean; lossIsNamed: boolean },
+    options: { enabled: boolean; lossIsNamed: boolean; batchRows: number },
   ) {
     this.params = model.parameters();
     this.modules = model.namedModules().map(([, m]) => m);
-
+    this.batchRows = options.batchRows;
     this.addon = nativeAddon();
     this.state = 'warmup';
     const off = (why: string) => {
@@ -147,12 +149,12 @@ export class TrainingStep {
     const r = this.recorded;
     if (this.state === 'ready' && r !== null && this.fits(r, batch.x, y)) {
       if (this.unchanged(r)) return this.replay(r, batch, where);
-      this.drop('a parameter, its gradient, requiresGrad or a train/eval mode changed since recording');
+      this.drop('something the recording captured changed (a parameter, gradient or buffer array, requiresGrad, a train/eval mode or a module setting)');
       if (this.recordings < MAX_RECORDINGS) this.state = 'record';
       return this.jsStep(batch.x, y, where);
     }
     if (this.state === 'verify' && r !== null && this.fits(r, batch.x, y)) return this.verify(r, batch, where);
-    if (this.state === 'record') return this.record(batch, where);
+    if (this.state === 'record' && batch.x.shape[0] === this.batchRows) return this.record(batch, where);
     const result = this.jsStep(batch.x, y, where);
     if (this.state === 'warmup') this.state = 'record';
     return result;

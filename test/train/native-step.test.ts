@@ -74,6 +74,14 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     expect(js.history.replayNote).toMatch(/nativeStep option/);
   });
 
+  test('an epoch of one full and one short batch: the step is recorded on a full batch, and only full ones replay', async () => {
+    const data = images(12); // batches of 8 and 4
+    const { replayed, js } = await both(mlp, data, { epochs: 4 });
+    expectSameWeights(replayed.model, js.model);
+    // warmup (epoch 1), record (epoch 2), verify (epoch 3), replay (epoch 4): the short batches run JS.
+    expect(replayed.history.replayedSteps).toBe(1);
+  });
+
   test('CNN (conv with padding, max and average pooling, conv bias gradients) and SGD with momentum', async () => {
     const data = images(32);
     const run = async (nativeStep: boolean) => {
