@@ -108,19 +108,29 @@ describe('kernel plans', () => {
 });
 
 describe('kernel plans and detached buffers', () => {
-  test('planRun refuses a plan whose recorded buffer was transferred away since recording', async () => {
+  /** A recorded product whose weight's ArrayBuffer is then transferred away (detached). */
+  function planWithDetachedWeight(seed: number): { plan: KernelPlan; input: Float32Array; output: Float32Array } {
     const rows = 3;
-    const rng = new Rng(8);
+    const rng = new Rng(seed);
     const w = rng.f32(5 * 2);
     const input = rng.f32(rows * 5);
     const output = new Float32Array(rows * 2);
-    const a = addon();
-    a.planBegin();
-    a.matmul(mm(rows, 2, 5), input, w, null, output);
-    const plan = a.planEnd();
-    structuredClone(w.buffer, { transfer: [w.buffer as ArrayBuffer] }); // detaches w's ArrayBuffer
+    addon().planBegin();
+    addon().matmul(mm(rows, 2, 5), input, w, null, output);
+    const plan = addon().planEnd();
+    structuredClone(w.buffer, { transfer: [w.buffer as ArrayBuffer] });
     expect(w.length).toBe(0);
-    expectKernelError(() => a.planRun(plan, input, output, new Float32Array(input.length), new Float32Array(output.length), 1), RangeError, 'planRun');
+    return { plan, input, output };
+  }
+
+  test('planRun refuses a plan whose recorded buffer was transferred away since recording', () => {
+    const { plan, input, output } = planWithDetachedWeight(8);
+    expectKernelError(() => addon().planRun(plan, input, output, new Float32Array(input.length), new Float32Array(output.length), 1), RangeError, 'planRun');
+  });
+
+  test('planReplay refuses it too', () => {
+    const { plan, input } = planWithDetachedWeight(23);
+    expectKernelError(() => addon().planReplay(plan, [new Float32Array(input.length)], [input]), RangeError, 'planReplay');
   });
 });
 
@@ -165,19 +175,6 @@ describe('planReplay (fit\'s recorded training step): copies in, replays on this
     replay(plan, [x], [input]); // idle again
   });
 
-  test('refuses a plan whose buffer was transferred away since recording', () => {
-    const rows = 3;
-    const rng = new Rng(23);
-    const w = rng.f32(5 * 2);
-    const input = rng.f32(rows * 5);
-    const output = new Float32Array(rows * 2);
-    const a = addon();
-    a.planBegin();
-    a.matmul(mm(rows, 2, 5), input, w, null, output);
-    const plan = a.planEnd();
-    structuredClone(w.buffer, { transfer: [w.buffer as ArrayBuffer] });
-    expectKernelError(() => a.planReplay(plan, [new Float32Array(input.length)], [input]), RangeError, 'planReplay');
-  });
 
   test('class indices copied into a recorded cross-entropy are checked again at every replay', () => {
     const n = 3, c = 4;
