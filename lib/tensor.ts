@@ -15,6 +15,15 @@ export type TensorData = Float32Array | Int32Array;
 export type Scalar = number;
 export type NestedArray = number | NestedArray[];
 
+/** Whether two float32 arrays hold the same bits (-0 vs 0 and NaN payloads count): a replayed plan is checked this way. */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
+  return true;
+}
+
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }

@@ -23,7 +23,7 @@ import { parseJson } from '../io/json.js';
 import { encodeWeights, loadWeightsInto, modelTensors, weightsKey } from '../io/weights.js';
 import type { Module } from '../nn/module.js';
 import { withPackedWeights } from '../ops/packed-weights.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, sameBits } from '../tensor.js';
 
 /**
  * A full event-loop turn, timers included: setImmediate alone can resume in the same loop iteration,
@@ -104,14 +104,6 @@ function entryFor(model: Module, op: string): ModelEntry {
 
 function forward(model: Module, data: Float32Array, shape: number[]): Tensor {
   return noGrad(() => withPackedWeights(() => model.forward(new Tensor(data, shape))));
-}
-
-function sameBits(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
-  return true;
 }
 
 /**

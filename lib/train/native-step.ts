@@ -31,7 +31,7 @@ import { isBuiltinModuleTree, moduleToNode } from '../io/architecture.js';
 import { globalGenerator } from '../random.js';
 import type { Module, Parameter } from '../nn/module.js';
 import type { Batch } from '../data/dataset.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, sameBits } from '../tensor.js';
 import type { LossFn } from './resolve.js';
 import { computeLoss } from './resolve.js';
 
@@ -82,13 +82,6 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function sameBits(a: ArrayLike<number> & ArrayBufferView, b: ArrayLike<number> & ArrayBufferView): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  const ua = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const ub = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
-  return true;
-}
 
 /** fit's gradient steps: the JS step, or the recorded plan once it has been verified. */
 export class TrainingStep {
@@ -162,13 +155,19 @@ export class TrainingStep {
 
   /** The plain step: the autograd graph on this thread. */
   private jsStep(x: Tensor, y: Tensor, where: () => string): StepResult {
+    const result = this.jsGradients(x, y, where);
+    this.optimizer.step();
+    return result;
+  }
+
+  /** The plain step up to the gradients (no update): forward, loss (checked finite), backward. */
+  private jsGradients(x: Tensor, y: Tensor, where: () => string): StepResult {
     this.optimizer.zeroGrad();
     const out = this.model.forward(x);
     const loss = computeLoss('fit', this.loss, out, y);
     const value = loss.item();
     checkFinite(value, where);
     loss.backward();
-    this.optimizer.step();
     return { out, value };
   }
 
@@ -295,12 +294,7 @@ export class TrainingStep {
     const replayBuffers = buffers.map((b) => b.slice());
     globalGenerator.restoreState(random);
     buffers.forEach((b, i) => b.set(buffersBefore[i]));
-    this.optimizer.zeroGrad();
-    const out = this.model.forward(batch.x);
-    const loss = computeLoss('fit', this.loss, out, batch.y!);
-    const jsValue = loss.item();
-    checkFinite(jsValue, where);
-    loss.backward();
+    const { out, value: jsValue } = this.jsGradients(batch.x, batch.y!, where);
     const same =
       Object.is(Math.fround(value), Math.fround(jsValue)) &&
       sameBits(replayOut, out.data as Float32Array) &&
