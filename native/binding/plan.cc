@@ -243,8 +243,8 @@ Napi::Value plan_run(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// The byte span of a typed array argument (any element type), or a TypeError naming it.
-BufferSpan typed_span(const Args& in, size_t i, const Napi::Value& v, const std::string& name) {
+// The byte span of a typed array (any element type), or a TypeError naming it.
+BufferSpan typed_span(const Args& in, const Napi::Value& v, const std::string& name) {
   if (!v.IsTypedArray()) in.type_error(name + " must be a typed array, got " + describe(v));
   const auto ta = v.As<Napi::TypedArray>();
   const auto* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
@@ -261,6 +261,21 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
   Args in(info, "planReplay");
   if (info.Length() != 3 && info.Length() != 4) in.expect_count(3);
   Plan* plan = unwrap_plan(in);
+  if (tls_recording != nullptr) in.range_error("cannot replay a plan while one is being recorded on this thread");
+  const Napi::Value sources_value = in.at(1), targets_value = in.at(2);
+  if (!sources_value.IsArray() || !targets_value.IsArray()) in.type_error("sources and targets must be arrays of typed arrays");
+  const auto sources = sources_value.As<Napi::Array>(), targets = targets_value.As<Napi::Array>();
+  if (sources.Length() != targets.Length()) {
+    in.range_error("sources and targets differ in length (" + std::to_string(sources.Length()) + " vs " +
+                   std::to_string(targets.Length()) + ")");
+  }
+  // Element reads may run JS (an accessor could detach a buffer): read them all before taking any
+  // pointer; from there on no JS runs until the calls are done.
+  std::vector<Napi::Value> source_values, target_values;
+  for (uint32_t i = 0; i < sources.Length(); ++i) {
+    source_values.push_back(sources.Get(i));
+    target_values.push_back(targets.Get(i));
+  }
   const uint32_t* seeds = nullptr;
   if (info.Length() == 4) {
     const Napi::Value v = in.at(3);
@@ -276,19 +291,11 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
   } else if (plan->seed_count() > 0) {
     in.range_error("the plan draws " + std::to_string(plan->seed_count()) + " random seeds (dropout): pass seeds");
   }
-  if (tls_recording != nullptr) in.range_error("cannot replay a plan while one is being recorded on this thread");
-  const Napi::Value sources_value = in.at(1), targets_value = in.at(2);
-  if (!sources_value.IsArray() || !targets_value.IsArray()) in.type_error("sources and targets must be arrays of typed arrays");
-  const auto sources = sources_value.As<Napi::Array>(), targets = targets_value.As<Napi::Array>();
-  if (sources.Length() != targets.Length()) {
-    in.range_error("sources and targets differ in length (" + std::to_string(sources.Length()) + " vs " +
-                   std::to_string(targets.Length()) + ")");
-  }
   std::vector<std::pair<BufferSpan, BufferSpan>> copies;
-  for (uint32_t i = 0; i < sources.Length(); ++i) {
+  for (size_t i = 0; i < source_values.size(); ++i) {
     const std::string at = "[" + std::to_string(i) + "]";
-    const BufferSpan src = typed_span(in, 1, sources.Get(i), "sources" + at);
-    const BufferSpan dst = typed_span(in, 2, targets.Get(i), "targets" + at);
+    const BufferSpan src = typed_span(in, source_values[i], "sources" + at);
+    const BufferSpan dst = typed_span(in, target_values[i], "targets" + at);
     if (!plan->holds(dst)) in.range_error("targets" + at + " is not a buffer the plan uses");
     if (src.second != dst.second) {
       in.range_error("sources" + at + " has " + std::to_string(src.second) + " bytes, targets" + at + " " +

@@ -128,6 +128,21 @@ describe('kernel plans and detached buffers', () => {
     expectKernelError(() => addon().planRun(plan, input, output, new Float32Array(input.length), new Float32Array(output.length), 1), RangeError, 'planRun');
   });
 
+  test('planReplay reads every source before using any: an accessor that detaches an earlier one gives an error, not a copy from freed memory', () => {
+    const { plan, input, output } = recordTwoLayers(4, 27);
+    const x = new Float32Array(input.length);
+    const sources: ArrayBufferView[] = [x];
+    Object.defineProperty(sources, 1, {
+      enumerable: true,
+      get() {
+        structuredClone(x.buffer, { transfer: [x.buffer as ArrayBuffer] });
+        return new Float32Array(output.length);
+      },
+    });
+    expectKernelError(() => addon().planReplay(plan, sources, [input, output]), RangeError, 'planReplay');
+    expect(x.length).toBe(0);
+  });
+
   test('planReplay refuses it too', () => {
     const { plan, input } = planWithDetachedWeight(23);
     expectKernelError(() => addon().planReplay(plan, [new Float32Array(input.length)], [input]), RangeError, 'planReplay');
