@@ -63,6 +63,8 @@ export interface NativePlanApi {
    * the plan synchronously (fit's recorded training step).
    */
   planReplay(plan: KernelPlan, sources: readonly ArrayBufferView[], targets: readonly ArrayBufferView[], seeds?: Uint32Array): void;
+  /** Whether the plan's calls read or write exactly this array's bytes. */
+  planUses(plan: KernelPlan, array: ArrayBufferView): boolean;
 }
 
 export type NativeLoadResult =

@@ -238,6 +238,12 @@ export class TrainingStep {
     }
     const value = loss.item();
     checkFinite(value, where);
+    // A loss or module that reads the batch in JS (nll builds its one-hot mask from y) would replay with
+    // the recorded batch's values: such a step keeps the JS path.
+    if (handle !== null && !(addon.planUses(handle, x.data) && addon.planUses(handle, y.data))) {
+      handle = null;
+      this.drop("the recorded step does not read the batch's x and y through kernels (the loss or a module reads them in JS)");
+    }
     if (handle !== null) {
       this.recorded = {
         handle, x, y, out, loss,

@@ -20,8 +20,8 @@ namespace {
 
 // Bindings that set things up rather than compute (they may run while recording without being kept).
 // releasePackedB frees only the handle's share of its panels: a recorded matmulPacked holds its own.
-constexpr const char* kSetupFunctions[] = {"backendInfo", "setNumThreads",  "setIsa",  "packMatmulB",
-                                           "releasePackedB", "planBegin",   "planEnd", "planRun", "planReplay"};
+constexpr const char* kSetupFunctions[] = {"backendInfo",    "setNumThreads", "setIsa",  "packMatmulB", "releasePackedB",
+                                           "planBegin",      "planEnd",       "planRun", "planReplay",  "planUses"};
 
 bool is_setup_function(const char* name) {
   for (const char* s : kSetupFunctions) {
@@ -319,6 +319,15 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// planUses(plan, array) -> boolean: whether the recorded calls read or write exactly this typed array's
+// bytes (fit checks that its recorded step reads the batch through kernels before replaying it).
+Napi::Value plan_uses(const Napi::CallbackInfo& info) {
+  Args in(info, "planUses");
+  in.expect_count(2);
+  const Plan* plan = unwrap_plan(in);
+  return Napi::Boolean::New(info.Env(), plan->holds(typed_span(in, in.at(1), "array")));
+}
+
 }  // namespace
 
 void run_or_record(const Napi::CallbackInfo& info, const std::function<void()>& call) {
@@ -364,6 +373,7 @@ void register_plan(Napi::Env env, Napi::Object exports) {
   export_function(env, exports, "planEnd", plan_end);
   export_function(env, exports, "planRun", plan_run);
   export_function(env, exports, "planReplay", plan_replay);
+  export_function(env, exports, "planUses", plan_uses);
 }
 
 }  // namespace tf::binding

@@ -163,6 +163,17 @@ describe('planReplay (fit\'s recorded training step): copies in, replays on this
     expect(new Uint32Array(output.buffer)).toEqual(new Uint32Array(direct(input.slice(), rows, w1, w2).buffer));
   });
 
+  test('planUses tells whether the recorded calls use exactly an array\'s bytes', () => {
+    const { plan, input, output, w1 } = recordTwoLayers(5, 28);
+    expect(addon().planUses(plan, input)).toBe(true);
+    expect(addon().planUses(plan, output)).toBe(true);
+    expect(addon().planUses(plan, w1)).toBe(true);
+    expect(addon().planUses(plan, input.subarray(1))).toBe(false);
+    expect(addon().planUses(plan, new Float32Array(input.length))).toBe(false);
+    expectKernelError(() => (addon().planUses as (...a: unknown[]) => unknown)(plan, [1]), TypeError, 'planUses');
+    expectKernelError(() => (addon().planUses as (...a: unknown[]) => unknown)({}, input), TypeError, 'planUses');
+  });
+
   test('validates every argument, and refuses while recording or while the plan runs elsewhere', async () => {
     const rows = 4;
     const { plan, input, output } = recordTwoLayers(rows, 22);
