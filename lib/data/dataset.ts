@@ -85,14 +85,8 @@ export function takeRows(t: Tensor, indices: Int32Array): Tensor {
     const begin = indices[0] * row;
     return new Tensor(t.data.subarray(begin, begin + indices.length * row), shape);
   }
-  if (row > 0 && indices.length > 0 && t.data instanceof Float32Array) {
-    // The kernel prefetches upcoming rows: a shuffled batch from a large dataset is mostly cache misses.
-    const out = kernelOutput(indices.length * row);
-    getBackend().gatherRows(row, t.data, indices, out);
-    return new Tensor(out, shape);
-  }
-  const out = t.dtype === 'int32' ? new Int32Array(indices.length * row) : new Float32Array(indices.length * row);
-  copyRows(t, indices, row, out);
+  const out = t.dtype === 'int32' ? new Int32Array(indices.length * row) : kernelOutput(indices.length * row);
+  writeRows(t, indices, out);
   return new Tensor(out, shape);
 }
 
@@ -101,8 +95,15 @@ function holdsRowsOf(out: Tensor, t: Tensor, rows: number): boolean {
   return out.dtype === t.dtype && out.rank === t.rank && out.shape[0] === rows && out.shape.every((d, i) => i === 0 || d === t.shape[i]);
 }
 
-function copyRows(t: Tensor, indices: Int32Array, row: number, out: Float32Array | Int32Array): void {
-  if (row === 1) {
+/** Rows `indices` of t (along axis 0) into out, which has room for exactly those rows; every element written. */
+function writeRows(t: Tensor, indices: Int32Array, out: Float32Array | Int32Array): void {
+  const n = t.shape[0];
+  const row = n === 0 ? 0 : t.size / n;
+  if (row === 0 || indices.length === 0) return;
+  if (t.data instanceof Float32Array) {
+    // The kernel prefetches upcoming rows: a shuffled batch from a large dataset is mostly cache misses.
+    getBackend().gatherRows(row, t.data, indices, out as Float32Array);
+  } else if (row === 1) {
     for (let i = 0; i < indices.length; i++) out[i] = t.data[indices[i]]; // labels: no view per element
   } else {
     for (let i = 0; i < indices.length; i++) {
@@ -110,21 +111,6 @@ function copyRows(t: Tensor, indices: Int32Array, row: number, out: Float32Array
       out.set(t.data.subarray(src, src + row), i * row);
     }
   }
-}
-
-/**
- * takeRows(t, indices) written into `out` (same dtype, shape [indices.length, ...t.shape.slice(1)]):
- * the same values, into a buffer that already exists (fit gathers a replayed batch straight into the
- * recorded step's input: no fresh buffer to page in, no copy after). False, writing nothing, when
- * `out` does not have that dtype and shape.
- */
-export function takeRowsInto(t: Tensor, indices: Int32Array, out: Tensor): boolean {
-  if (!holdsRowsOf(out, t, indices.length)) return false;
-  const n = t.shape[0];
-  const row = n === 0 ? 0 : t.size / n;
-  if (row > 0 && indices.length > 0 && t.data instanceof Float32Array) getBackend().gatherRows(row, t.data, indices, out.data as Float32Array);
-  else copyRows(t, indices, row, out.data);
-  return true;
 }
 
 /** Samples: x [N, ...] and, for supervised data, y [N, ...] with the same N. */
@@ -156,15 +142,16 @@ export class Dataset {
   }
 
   /**
-   * @internal batch(indices) written into existing x and y tensors (see takeRowsInto); null, writing
-   * nothing, when they do not have the batch's dtypes and shapes.
+   * @internal batch(indices) written into existing x and y tensors: the same values, into buffers that
+   * already exist (fit gathers a replayed batch straight into the recorded step's input: no fresh buffer
+   * to page in, no copy after). Null, writing nothing, when they do not have the batch's dtypes and shapes.
    */
   batchInto(indices: Int32Array, x: Tensor, y: Tensor | null): Batch | null {
     const idx = this.checkedIndices(indices);
     if ((this.y === null) !== (y === null) || !holdsRowsOf(x, this.x, idx.length)) return null;
     if (y !== null && !holdsRowsOf(y, this.y!, idx.length)) return null;
-    takeRowsInto(this.x, idx, x);
-    if (y !== null) takeRowsInto(this.y!, idx, y);
+    writeRows(this.x, idx, x.data);
+    if (y !== null) writeRows(this.y!, idx, y.data);
     return { x, y, indices: idx };
   }
 
