@@ -245,6 +245,7 @@ export class TrainingStep {
       this.drop("the recorded step does not read the batch's x and y through kernels (the loss or a module reads them in JS)");
     }
     if (handle !== null) {
+      const bufferTensors = this.bufferTensors();
       this.recorded = {
         handle, x, y, out, loss,
         data: this.params.map((p) => p.data as Float32Array),
@@ -252,10 +253,9 @@ export class TrainingStep {
         trains: this.params.map((p) => p.requiresGrad),
         modes: this.modules.map((m) => m.training),
         architecture: this.architecture(),
-        bufferTensors: this.bufferTensors(),
-        buffers: [],
+        bufferTensors,
+        buffers: bufferTensors.map((t) => t.data),
       };
-      this.recorded.buffers = this.recorded.bufferTensors.map((t) => t.data);
       this.userCodeRan = false;
       this.state = 'verify';
     }

@@ -35,8 +35,8 @@ Napi::Value dropout(const Napi::CallbackInfo& info) {
   const F32Arg y = a.f32(3, "y", n, how);
   const F32Arg mask = a.f32(4, "mask", n, how);
   // Recorded: the seed comes from a cell each replay refills (plan.h), so every step gets its own mask.
-  const auto [cells, cell] = seed_cell(static_cast<uint32_t>(seed));
   const uint32_t fixed = static_cast<uint32_t>(seed);
+  const auto [cells, cell] = seed_cell(fixed);
   run_or_record(info, [=] { tf::dropout(n, p, cells ? (*cells)[cell] : fixed, x.data, y.data, mask.data); });
   return a.env().Undefined();
 }

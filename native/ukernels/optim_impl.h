@@ -1,7 +1,8 @@
 // The Adam update, written once over a small set of vector operations `V` that a SIMD ISA file
 // provides (optim_f32__<isa>.cc; today __m256 for AVX2+FMA, which the AVX-512 level uses too: see
-// optim.inc). Portable header: no intrinsics. Same per-element formula as the portable kernel (optim_f32__scalar.cc), with FMA: one
-// rounding where that kernel has two, so ISAs may differ by an ulp (contract in optim_ukernels.h).
+// optim.inc). Portable header: no intrinsics. Same per-element formula as the portable kernel
+// (optim_f32__scalar.cc), with FMA: one rounding where that kernel has two, so ISAs may differ by an ulp
+// (contract in optim_ukernels.h).
 //
 // V provides (F = vector of floats, M = lane mask for the last, partial vector):
 //   kLanes; set(c), mul, div, sqrt, fma(a, b, c) = a*b + c (fused)
