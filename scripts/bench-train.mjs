@@ -373,7 +373,7 @@ function targets(o, results) {
     // The best-of-runs ratio, and each round's own (both thread counts ran in it, minutes apart), whose
     // spread shows how much of the figure is the host's.
     const rounds = two && one && two.trainRates.length === one.trainRates.length && one.trainRates.length > 1
-      ? ` (per repeat ${two.trainRates.map((v, i) => (v && one.trainRates[i] ? (v / one.trainRates[i]).toFixed(2) : '—')).join(', ')})` : '';
+      ? ` (per repeat ${two.trainRates.map((v, i) => ratio(v, one.trainRates[i])?.toFixed(2) ?? '—').join(', ')})` : '';
     rows.push([`${model} training, 2 threads ≥ 1.6× our 1 thread`, r === null ? 'not measured' : `${r.toFixed(2)}×${rounds}`, r === null ? null : r >= 1.6]);
   }
   for (const model of o.models) {
