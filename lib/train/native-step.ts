@@ -82,7 +82,6 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-
 /** fit's gradient steps: the JS step, or the recorded plan once it has been verified. */
 export class TrainingStep {
   /** Steps that ran as replays. */
