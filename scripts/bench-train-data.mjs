@@ -90,6 +90,19 @@ export function accuracyOf(logits, labels) {
   return right / labels.length;
 }
 
+/** Mean softmax cross-entropy of [n, 10] logits against labels (in float64, so two libraries' figures compare). */
+export function meanCrossEntropy(logits, labels) {
+  let sum = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let top = -Infinity;
+    for (let c = 0; c < 10; c++) top = Math.max(top, logits[i * 10 + c]);
+    let z = 0;
+    for (let c = 0; c < 10; c++) z += Math.exp(logits[i * 10 + c] - top);
+    sum += top + Math.log(z) - logits[i * 10 + labels[i]];
+  }
+  return sum / labels.length;
+}
+
 /** Median of the values (mean of the middle two for an even count). */
 export function median(values) {
   const s = [...values].sort((a, b) => a - b);

@@ -6,6 +6,8 @@ defaults, which tensorforge's layers follow), batch 64, Adam lr 1e-3, the sum-of
 .item() after every step (as fit does for its log). Timed: each epoch's training loop; inference: the test
 set in batches of 256 under no_grad, best of --inference-repeats passes after a warm-up pass.
 --onnx DIR also exports the trained model to DIR/<model>.onnx (dynamic batch axis) for onnxruntime-node.
+--start DIR trains from the initial weights and the per-epoch sample order that tensorforge's run wrote there
+(scripts/bench-train-start.mjs) instead of drawing its own, so the two accuracies compare like with like.
 
 Run by scripts/bench-train.mjs; on its own:
     /usr/bin/python3 scripts/bench-train-torch.py --model mlp --threads 1 --data /usr/share/datasets/fashion-mnist
@@ -81,6 +83,28 @@ def lenet5():
     )
 
 
+START_CHECK_SAMPLES = 256  # as in bench-train.mjs
+
+
+def read_start(directory, model, n, epochs):
+    """(parameter arrays, epochs x n order) from bench-train-start.mjs; refuses a start that does not fit."""
+    with open(os.path.join(directory, 'start.json')) as f:
+        spec = json.load(f)
+    if spec['n'] != n or spec['epochs'] < epochs:
+        raise ValueError(f"--start {directory}: written for {spec['n']} samples x {spec['epochs']} epochs, need {n} x {epochs}")
+    flat = np.fromfile(os.path.join(directory, 'params.bin'), dtype=np.float32)
+    params = list(model.parameters())
+    if len(params) != len(spec['params']):
+        raise ValueError(f"--start {directory}: {len(spec['params'])} parameters for a model with {len(params)}")
+    values = []
+    for p, s in zip(params, spec['params']):
+        if list(p.shape) != s['shape']:
+            raise ValueError(f"--start {directory}: parameter shape {s['shape']}, model has {list(p.shape)}")
+        values.append(torch.from_numpy(flat[s['offset']:s['offset'] + p.numel()].reshape(s['shape']).copy()))
+    order = np.fromfile(os.path.join(directory, 'order.bin'), dtype=np.int32).reshape(spec['epochs'], n)
+    return values, torch.from_numpy(order.astype(np.int64))
+
+
 def infer(model, x, batch):
     outs = [model(x[i:i + batch]) for i in range(0, x.shape[0], batch)]
     return torch.cat(outs)
@@ -101,6 +125,7 @@ def main():
     p.add_argument('--inference-batch', type=int, default=256)
     p.add_argument('--inference-repeats', type=int, default=3)
     p.add_argument('--onnx', default='')
+    p.add_argument('--start', default='', help='train from the start tensorforge wrote here (bench-train-start.mjs)')
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -110,13 +135,24 @@ def main():
     else:
         (x_train, y_train), (x_test, y_test) = load(a.data, a.limit, a.test_limit)
     model = mlp() if a.model == 'mlp' else lenet5()
+    n = x_train.shape[0]
+    orders = None
+    if a.start:
+        values, orders = read_start(a.start, model, n, a.epochs)
+        with torch.no_grad():
+            for p, v in zip(model.parameters(), values):
+                p.copy_(v)
+    start_loss = None  # the untrained model's loss on the first test images: tensorforge's, from the same start, must match
+    if a.start:
+        with torch.no_grad():
+            k = min(START_CHECK_SAMPLES, x_test.shape[0])
+            start_loss = F.cross_entropy(model(x_test[:k]).double(), y_test[:k]).item()
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
 
-    n = x_train.shape[0]
     epoch_rates = []
-    for _ in range(a.epochs):
+    for epoch in range(a.epochs):
         model.train()
-        order = torch.randperm(n)
+        order = torch.randperm(n) if orders is None else orders[epoch]
         started = time.perf_counter()
         loss_sum = 0.0
         for i in range(0, n, a.batch):
@@ -144,6 +180,7 @@ def main():
         'framework': 'pytorch', 'version': torch.__version__, 'model': a.model, 'threads': a.threads,
         'trainSamples': n, 'testSamples': x_test.shape[0], 'epochRates': epoch_rates,
         'finalLoss': loss_sum / n, 'accuracy': accuracy, 'inferenceRate': best,
+        'start': 'tensorforge' if a.start else 'own', 'startLoss': start_loss,
     }
     if a.onnx:
         try:
