@@ -137,14 +137,12 @@ def main():
     model = mlp() if a.model == 'mlp' else lenet5()
     n = x_train.shape[0]
     orders = None
+    start_loss = None  # the untrained model's loss on the first test images: tensorforge's, from the same start, must match
     if a.start:
         values, orders = read_start(a.start, model, n, a.epochs)
         with torch.no_grad():
             for p, v in zip(model.parameters(), values):
                 p.copy_(v)
-    start_loss = None  # the untrained model's loss on the first test images: tensorforge's, from the same start, must match
-    if a.start:
-        with torch.no_grad():
             k = min(START_CHECK_SAMPLES, x_test.shape[0])
             start_loss = F.cross_entropy(model(x_test[:k]).double(), y_test[:k]).item()
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)

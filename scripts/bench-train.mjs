@@ -77,7 +77,6 @@ function parseOptions(argv) {
     model: value('model', 'mlp'),
     onnx: value('onnx', ''),
     startOut: value('start-out', ''),
-    startIn: value('start-in', ''),
     epochs: count('epochs', 5, 1),
     threads,
     threadCount: count('thread-count', 1, 1),
@@ -332,7 +331,8 @@ function measure(o, framework, model, threads, rep, work) {
   }
   const node = [fileURLToPath(import.meta.url), '--child', framework, ...args, '--thread-count', threadArg];
   if (o.peerModules) node.push('--peer-modules', o.peerModules);
-  if (framework === 'ours' && start) node.push('--start-out', start);
+  // Each thread count's run draws the same start: the first one writes it.
+  if (framework === 'ours' && start && !existsSync(join(start, 'start.json'))) node.push('--start-out', start);
   if (framework === 'onnxruntime') {
     if (!work.onnxPaths.has(model)) throw new Error('onnxruntime: no ONNX export of this model from the pytorch run');
     node.push('--onnx', work.onnxPaths.get(model));
@@ -438,7 +438,7 @@ function targets(o, results) {
     const ours = get('ours', model, t);
     const torch = get('pytorch', model, t);
     const d = ours && torch ? 100 * (ours.accuracy - torch.accuracy) : null;
-    rows.push([`${model} test accuracy within 0.5 points of PyTorch`, d === null ? 'not measured' : `${signed(d)} points${d === null ? '' : startNote(ours, torch)}`,
+    rows.push([`${model} test accuracy within 0.5 points of PyTorch`, d === null ? 'not measured' : `${signed(d)} points${startNote(ours, torch)}`,
       d === null ? null : Math.abs(d) <= 0.5]);
   }
   for (const model of o.models) {
