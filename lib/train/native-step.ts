@@ -11,15 +11,15 @@
 //      private copies of its x and y (the buffers each later batch is gathered or copied into).
 //   3. verify: the next such batch runs both ways: replayed, then through JS from the same state. The
 //      loss, the output, every gradient and every module buffer must agree bit for bit, or the plan is
-//      dropped. This
-//      catches a step that computes anything in JS between kernels (a replay would repeat the recorded
-//      value): such a model simply keeps the JS step.
+//      dropped. This catches a step that computes anything in JS between kernels (a replay would repeat
+//      the recorded value): such a model simply keeps the JS step.
 //   4. ready: replays. Batches of another shape (an epoch's last, smaller one) run the JS step.
 // Replays are only tried for trees of built-in modules and a named loss (user code could have side
 // effects a replay would skip), on the native backend, and only while nothing the recording captured
 // changed: the parameters' data and gradient arrays, the module buffers' arrays, which parameters
-// train, every module's train/eval flag, and (checked after user callbacks ran) the modules' configuration, e.g. a dropout
-// rate (a callback may swap weights in, freeze a layer or change a rate; the step is then recorded again).
+// train, every module's train/eval flag, and (checked after user callbacks ran) the modules'
+// configuration, e.g. a dropout rate (a callback may swap weights in, freeze a layer or change a rate;
+// the step is then recorded again).
 // Dropout draws one seed per call from the global generator for its mask: a replay draws the same
 // seeds in the same order and hands them to the plan's seed cells, so masks match the JS step's.
 // Batch norm in training mode updates its running statistics (module buffers) in its kernel, so a
