@@ -20,6 +20,8 @@
 //
 // With B prepacked and A read in place (inference), while the partition's B fits in half of L2, the
 // row tile is the outer loop instead (gemm_partition_rows_outer): for ir: for pc: for jr, same K blocks.
+// A·Bᵀ with K >= 4M runs as Cᵀ = B·Aᵀ through the same nest, B read in place as the kernel's A, and
+// is then transposed into C ("transposed B with few rows" below): no copy of the big operand.
 //
 // Each core has its own L2 (2 MB on the dev machine), so each thread packing and reading its own B
 // block costs nothing over sharing one, and it removes the two barriers per K block of a shared pack.
@@ -278,7 +280,7 @@ void gemm_partition_rows_outer(const GemmArgs& g, const GemmUkernel& uk, const G
 // serially with its own packing buffers. i0 and j0 are multiples of mr and nr (the tile grid from the
 // matrix origin), so a panel index is the same in any partition.
 void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl, const GemmPackedB* prepacked,
-                    int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+                    int64_t i0, int64_t i1, int64_t j0, int64_t j1, bool read_a_in_place = false) {
   const int mr = uk.mr;
   const int nr = uk.nr;
   if (prepacked != nullptr && !g.trans_a && uk.strided_a != nullptr && g.k > 0 && gemm_rows_outer_fits(g, j0, j1)) {
@@ -330,10 +332,11 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
         const int64_t rows = std::min(bl.mc, i1 - ic);
         // With prepacked B (inference: predict over a big input), A is typically read once from DRAM:
         // packing it then waits on memory, while the kernel's reads of A in place stream behind its
-        // arithmetic. Its last tile may read one row past `rows` (rows rounded up to even): only where
-        // that row exists.
-        const bool a_in_place = kc > 0 && prepacked != nullptr && !g.trans_a && uk.strided_a != nullptr &&
-                                ic + round_up(rows, 2) <= g.m;
+        // arithmetic. The transposed-B path (read_a_in_place) reads its A, the caller's B, in place
+        // so as not to pack it. The last tile may read one row past `rows` (rows rounded up to even):
+        // only where that row exists.
+        const bool a_in_place = kc > 0 && (prepacked != nullptr || read_a_in_place) && !g.trans_a &&
+                                uk.strided_a != nullptr && ic + round_up(rows, 2) <= g.m;
         float* ap = nullptr;
         if (kc > 0 && !a_in_place) {
           ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
@@ -505,10 +508,77 @@ void run_gemm_k_split(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocki
   });
 }
 
+// --- transposed B with few rows: Cᵀ = B·Aᵀ ----------------------------------------------------------
+// C = A·Bᵀ with B stored [n,k] would pack all of B (k*n elements, a transposing copy) for only m
+// multiply-adds per element: for a dense layer's input gradient, dz [64,n_out] · wᵀ, that packing is
+// 13-16 % of the product. Its transpose Cᵀ = B·Aᵀ reads B in place instead, as the kernel's A operand
+// (strided_a: B's rows are contiguous in k), packs only A (m*k elements) as its B operand, and writes
+// Cᵀ into a scratch buffer that the kernel's transposer then turns into C (m*n elements). Every output
+// is the same chain of FMAs over the same K blocks (fma(a,b,c) = fma(b,a,c) exactly), so the result is
+// bit-identical to packing B. Only without an epilogue (bias and activation would apply along Cᵀ's
+// rows) and without accumulate: what a backward pass asks for.
+AlignedBuffer& transposed_c_buffer() {
+  thread_local AlignedBuffer buffer;  // the calling thread's; the partitions fill disjoint rows
+  return buffer;
+}
+
+// Cᵀ is computed a band of at most this many floats at a time (1 MB; a band of whole tiles), so the
+// scratch stays bounded for any n: (64, 784, 256) and the like fit in one band.
+constexpr int64_t kTransposedCBandFloats = int64_t{1} << 18;
+
+void run_gemm_swapped(const GemmArgs& g, const GemmUkernel& uk) {
+  const int64_t ldt = round_up(g.m, 16);  // Cᵀ rows of m floats, 64-byte aligned
+  const int64_t band = std::max<int64_t>(1, kTransposedCBandFloats / ldt / uk.mr) * uk.mr;
+  float* ct = transposed_c_buffer().get(std::min(g.n, band) * ldt);
+  const GemmBlocking bl = blocking_for(uk, g.k);  // the same K blocks as g's
+  for (int64_t r0 = 0; r0 < g.n; r0 += band) {
+    GemmArgs s;  // Cᵀ rows [r0, r0 + s.m): B [n,k] rows · op(A)ᵀ [k,m]
+    s.m = std::min(band, g.n - r0);
+    s.n = g.m;
+    s.k = g.k;
+    s.a = g.b + r0 * g.ldb;
+    s.lda = g.ldb;
+    s.b = g.a;
+    s.ldb = g.lda;
+    s.trans_b = !g.trans_a;  // op(A)ᵀ is A [m,k] read transposed, or A stored [k,m] read as it is
+    s.c = ct;
+    s.ldc = ldt;
+    const int threads = gemm_worth_threading(s) ? num_threads() : 1;
+    int64_t tm = 1, tn = 1;
+    if (threads > 1) choose_grid(s, uk, bl, threads, false, &tm, &tn);
+    const int64_t m_panels = ceil_div(s.m, uk.mr), n_panels = ceil_div(s.n, uk.nr);
+    auto run = [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t ti = t / tn, tj = t % tn;
+        const int64_t i0 = split_point(m_panels, tm, ti) * uk.mr;
+        const int64_t i1 = std::min(s.m, split_point(m_panels, tm, ti + 1) * uk.mr);
+        const int64_t j0 = split_point(n_panels, tn, tj) * uk.nr;
+        const int64_t j1 = std::min(s.n, split_point(n_panels, tn, tj + 1) * uk.nr);
+        if (i0 >= i1 || j0 >= j1) continue;
+        gemm_partition(s, uk, bl, nullptr, i0, i1, j0, j1, /*read_a_in_place=*/true);
+        // C[j][r0 + i] = Cᵀ[i][j] for this thread's rectangle, while it is still in this core's cache.
+        const float* src = ct + i0 * ldt + j0;
+        float* dst = g.c + j0 * g.ldc + r0 + i0;
+        if (uk.transpose != nullptr) {
+          uk.transpose(src, ldt, i1 - i0, j1 - j0, dst, g.ldc);
+        } else {
+          pack_portable::transpose(src, ldt, i1 - i0, j1 - j0, dst, g.ldc);
+        }
+      }
+    };
+    const int64_t parts = tm * tn;
+    if (parts > 1) parallel_for(parts, 1, run); else run(0, 1);
+  }
+}
+
 void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepacked) {
   check_args(g);
   if (uk.mr < 1 || uk.mr > kMaxMr || uk.nr < 1) throw std::invalid_argument("gemm: micro-kernel tile out of range");
   if (g.m == 0 || g.n == 0) return;
+  if (prepacked == nullptr && gemm_swaps_trans_b(g, uk)) {
+    run_gemm_swapped(g, uk);
+    return;
+  }
   const GemmBlocking bl = prepacked != nullptr ? prepacked->blocking : blocking_for(uk, g.k);
 
   const int threads = gemm_worth_threading(g) ? num_threads() : 1;
@@ -537,6 +607,17 @@ void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepa
 }  // namespace
 
 void gemm_with_ukernel(const GemmArgs& g, const GemmUkernel& uk) { run_gemm(g, uk, nullptr); }
+
+// Pays where B's transposing copy (k*n elements) is at least 4 times C's (m*n): K >= 4M. In-process
+// A/B, best of 15 alternating rounds, 1 / 2 threads, (M,K,N), GFLOP/s packed -> swapped: (64,784,256) 143 -> 166
+// / 268 -> 284, (64,256,784) 143 -> 161 / 265 -> 293, (64,256,128) 135 -> 147 / 202 -> 208, (32,256,256)
+// 121 -> 158 / 204 -> 246, (256,4096,1024) 146 -> 151 / 292 -> 299; below the line it loses: (64,128,256)
+// 141 -> 140 / 220 -> 220, (64,64,784) 137 -> 129 / 256 -> 207. Fewer than 16 rows make Cᵀ's tiles
+// mostly padding: (8,784,256) 70 -> 59.
+bool gemm_swaps_trans_b(const GemmArgs& g, const GemmUkernel& uk) {
+  return g.trans_b && uk.strided_a != nullptr && g.bias == nullptr && g.activation == GemmActivation::none &&
+         !g.accumulate && g.m >= 16 && g.m <= 256 && g.k >= 4 * g.m && g.n > 0;
+}
 
 bool gemm_splits_k(const GemmArgs& g, const GemmUkernel& uk, int threads) {
   return gemm_worth_threading(g) && g.m > 0 && g.n > 0 && gemm_k_split_pays(g, blocking_for(uk, g.k), threads, false);
@@ -652,6 +733,13 @@ bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& uk) {
 
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
                                        const GemmUkernel& alternative) {
+  // Run as Cᵀ = B·Aᵀ (gemm_swaps_trans_b), the kernel sees a product of m columns with B packed once:
+  // chosen as for a prepacked B (the same K blocks, the least column padding). 6x64 over 14x32 there,
+  // in-process A/B, 1 / 2 threads, (M,K,N): (256,4096,1024) 146 -> 159 / 297 -> 320, (64,256,784) 156 -> 162 /
+  // 293 -> 294, (64,784,256) 167 -> 168 / 277 -> 296 GFLOP/s; m = 32 stays on 14x32 (157 against 84).
+  if (gemm_swaps_trans_b(args, preferred) && gemm_swaps_trans_b(args, alternative)) {
+    return gemm_choose_packed_ukernel(args.k, args.m, preferred, alternative);
+  }
   // With A transposed its packing is a plain copy whatever mr is, and 14x32 measured ahead of 6x64.
   if (args.trans_a || alternative.fn == preferred.fn || args.m < 1) return preferred;
   // With B read in place the default (14x32: half the bytes of B per FMA) won even where its rows pad

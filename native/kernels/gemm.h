@@ -103,6 +103,9 @@ void gemm_with_ukernel(const GemmArgs& args, const GemmUkernel& ukernel);
 // Whether gemm_with_ukernel(args, ukernel) at `threads` threads splits K across the threads instead of
 // the output tiles (gemm.cc, "K split"): a speed choice only, every output rounds as with one thread.
 bool gemm_splits_k(const GemmArgs& args, const GemmUkernel& ukernel, int threads);
+// Whether gemm_with_ukernel(args, ukernel) runs a transposed-B product as Cᵀ = B·Aᵀ, reading B in place
+// (gemm.cc, "transposed B with few rows"): a speed choice only, every output rounds as when B is packed.
+bool gemm_swaps_trans_b(const GemmArgs& args, const GemmUkernel& ukernel);
 // The small-M direct path with an explicit kernel: m <= 8 and !trans_b, else std::invalid_argument.
 void gemm_small_m_with_ukernel(const GemmArgs& args, const GemmSmallMUkernel& ukernel);
 

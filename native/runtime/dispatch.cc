@@ -6,20 +6,24 @@
 namespace tf {
 namespace {
 
-// The kernels with an in-place-A entry (TF_GEMM_STRIDED_A), by their packed entry.
+// The kernels with an in-place-A entry (TF_GEMM_STRIDED_A), by their packed entry, and their transposers.
 const struct {
   GemmUkernelFn fn;
   GemmUkernelStridedAFn strided_a;
+  GemmTransposeFn transpose;
 } strided_a_entries[] = {
-#define TF_GEMM_STRIDED_A(name) {&name, &name##_strided_a},
+#define TF_GEMM_STRIDED_A(name) {&name, &name##_strided_a, &name##_transpose},
 #include "ukernels/ukernels.inc"
 #undef TF_GEMM_STRIDED_A
-    {nullptr, nullptr},
+    {nullptr, nullptr, nullptr},
 };
 
 GemmUkernel with_strided_a(GemmUkernel uk) {
   for (const auto& e : strided_a_entries) {
-    if (e.fn == uk.fn && e.fn != nullptr) uk.strided_a = e.strided_a;
+    if (e.fn == uk.fn && e.fn != nullptr) {
+      uk.strided_a = e.strided_a;
+      uk.transpose = e.transpose;
+    }
   }
   return uk;
 }

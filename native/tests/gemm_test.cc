@@ -386,6 +386,44 @@ TF_TEST(gemm_packers_every_ukernel_match_portable) {
   }
 }
 
+// Every kernel's transposer (registered with its strided-A entry) against the portable loop: rows and
+// columns around the 8x8 blocks, strided source and destination. The source window ends at a guard
+// page, the destination is guarded and its gaps (ldd > rows) hold a sentinel that must survive.
+TF_TEST(gemm_transposers_match_portable) {
+  int with_transposer = 0;
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    TF_CHECK((uk.transpose != nullptr) == (uk.strided_a != nullptr),
+             std::string(uk.name) + " registers a transposer exactly when it reads A in place");
+    if (uk.transpose == nullptr) continue;
+    ++with_transposer;
+    for (int64_t rows : {1, 3, 7, 8, 9, 15, 16, 17, 33}) {
+      for (int64_t cols : {1, 2, 7, 8, 9, 16, 17, 40}) {
+        for (int64_t pad : {0, 5}) {
+          const int64_t lds = cols + pad, ldd = rows + pad;
+          GuardedBuffer src(span(rows, cols, lds));
+          Rng rng(static_cast<uint64_t>(rows * 100 + cols * 2 + pad));
+          rng.fill(src.data(), src.size());
+          const size_t out = span(cols, rows, ldd);
+          GuardedBuffer got(out);
+          std::vector<float> want(out, kGapSentinel);
+          for (size_t i = 0; i < out; ++i) got[i] = kGapSentinel;
+          uk.transpose(src.data(), lds, rows, cols, got.data(), ldd);
+          pack_portable::transpose(src.data(), lds, rows, cols, want.data(), ldd);
+          expect_identical(got.data(), want.data(), out,
+                           std::string(uk.name) + " transpose rows=" + std::to_string(rows) + " cols=" +
+                               std::to_string(cols) + " pad=" + std::to_string(pad));
+        }
+      }
+    }
+  }
+#if defined(TF_HAVE_AVX512)
+  if (kernel_table_for(Isa::avx512) != nullptr) {
+    TF_CHECK(with_transposer >= 1, "the AVX-512 kernels register transposers");
+  }
+#endif
+}
+
 // Every registered micro-kernel through the full driver: K around kc, M around mr, N around nr, all
 // transposes; epilogue / accumulate / bias / thread count vary with the case.
 TF_TEST(gemm_edges_every_ukernel) {
@@ -506,6 +544,96 @@ TF_TEST(gemm_k_split_bit_identical) {
       TF_CHECK(!gemm_splits_k(args, uk, 1), cs.str(isa_name(isa)) + " split K on 1 thread");
       expect_one_and_two_threads_agree(cs, seed, isa_name(isa));
       ++seed;
+    }
+  });
+}
+
+// A·Bᵀ with K >= 4M runs as Cᵀ = B·Aᵀ where the kernel reads A in place (gemm.cc, "transposed B with
+// few rows"). Each case runs through every kernel at 1 and 2 threads (checked against the naive loop,
+// guard pages, gaps between C rows), and must be bit-identical to the same product with B handed over
+// already transposed (B [k,n], so the driver never swaps): the swap changes where B is read from, not
+// a single rounding. Cases either side of the rule (K = 4M and just below, M = 16 and 15, 256 and 257,
+// an epilogue, accumulate) check that only what it covers swaps.
+TF_TEST(gemm_transposed_b_swap_bit_identical) {
+  struct Swap {
+    Case cs;
+    bool swaps;  // on a kernel with a strided-A entry
+  };
+  std::vector<Swap> cases = {
+      {{64, 256, 784, false, true}, true},        // bench-gemm's (M,K,N) = (64,784,256) with B transposed
+      {{64, 784, 256, false, true}, true},        // and (64,256,784)
+      {{16, 33, 64, false, true}, true},          // K = 4M exactly, N short of a panel
+      {{17, 31, 401, false, true}, true},         // two K blocks (kc 400), odd M and N
+      {{29, 65, 1205, true, true}, true},         // A stored [k,m] too, three K blocks
+      {{130, 47, 521, false, true}, true},        // more rows than one 2-thread half holds
+      {{40, 300, 600, false, true}, true},        // big enough to run on 2 threads
+      {{16, 16390, 67, false, true}, true},       // Cᵀ in two bands (of 1 MB each, 16 floats a row)
+      {{15, 100, 400, false, true}, false},       // M < 16
+      {{16, 40, 63, false, true}, false},         // K < 4M
+      {{257, 50, 1100, false, true}, false},      // M > 256
+      {{32, 64, 200, false, true, false, true}, false},                        // bias
+      {{32, 64, 200, false, true, false, false, GemmActivation::relu}, false},  // activation
+      {{32, 64, 200, false, true, true}, false},                                // accumulate
+  };
+  cases[3].cs.pad_a = 3;
+  cases[3].cs.pad_b = 5;
+  cases[3].cs.pad_c = 2;
+  cases[4].cs.pad_b = 1;
+  cases[4].cs.pad_c = 7;
+  uint64_t seed = 101;
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    for (const Swap& sw : cases) {
+      const Case& cs = sw.cs;
+      GemmArgs args = gemm_dense_args(cs.m, cs.n, cs.k, nullptr, cs.trans_a, nullptr, cs.trans_b, nullptr);
+      args.bias = cs.bias ? &kGapSentinel : nullptr;
+      args.accumulate = cs.accumulate;
+      args.activation = cs.act;
+      TF_CHECK(gemm_swaps_trans_b(args, uk) == (sw.swaps && uk.strided_a != nullptr),
+               cs.str(uk.name) + (sw.swaps ? " should swap" : " should not swap"));
+      for_each_thread_count([&](int) {
+        // The same values with B already transposed: [k, n] with its own padding.
+        std::vector<float> b_plain;
+        const std::vector<float> swapped = run_case_with(
+            cs,
+            [&](const GemmArgs& g) {
+              b_plain.assign(static_cast<size_t>(g.k * g.n), 0.0f);
+              for (int64_t j = 0; j < g.n; ++j)
+                for (int64_t p = 0; p < g.k; ++p) b_plain[static_cast<size_t>(p * g.n + j)] = g.b[j * g.ldb + p];
+              gemm_with_ukernel(g, uk);
+            },
+            seed, uk.name);
+        // Same seed: A is drawn first, so it comes out the same; fixed_b then overwrites B's draw. Bias and
+        // C are drawn after B, so they match only where B's size does (no B padding): the cases with an
+        // epilogue or accumulate have none.
+        Case unswapped = cs;
+        unswapped.trans_b = false;
+        unswapped.pad_b = 0;
+        unswapped.fixed_b = b_plain.data();
+        const std::vector<float> packed = run_case_with(
+            unswapped, [&](const GemmArgs& g) { gemm_with_ukernel(g, uk); }, seed, uk.name);
+        expect_identical(swapped.data(), packed.data(), packed.size(), cs.str(uk.name) + " (B transposed vs not)");
+      });
+      ++seed;
+    }
+  }
+  // gemm() picks the tile for the swapped product, whose N is m: the level's alternative (6x64 on
+  // AVX-512) where m fills its columns and the K blocks match, else the default.
+  for_each_isa([](Isa isa) {
+    const KernelTable& t = kernels();
+    if (!gemm_swaps_trans_b(gemm_dense_args(64, 256, 784, nullptr, false, nullptr, true, nullptr), t.gemm)) return;
+    for (int64_t m : {32, 64, 128, 256}) {
+      const GemmArgs args = gemm_dense_args(m, 256, 4 * m + 16, nullptr, false, nullptr, true, nullptr);
+      const GemmUkernel& chosen = gemm_choose_ukernel(args, t.gemm, t.gemm_alt);
+      const GemmUkernel& want = gemm_choose_packed_ukernel(args.k, m, t.gemm, t.gemm_alt);
+      TF_CHECK(chosen.fn == want.fn, std::string(isa_name(isa)) + " m=" + std::to_string(m) + " chose " + chosen.name);
+      // Where both tiles cut K alike (kc at its cap, as with a 48 KB L1), the rule comes down to padding.
+      if (t.gemm_alt.fn != t.gemm.fn && gemm_blocking(t.gemm_alt).kc == gemm_blocking(t.gemm).kc &&
+          t.gemm_alt.strided_a != nullptr) {
+        const bool alt_fits = m % t.gemm_alt.nr == 0;
+        TF_CHECK((chosen.fn == t.gemm_alt.fn) == alt_fits,
+                 std::string(isa_name(isa)) + " m=" + std::to_string(m) + " chose " + chosen.name);
+      }
     }
   });
 }

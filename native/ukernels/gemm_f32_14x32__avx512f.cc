@@ -34,4 +34,9 @@ void gemm_f32_14x32__avx512f_pack_b(const float* b, int64_t ldb, bool trans, int
   pack_avx::pack_b<32>(b, ldb, trans, cols, kc, dst);
 }
 
+void gemm_f32_14x32__avx512f_transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst,
+                                       int64_t ldd) {
+  pack_avx::transpose(src, lds, rows, cols, dst, ldd);
+}
+
 }  // namespace tf

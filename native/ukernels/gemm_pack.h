@@ -8,6 +8,7 @@
 //           b points at op(B)(0, 0): trans ? b[j*ldb + p] (B stored [n,k]) : b[p*ldb + j]
 // Rows / columns past `rows` / `cols` in the last panel are written as zeros; nothing outside the
 // rows x kc (cols x kc) window of the source is read.
+//   transpose: dst[j*ldd + i] = src[i*lds + j] for i < rows, j < cols (GemmTransposeFn).
 #pragma once
 
 #include <algorithm>
@@ -34,6 +35,12 @@ inline void pack_b(const float* b, int64_t ldb, bool trans, int64_t cols, int64_
       for (int j = 0; j < valid; ++j) d[j] = trans ? b[(j0 + j) * ldb + p] : b[p * ldb + j0 + j];
       for (int j = valid; j < nr; ++j) d[j] = 0.0f;
     }
+  }
+}
+
+inline void transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
+  for (int64_t j = 0; j < cols; ++j) {
+    for (int64_t i = 0; i < rows; ++i) dst[j * ldd + i] = src[i * lds + j];
   }
 }
 

@@ -138,6 +138,19 @@ inline void copy_rows(const float* src, int64_t lds, int64_t cols, int64_t kc, f
   }
 }
 
+// dst[j*ldd + i] = src[i*lds + j] for i < rows, j < cols (GemmTransposeFn): 8x8 blocks, the partial
+// ones through masked loads and stores, so nothing outside the two matrices is touched. Blocks run
+// along a band of 8 destination rows, which are written front to back.
+inline void transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
+  for (int64_t j = 0; j < cols; j += 8) {
+    const int kk = static_cast<int>(std::min<int64_t>(8, cols - j));
+    for (int64_t i = 0; i < rows; i += 8) {
+      const int lanes = static_cast<int>(std::min<int64_t>(8, rows - i));
+      transpose_block(src + i * lds + j, lds, lanes, kk, lanes, dst + j * ldd + i, ldd);
+    }
+  }
+}
+
 template <int MR>
 void pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
   if (trans) {

@@ -50,6 +50,10 @@ using GemmUkernelStridedBFn = void (*)(int64_t kc, const float* a, const float* 
 using GemmUkernelStridedAFn = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                                        int mr, int nr, const GemmTileEpilogue& ep);
 
+// dst[j*ldd + i] = src[i*lds + j] for i < rows, j < cols: the driver's transposed-B path (gemm.cc)
+// writes C from the Cᵀ it computed. Nothing outside those rows and columns is read or written.
+using GemmTransposeFn = void (*)(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd);
+
 // The kernel's packers (layouts and contract: ukernels/gemm_pack.h), compiled for the kernel's ISA
 // in its own file: pack_a fills ceil(rows/MR) A micro-panels, pack_b ceil(cols/NR) B micro-panels.
 using GemmPackAFn = void (*)(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst);
@@ -67,6 +71,9 @@ struct GemmUkernel {
   // nullptr: A is always packed. Registered (TF_GEMM_STRIDED_A) where reading A in place runs as fast
   // as the packed panel when A is in cache, so the driver may skip packing A (gemm.cc).
   GemmUkernelStridedAFn strided_a = nullptr;
+  // Registered with strided_a (a kernel that reads A in place can run Cᵀ = B·Aᵀ for gemm.cc's
+  // transposed-B path); nullptr: the portable loop (gemm_pack.h).
+  GemmTransposeFn transpose = nullptr;
 };
 
 // Small-M direct kernel (batch-1 inference, GEMV-like): no packing at all, A and B read in place.
@@ -108,7 +115,8 @@ inline float gemm_activate(GemmActivation act, float alpha, float x) {
                         int nr_valid, const GemmTileEpilogue& ep);
 #define TF_GEMM_STRIDED_A(name)                                                                        \
   void name##_strided_a(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int mr_valid, \
-                        int nr_valid, const GemmTileEpilogue& ep);
+                        int nr_valid, const GemmTileEpilogue& ep);                                               \
+  void name##_transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd);
 #define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m)                                                     \
   void name(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, int64_t a_cs, const float* b, \
             int64_t ldb, float* c, int64_t ldc, const GemmTileEpilogue& ep);

@@ -115,6 +115,15 @@ describe('matmul parity: native vs reference', () => {
         parityCase(native, rng, margs(250, 33, 800, { transA: true, activation: 'sigmoid' }), false, cfg.label);
       });
     });
+
+    // K >= 4M with B transposed runs as Cᵀ = B·Aᵀ on AVX-512 (native/kernels/gemm.cc).
+    it(`transposed B with K >= 4M: m=40 n=300 k=600 transB, m=19 n=77 k=401 transA transB (${cfg.label})`, () => {
+      withNativeConfig(cfg, () => {
+        const rng = new Rng(7);
+        parityCase(native, rng, margs(40, 300, 600, { transB: true }), false, cfg.label);
+        parityCase(native, rng, margs(19, 77, 401, { transA: true, transB: true }), false, cfg.label);
+      });
+    });
   }
 });
 
@@ -135,6 +144,19 @@ describe('matmul threads', () => {
         return c;
       });
       expectIdentical(run(2), run(1), `${label(a, true)} ${isa}`);
+    });
+
+    it(`1 vs 2 threads bit-identical, B transposed with K >= 4M: m=64 n=256 k=784 (${isa})`, () => {
+      const rng = new Rng(6);
+      const a = margs(64, 256, 784, { transB: true });
+      const A = rng.f32(a.m * a.k);
+      const B = rng.f32(a.k * a.n);
+      const run = (threads: number) => withNativeConfig({ isa, threads, label: '' }, () => {
+        const c = new Float32Array(a.m * a.n);
+        native.matmul(a, A, B, null, c);
+        return c;
+      });
+      expectIdentical(run(2), run(1), `${label(a, false)} ${isa}`);
     });
   }
 });
@@ -217,6 +239,19 @@ describe('matmul small m (direct path)', () => {
         return c;
       });
       expectIdentical(run(2), run(1), `${label(a, true)} ${isa}`);
+    });
+
+    it(`1 vs 2 threads bit-identical, B transposed with K >= 4M: m=64 n=256 k=784 (${isa})`, () => {
+      const rng = new Rng(6);
+      const a = margs(64, 256, 784, { transB: true });
+      const A = rng.f32(a.m * a.k);
+      const B = rng.f32(a.k * a.n);
+      const run = (threads: number) => withNativeConfig({ isa, threads, label: '' }, () => {
+        const c = new Float32Array(a.m * a.n);
+        native.matmul(a, A, B, null, c);
+        return c;
+      });
+      expectIdentical(run(2), run(1), `${label(a, false)} ${isa}`);
     });
   }
 });
