@@ -298,7 +298,8 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
     // B [k,n] needs no packing for a kernel that reads it with a stride: its rows are already the
     // panel rows. Saves the copy of B (13.6 % of (64,784,256) with SIMD packing) and its packed
     // copy's room in L2.
-    const bool in_place = prepacked == nullptr && gemm_reads_b_in_place(g, uk);
+    // Not when A is read in place: no kernel entry reads both operands with strides.
+    const bool in_place = prepacked == nullptr && !read_a_in_place && gemm_reads_b_in_place(g, uk);
     if (in_place) {
       panels.in_place = g.b;
       panels.ldb = g.ldb;
@@ -335,8 +336,8 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
         // arithmetic. The transposed-B path (read_a_in_place) reads its A, the caller's B, in place
         // so as not to pack it. The last tile may read one row past `rows` (rows rounded up to even):
         // only where that row exists.
-        const bool a_in_place = kc > 0 && (prepacked != nullptr || read_a_in_place) && !g.trans_a &&
-                                uk.strided_a != nullptr && ic + round_up(rows, 2) <= g.m;
+        const bool a_in_place = kc > 0 && (prepacked != nullptr || read_a_in_place) && !in_place &&
+                                !g.trans_a && uk.strided_a != nullptr && ic + round_up(rows, 2) <= g.m;
         float* ap = nullptr;
         if (kc > 0 && !a_in_place) {
           ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);

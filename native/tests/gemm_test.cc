@@ -566,6 +566,7 @@ TF_TEST(gemm_transposed_b_swap_bit_identical) {
       {{17, 31, 401, false, true}, true},         // two K blocks (kc 400), odd M and N
       {{29, 65, 1205, true, true}, true},         // A stored [k,m] too, three K blocks
       {{130, 47, 521, false, true}, true},        // more rows than one 2-thread half holds
+      {{40, 100, 200, true, true}, true},         // Aᵀ [k,m] with short rows: still packed as Cᵀ's B
       {{40, 300, 600, false, true}, true},        // big enough to run on 2 threads
       {{16, 16390, 67, false, true}, true},       // Cᵀ in two bands (of 1 MB each, 16 floats a row)
       {{15, 100, 400, false, true}, false},       // M < 16

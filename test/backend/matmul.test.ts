@@ -117,10 +117,11 @@ describe('matmul parity: native vs reference', () => {
     });
 
     // K >= 4M with B transposed runs as Cᵀ = B·Aᵀ on AVX-512 (native/kernels/gemm.cc).
-    it(`transposed B with K >= 4M: m=40 n=300 k=600 transB, m=19 n=77 k=401 transA transB (${cfg.label})`, () => {
+    it(`transposed B with K >= 4M: m=40 n=300 k=600 transB, m=68 n=100 k=280 and m=19 n=77 k=401 transA transB (${cfg.label})`, () => {
       withNativeConfig(cfg, () => {
         const rng = new Rng(7);
         parityCase(native, rng, margs(40, 300, 600, { transB: true }), false, cfg.label);
+        parityCase(native, rng, margs(68, 100, 280, { transA: true, transB: true }), false, cfg.label);
         parityCase(native, rng, margs(19, 77, 401, { transA: true, transB: true }), false, cfg.label);
       });
     });
