@@ -746,6 +746,13 @@ const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& 
   // With B read in place the default (14x32: half the bytes of B per FMA) won even where its rows pad
   // M: (64,784,256) 186 vs 170-173, (64,256,128) 173 vs 161-165 GFLOP/s (1 thread, in-process A/B).
   if (gemm_reads_b_in_place(args, preferred)) return preferred;
+  // C rows a multiple of 4 KB apart (ldc a multiple of 1024 floats) put the first line of all 14 rows
+  // of a 14x32 tile in one L1 set (12 ways), and its epilogue's loads and stores of C then evict one
+  // another; a 6-row tile fits. In-process A/B, best of 5 alternating rounds, (M,K,N), GFLOP/s 14x32
+  // -> 6x64, 1 / 2 threads: 2048³ 158 -> 163 / 315 -> 327, 1024³ 166 -> 169 / 318 -> 327,
+  // (256,4096,1024) 155 -> 159 / 303 -> 304; with other strides no gain: 1536³ 160 -> 159 / 326 -> 323,
+  // 1000³ 160 -> 162 / 317 -> 312.
+  if (args.ldc > 0 && args.ldc % 1024 == 0 && args.m >= 256 && alternative.mr < preferred.mr) return alternative;
   const int64_t pad_preferred = gemm_computed_rows(args.m, preferred.mr) - args.m;
   const int64_t pad_alternative = gemm_computed_rows(args.m, alternative.mr) - args.m;
   return (pad_preferred - pad_alternative) * 50 > args.m ? alternative : preferred;

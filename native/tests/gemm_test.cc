@@ -686,6 +686,15 @@ TF_TEST(gemm_tile_choice_by_m) {
   }
   g.m = 1024;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=1024: padding below 2% keeps the default");
+  g.ldc = 2048;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &alt, "C rows 8 KB apart: the shorter tile");
+  g.ldc = 2047;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "C rows 8 KB - 4 bytes apart: the default");
+  g.ldc = 1024;
+  g.m = 255;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "C rows 4 KB apart but m < 256: the default");
+  g.m = 1024;
+  g.ldc = 0;
   g.m = 14;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "m=14: the default pads nothing");
   g.m = 16;
@@ -711,17 +720,27 @@ TF_TEST(gemm_tile_choice_by_m) {
         {257, 77, kGemmInPlaceMaxMK / 257, true, false, true, false, GemmActivation::none},
         {257, 77, kGemmInPlaceMaxMK / 257 + 1, true, false, true, false, GemmActivation::none},
         {257, 77, kGemmInPlaceMaxMK / 257 + 1, false, false, false, true, GemmActivation::relu},
+        // C rows 4 KB apart (ldc = 1024) with B packed (two K blocks): the shorter tile where the level
+        // has one; transposed A keeps the default.
+        {256, 1021, kc + 3, false, false, true, true, GemmActivation::relu, 0.1f, 0, 0, 3},
+        {256, 1021, kc + 3, true, true, false, false, GemmActivation::none, 0.1f, 0, 0, 3},
     };
     uint64_t seed = 31;
     for (const Case& cs : shapes) {
-      GemmArgs shape;
-      shape.m = cs.m;
-      shape.k = cs.k;
-      shape.trans_a = cs.trans_a;
-      shape.trans_b = cs.trans_b;
-      shape.ldb = cs.trans_b ? cs.k : cs.n;
+      // The arguments gemm() will see (only the pointers are missing).
+      GemmArgs shape = gemm_dense_args(cs.m, cs.n, cs.k, nullptr, cs.trans_a, nullptr, cs.trans_b, nullptr);
+      shape.lda += cs.pad_a;
+      shape.ldb += cs.pad_b;
+      shape.ldc += cs.pad_c;
+      static const float kSomeBias = 0.0f;
+      shape.bias = cs.bias ? &kSomeBias : nullptr;
+      shape.accumulate = cs.accumulate;
+      shape.activation = cs.act;
       const GemmUkernel& chosen = gemm_choose_ukernel(shape, kernels().gemm, kernels().gemm_alt);
       const std::string who = std::string(isa_name(isa)) + " " + chosen.name;
+      if (shape.ldc == 1024 && cs.m >= 256 && cs.k > kc && kernels().gemm_alt.mr < kernels().gemm.mr) {
+        TF_CHECK(&chosen == (cs.trans_a ? &kernels().gemm : &kernels().gemm_alt), cs.str(who) + ": tile for ldc 1024");
+      }
       for_each_thread_count([&](int) {
         const std::vector<float> via_gemm = run_case(cs, nullptr, seed, who + " via gemm()");
         const std::vector<float> direct = run_case(cs, &chosen, seed, who + " direct");
