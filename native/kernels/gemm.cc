@@ -276,6 +276,17 @@ void gemm_partition_rows_outer(const GemmArgs& g, const GemmUkernel& uk, const G
   }
 }
 
+// With B read in place, A is read in place as well (strided_ab) where a packed A panel would serve at
+// most 4 tiles of 32 columns (the partition spans <= 128 columns): packing A is then a sizeable share
+// of the work. Not when A's rows are a multiple of 4 KB apart (all of a tile's rows in one L1 set).
+// In-process A/B, best of 15 alternating rounds, (M,K,N), GFLOP/s packed A -> A in place, 1 / 2 threads:
+// (64,256,128) 156 -> 162 / 233 -> 264, (64,400,120) 146 -> 153 / 235 -> 266, (64,784,128) 161 -> 175 /
+// 277 -> 286, (64,120,84) 128 -> 138 / same; wider partitions lose (all columns in place: (64,256,784)
+// 156 -> 145, (64,784,256) 163 -> 160).
+bool gemm_reads_a_with_b_in_place(const GemmArgs& g, int64_t j0, int64_t j1) {
+  return j1 - j0 <= 128 && g.lda % 1024 != 0;
+}
+
 // One thread's share of the output: rows [i0, i1) and columns [j0, j1) of C over the whole K, run
 // serially with its own packing buffers. i0 and j0 are multiples of mr and nr (the tile grid from the
 // matrix origin), so a panel index is the same in any partition.
@@ -334,10 +345,13 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
         // With prepacked B (inference: predict over a big input), A is typically read once from DRAM:
         // packing it then waits on memory, while the kernel's reads of A in place stream behind its
         // arithmetic. The transposed-B path (read_a_in_place) reads its A, the caller's B, in place
-        // so as not to pack it. The last tile may read one row past `rows` (rows rounded up to even):
-        // only where that row exists.
-        const bool a_in_place = kc > 0 && (prepacked != nullptr || read_a_in_place) && !in_place &&
-                                !g.trans_a && uk.strided_a != nullptr && ic + round_up(rows, 2) <= g.m;
+        // so as not to pack it. With B read in place too, a narrow partition reads A in place through
+        // the kernel's strided_ab entry (gemm_reads_a_with_b_in_place). The last tile may read one row
+        // past `rows` (rows rounded up to even): only where that row exists.
+        const bool a_rows_exist = kc > 0 && !g.trans_a && ic + round_up(rows, 2) <= g.m;
+        const bool a_in_place =
+            a_rows_exist && (in_place ? uk.strided_ab != nullptr && gemm_reads_a_with_b_in_place(g, j0, j1)
+                                      : uk.strided_a != nullptr && (prepacked != nullptr || read_a_in_place));
         float* ap = nullptr;
         if (kc > 0 && !a_in_place) {
           ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
@@ -359,7 +373,12 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
             int64_t stride = nr;
             const float* b_panel = panels.panel(pc, kc, q, &stride);
             if (a_in_place) {
-              uk.strided_a(kc, g.a + (ic + ir) * g.lda + pc, g.lda, b_panel, c_row + col, g.ldc, mv, nv, ep);
+              const float* a_rows = g.a + (ic + ir) * g.lda + pc;
+              if (stride == nr) {
+                uk.strided_a(kc, a_rows, g.lda, b_panel, c_row + col, g.ldc, mv, nv, ep);
+              } else {
+                uk.strided_ab(kc, a_rows, g.lda, b_panel, stride, c_row + col, g.ldc, mv, nv, ep);
+              }
             } else if (stride == nr) {
               uk.fn(kc, a_panel, b_panel, c_row + col, g.ldc, mv, nv, ep);
             } else {

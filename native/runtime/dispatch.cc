@@ -11,11 +11,12 @@ const struct {
   GemmUkernelFn fn;
   GemmUkernelStridedAFn strided_a;
   GemmTransposeFn transpose;
+  GemmUkernelStridedABFn strided_ab;
 } strided_a_entries[] = {
-#define TF_GEMM_STRIDED_A(name) {&name, &name##_strided_a, &name##_transpose},
+#define TF_GEMM_STRIDED_A(name) {&name, &name##_strided_a, &name##_transpose, &name##_strided_ab},
 #include "ukernels/ukernels.inc"
 #undef TF_GEMM_STRIDED_A
-    {nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr},
 };
 
 GemmUkernel with_strided_a(GemmUkernel uk) {
@@ -23,6 +24,7 @@ GemmUkernel with_strided_a(GemmUkernel uk) {
     if (e.fn == uk.fn && e.fn != nullptr) {
       uk.strided_a = e.strided_a;
       uk.transpose = e.transpose;
+      uk.strided_ab = e.strided_ab;
     }
   }
   return uk;

@@ -339,6 +339,48 @@ TF_TEST(gemm_ukernels_strided_a_match_packed) {
 #endif
 }
 
+// Every kernel's strided-AB entry (both operands in place, unaligned rows lda and ldb apart) against its
+// packed entry on the same values: bit-identical. The A window holds mr rows rounded up to even and the
+// B window kc rows of nr columns, each ending at a guard page. Registered exactly with strided_a.
+TF_TEST(gemm_ukernels_strided_ab_match_packed) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    TF_CHECK((uk.strided_ab != nullptr) == (uk.strided_a != nullptr),
+             std::string(uk.name) + " registers a strided-AB entry exactly when it reads A in place");
+    if (uk.strided_ab == nullptr) continue;
+    for (int64_t kc : {1, 7, 64}) {
+      const int64_t lda = kc + 3, ldb = uk.nr + 5;
+      Rng rng(static_cast<uint64_t>(kc) * 19 + 7);
+      GuardedBuffer b(span(kc, uk.nr, ldb) + 1);  // +1: start one float in, so rows are unaligned
+      rng.fill(b.data(), b.size());
+      const float* b0 = b.data() + 1;
+      float* bp = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.nr) * sizeof(float), std::align_val_t{64}));
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(bp + p * uk.nr, b0 + p * ldb, sizeof(float) * static_cast<size_t>(uk.nr));
+      for (int mv : {1, 2, uk.mr / 2 + 1, uk.mr - 1, uk.mr}) {
+        const int64_t rows = (mv + 1) / 2 * 2;
+        GuardedBuffer a(span(rows, kc, lda) + 1);
+        rng.fill(a.data(), a.size());
+        const float* a0 = a.data() + 1;
+        float* ap = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.mr) * sizeof(float), std::align_val_t{64}));
+        std::fill(ap, ap + kc * uk.mr, 0.0f);
+        for (int64_t i = 0; i < mv; ++i) {
+          for (int64_t p = 0; p < kc; ++p) ap[p * uk.mr + i] = a0[i * lda + p];
+        }
+        // 10 columns: a one-vector tile where the kernel has one.
+        expect_entries_agree(
+            uk, mv, rng, std::string(uk.name) + " strided_ab kc=" + std::to_string(kc),
+            [&](int mode) { return mode < 2 ? uk.nr - 3 : 10; },
+            [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.fn(kc, ap, bp, c, uk.nr, mv, nv, ep); },
+            [&](float* c, int nv, const GemmTileEpilogue& ep) {
+              uk.strided_ab(kc, a0, lda, b0, ldb, c, uk.nr, mv, nv, ep);
+            });
+        ::operator delete(ap, std::align_val_t{64});
+      }
+      ::operator delete(bp, std::align_val_t{64});
+    }
+  }
+}
+
 // Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
 // odd row / column counts around the tile and the 8-wide transpose blocks, kc around 8 and 16, both
 // transposes, strided sources. The source window ends at a guard page and the destination is a

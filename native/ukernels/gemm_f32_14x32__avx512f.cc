@@ -39,4 +39,10 @@ void gemm_f32_14x32__avx512f_transpose(const float* src, int64_t lds, int64_t ro
   pack_avx::transpose(src, lds, rows, cols, dst, ldd);
 }
 
+void gemm_f32_14x32__avx512f_strided_ab(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                                       int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  if (nr_valid <= 16) return avx512::gemm_tile_rows<14, 1, 14, true>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile_rows<14, 2, 14, true>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+}
+
 }  // namespace tf

@@ -32,4 +32,9 @@ void gemm_f32_6x64__avx512f_transpose(const float* src, int64_t lds, int64_t row
   pack_avx::transpose(src, lds, rows, cols, dst, ldd);
 }
 
+void gemm_f32_6x64__avx512f_strided_ab(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                                      int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  avx512::gemm_tile_rows<6, 4, 6, true>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+}
+
 }  // namespace tf

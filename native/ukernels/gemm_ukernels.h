@@ -50,6 +50,11 @@ using GemmUkernelStridedBFn = void (*)(int64_t kc, const float* a, const float* 
 using GemmUkernelStridedAFn = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                                        int mr, int nr, const GemmTileEpilogue& ep);
 
+// The same tile with both operands read in place: A's element (i, p) at a[i*lda + p] as strided_a, B's
+// (p, j) at b[p*ldb + j] as strided_b (all NR columns readable). Bit-identical to the packed entry.
+using GemmUkernelStridedABFn = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                                        int64_t ldc, int mr, int nr, const GemmTileEpilogue& ep);
+
 // dst[j*ldd + i] = src[i*lds + j] for i < rows, j < cols: the driver's transposed-B path (gemm.cc)
 // writes C from the Cᵀ it computed. Nothing outside those rows and columns is read or written.
 using GemmTransposeFn = void (*)(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd);
@@ -74,6 +79,8 @@ struct GemmUkernel {
   // Registered with strided_a (a kernel that reads A in place can run Cᵀ = B·Aᵀ for gemm.cc's
   // transposed-B path); nullptr: the portable loop (gemm_pack.h).
   GemmTransposeFn transpose = nullptr;
+  // Registered with strided_a: both operands in place, for narrow products whose B is read in place.
+  GemmUkernelStridedABFn strided_ab = nullptr;
 };
 
 // Small-M direct kernel (batch-1 inference, GEMV-like): no packing at all, A and B read in place.
@@ -116,7 +123,9 @@ inline float gemm_activate(GemmActivation act, float alpha, float x) {
 #define TF_GEMM_STRIDED_A(name)                                                                        \
   void name##_strided_a(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int mr_valid, \
                         int nr_valid, const GemmTileEpilogue& ep);                                               \
-  void name##_transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd);
+  void name##_transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd); \
+  void name##_strided_ab(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,     \
+                         int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep);
 #define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m)                                                     \
   void name(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, int64_t a_cs, const float* b, \
             int64_t ldb, float* c, int64_t ldc, const GemmTileEpilogue& ep);
