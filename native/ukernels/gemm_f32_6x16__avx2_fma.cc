@@ -1,6 +1,8 @@
 // AVX2+FMA 6x16 GEMM micro-kernel: 6 rows x 2 ymm columns = 12 accumulators, 2 B vectors and one
 // broadcast: 15 of the 16 ymm registers. The epilogue (add C, add bias, activate) runs on the
 // registers; a partial last column block uses maskload/maskstore (masked lanes never touch memory).
+#include <algorithm>
+
 #include "ukernels/gemm_pack__avx.h"
 #include "ukernels/gemm_tile__avx2_fma.h"
 
@@ -76,35 +78,48 @@ inline void finish_tile(const __m256 (&out)[MR][NV], float* c, int64_t ldc, int 
   }
 }
 
-inline void tile(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
-                 int nr_valid, const GemmTileEpilogue& ep) {
+// A is a packed panel (element (i, p) at a[p*MR + i]), or with kStridedA read in place from the rows of
+// a row-major A (at a[i*lda + p]). In place, rows past mr_valid re-read the last valid row instead (their
+// sums are never stored), so nothing past the tile's own rows is touched.
+template <bool kStridedA>
+inline void tile(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
+                 int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
   // Twelve named accumulators: with an acc[MR][NV] array GCC 12 stores every accumulator to the
   // stack on each k step (the epilogue indexes rows at run time), which capped the kernel at ~60% of
   // the AVX2 FMA peak. Named values stay in ymm registers for the whole loop.
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  // Row r of the tile: a + r (packed, stepping MR per k) or row min(r, mr_valid - 1) (in place, stepping 1).
+  const int last = mr_valid - 1;
+  const float* a0 = kStridedA ? a : a + 0;
+  const float* a1 = kStridedA ? a + std::min(1, last) * lda : a + 1;
+  const float* a2 = kStridedA ? a + std::min(2, last) * lda : a + 2;
+  const float* a3 = kStridedA ? a + std::min(3, last) * lda : a + 3;
+  const float* a4 = kStridedA ? a + std::min(4, last) * lda : a + 4;
+  const float* a5 = kStridedA ? a + std::min(5, last) * lda : a + 5;
+  constexpr int64_t kStep = kStridedA ? 1 : MR;
   for (int64_t p = 0; p < kc; ++p) {
+    const int64_t o = p * kStep;
     const __m256 b0 = _mm256_loadu_ps(b);
     const __m256 b1 = _mm256_loadu_ps(b + 8);
-    __m256 ai = _mm256_broadcast_ss(a + 0);
+    __m256 ai = _mm256_broadcast_ss(a0 + o);
     c00 = _mm256_fmadd_ps(ai, b0, c00);
     c01 = _mm256_fmadd_ps(ai, b1, c01);
-    ai = _mm256_broadcast_ss(a + 1);
+    ai = _mm256_broadcast_ss(a1 + o);
     c10 = _mm256_fmadd_ps(ai, b0, c10);
     c11 = _mm256_fmadd_ps(ai, b1, c11);
-    ai = _mm256_broadcast_ss(a + 2);
+    ai = _mm256_broadcast_ss(a2 + o);
     c20 = _mm256_fmadd_ps(ai, b0, c20);
     c21 = _mm256_fmadd_ps(ai, b1, c21);
-    ai = _mm256_broadcast_ss(a + 3);
+    ai = _mm256_broadcast_ss(a3 + o);
     c30 = _mm256_fmadd_ps(ai, b0, c30);
     c31 = _mm256_fmadd_ps(ai, b1, c31);
-    ai = _mm256_broadcast_ss(a + 4);
+    ai = _mm256_broadcast_ss(a4 + o);
     c40 = _mm256_fmadd_ps(ai, b0, c40);
     c41 = _mm256_fmadd_ps(ai, b1, c41);
-    ai = _mm256_broadcast_ss(a + 5);
+    ai = _mm256_broadcast_ss(a5 + o);
     c50 = _mm256_fmadd_ps(ai, b0, c50);
     c51 = _mm256_fmadd_ps(ai, b1, c51);
-    a += MR;
     b += ldb;
   }
   const __m256 out[MR][NV] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
@@ -138,12 +153,28 @@ inline void tile(int64_t kc, const float* a, const float* b, int64_t ldb, float*
 
 void gemm_f32_6x16__avx2_fma(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
                              int nr_valid, const GemmTileEpilogue& ep) {
-  tile(kc, a, b, 16, c, ldc, mr_valid, nr_valid, ep);
+  tile<false>(kc, a, 0, b, 16, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_6x16__avx2_fma_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc,
                                        int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  tile(kc, a, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  tile<false>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x16__avx2_fma_strided_a(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  tile<true>(kc, a, lda, b, 16, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x16__avx2_fma_strided_ab(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb,
+                                        float* c, int64_t ldc, int mr_valid, int nr_valid,
+                                        const GemmTileEpilogue& ep) {
+  tile<true>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x16__avx2_fma_transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst,
+                                       int64_t ldd) {
+  pack_avx::transpose(src, lds, rows, cols, dst, ldd);
 }
 
 void gemm_f32_6x16__avx2_fma_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
