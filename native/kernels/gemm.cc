@@ -432,6 +432,20 @@ void choose_grid(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& b
   }
 }
 
+// Thread t's rectangle of a tm x tn grid over the output of g: rows [i0, i1), columns [j0, j1), whole tiles
+// from the matrix origin (so a panel index is the same in any partition); empty when the grid has more
+// rows or columns than tiles.
+struct Partition {
+  int64_t i0, i1, j0, j1;
+  bool empty() const { return i0 >= i1 || j0 >= j1; }
+};
+Partition grid_partition(const GemmArgs& g, const GemmUkernel& uk, int64_t tm, int64_t tn, int64_t t) {
+  const int64_t m_panels = ceil_div(g.m, uk.mr), n_panels = ceil_div(g.n, uk.nr);
+  const int64_t ti = t / tn, tj = t % tn;
+  return {split_point(m_panels, tm, ti) * uk.mr, std::min(g.m, split_point(m_panels, tm, ti + 1) * uk.mr),
+          split_point(n_panels, tn, tj) * uk.nr, std::min(g.n, split_point(n_panels, tn, tj + 1) * uk.nr)};
+}
+
 // --- K split -------------------------------------------------------------------------------------
 // A skinny product (few rows, long K: a dense layer's forward on a training batch) splits poorly over
 // output tiles: with M = 64 every thread packs all of A and reads B's every row, and in a training step
@@ -566,23 +580,18 @@ void run_gemm_swapped(const GemmArgs& g, const GemmUkernel& uk) {
     const int threads = gemm_worth_threading(s) ? num_threads() : 1;
     int64_t tm = 1, tn = 1;
     if (threads > 1) choose_grid(s, uk, bl, threads, false, &tm, &tn);
-    const int64_t m_panels = ceil_div(s.m, uk.mr), n_panels = ceil_div(s.n, uk.nr);
     auto run = [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
-        const int64_t ti = t / tn, tj = t % tn;
-        const int64_t i0 = split_point(m_panels, tm, ti) * uk.mr;
-        const int64_t i1 = std::min(s.m, split_point(m_panels, tm, ti + 1) * uk.mr);
-        const int64_t j0 = split_point(n_panels, tn, tj) * uk.nr;
-        const int64_t j1 = std::min(s.n, split_point(n_panels, tn, tj + 1) * uk.nr);
-        if (i0 >= i1 || j0 >= j1) continue;
-        gemm_partition(s, uk, bl, nullptr, i0, i1, j0, j1, /*read_a_in_place=*/true);
+        const Partition p = grid_partition(s, uk, tm, tn, t);
+        if (p.empty()) continue;
+        gemm_partition(s, uk, bl, nullptr, p.i0, p.i1, p.j0, p.j1, /*read_a_in_place=*/true);
         // C[j][r0 + i] = Cᵀ[i][j] for this thread's rectangle, while it is still in this core's cache.
-        const float* src = ct + i0 * ldt + j0;
-        float* dst = g.c + j0 * g.ldc + r0 + i0;
+        const float* src = ct + p.i0 * ldt + p.j0;
+        float* dst = g.c + p.j0 * g.ldc + r0 + p.i0;
         if (uk.transpose != nullptr) {
-          uk.transpose(src, ldt, i1 - i0, j1 - j0, dst, g.ldc);
+          uk.transpose(src, ldt, p.i1 - p.i0, p.j1 - p.j0, dst, g.ldc);
         } else {
-          pack_portable::transpose(src, ldt, i1 - i0, j1 - j0, dst, g.ldc);
+          pack_portable::transpose(src, ldt, p.i1 - p.i0, p.j1 - p.j0, dst, g.ldc);
         }
       }
     };
@@ -608,16 +617,11 @@ void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepa
   }
   int64_t tm = 1, tn = 1;
   if (threads > 1) choose_grid(g, uk, bl, threads, prepacked != nullptr, &tm, &tn);
-  const int64_t m_panels = ceil_div(g.m, uk.mr), n_panels = ceil_div(g.n, uk.nr);
 
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t ti = t / tn, tj = t % tn;
-      const int64_t i0 = split_point(m_panels, tm, ti) * uk.mr;
-      const int64_t i1 = std::min(g.m, split_point(m_panels, tm, ti + 1) * uk.mr);
-      const int64_t j0 = split_point(n_panels, tn, tj) * uk.nr;
-      const int64_t j1 = std::min(g.n, split_point(n_panels, tn, tj + 1) * uk.nr);
-      if (i0 < i1 && j0 < j1) gemm_partition(g, uk, bl, prepacked, i0, i1, j0, j1);
+      const Partition p = grid_partition(g, uk, tm, tn, t);
+      if (!p.empty()) gemm_partition(g, uk, bl, prepacked, p.i0, p.i1, p.j0, p.j1);
     }
   };
   const int64_t parts = tm * tn;

@@ -299,58 +299,22 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
   }
 }
 
-// Every kernel's strided-A entry (A read in place from rows lda floats apart, unaligned) against its
-// packed entry on the same values: bit-identical. The A window holds mr rows rounded up to even (what
-// the entry may read) and ends at a guard page.
-TF_TEST(gemm_ukernels_strided_a_match_packed) {
+// Every kernel's strided-A entry (A read in place from rows lda floats apart, unaligned) and strided-AB
+// entry (B in place too, rows ldb floats apart) against its packed entry on the same values:
+// bit-identical. The A window holds mr rows rounded up to even (what the entries may read), the B
+// window kc rows of nr columns; each ends at a guard page. Strided-AB is registered exactly with
+// strided-A.
+TF_TEST(gemm_ukernels_strided_a_and_ab_match_packed) {
   int with_entry = 0;
-  for (const GemmUkernelEntry* e : all_ukernels()) {
-    const GemmUkernel& uk = e->ukernel;
-    if (uk.strided_a == nullptr) continue;
-    ++with_entry;
-    for (int64_t kc : {1, 7, 64}) {
-      const int64_t lda = kc + 3;
-      Rng rng(static_cast<uint64_t>(kc) * 17 + 3);
-      float* bp = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.nr) * sizeof(float), std::align_val_t{64}));
-      rng.fill(bp, static_cast<size_t>(kc * uk.nr));
-      for (int mv : {1, 2, uk.mr / 2 + 1, uk.mr - 1, uk.mr}) {
-        const int64_t rows = (mv + 1) / 2 * 2;
-        GuardedBuffer a(span(rows, kc, lda) + 1);  // +1: start one float in, so rows are unaligned
-        rng.fill(a.data(), a.size());
-        const float* a0 = a.data() + 1;
-        float* ap = static_cast<float*>(::operator new(static_cast<size_t>(kc * uk.mr) * sizeof(float), std::align_val_t{64}));
-        std::fill(ap, ap + kc * uk.mr, 0.0f);
-        for (int64_t i = 0; i < mv; ++i) {
-          for (int64_t p = 0; p < kc; ++p) ap[p * uk.mr + i] = a0[i * lda + p];
-        }
-        // 10 columns: a one-vector tile where the kernel has one.
-        expect_entries_agree(
-            uk, mv, rng, std::string(uk.name) + " strided_a kc=" + std::to_string(kc),
-            [&](int mode) { return mode < 2 ? uk.nr - 3 : 10; },
-            [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.fn(kc, ap, bp, c, uk.nr, mv, nv, ep); },
-            [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.strided_a(kc, a0, lda, bp, c, uk.nr, mv, nv, ep); });
-        ::operator delete(ap, std::align_val_t{64});
-      }
-      ::operator delete(bp, std::align_val_t{64});
-    }
-  }
-#if defined(TF_HAVE_AVX512)
-  if (kernel_table_for(Isa::avx512) != nullptr) TF_CHECK(with_entry >= 1, "the AVX-512 kernels register strided-A entries");
-#endif
-}
-
-// Every kernel's strided-AB entry (both operands in place, unaligned rows lda and ldb apart) against its
-// packed entry on the same values: bit-identical. The A window holds mr rows rounded up to even and the
-// B window kc rows of nr columns, each ending at a guard page. Registered exactly with strided_a.
-TF_TEST(gemm_ukernels_strided_ab_match_packed) {
   for (const GemmUkernelEntry* e : all_ukernels()) {
     const GemmUkernel& uk = e->ukernel;
     TF_CHECK((uk.strided_ab != nullptr) == (uk.strided_a != nullptr),
              std::string(uk.name) + " registers a strided-AB entry exactly when it reads A in place");
-    if (uk.strided_ab == nullptr) continue;
+    if (uk.strided_a == nullptr) continue;
+    ++with_entry;
     for (int64_t kc : {1, 7, 64}) {
       const int64_t lda = kc + 3, ldb = uk.nr + 5;
-      Rng rng(static_cast<uint64_t>(kc) * 19 + 7);
+      Rng rng(static_cast<uint64_t>(kc) * 17 + 3);
       GuardedBuffer b(span(kc, uk.nr, ldb) + 1);  // +1: start one float in, so rows are unaligned
       rng.fill(b.data(), b.size());
       const float* b0 = b.data() + 1;
@@ -366,19 +330,26 @@ TF_TEST(gemm_ukernels_strided_ab_match_packed) {
         for (int64_t i = 0; i < mv; ++i) {
           for (int64_t p = 0; p < kc; ++p) ap[p * uk.mr + i] = a0[i * lda + p];
         }
+        const auto packed = [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.fn(kc, ap, bp, c, uk.nr, mv, nv, ep); };
         // 10 columns: a one-vector tile where the kernel has one.
-        expect_entries_agree(
-            uk, mv, rng, std::string(uk.name) + " strided_ab kc=" + std::to_string(kc),
-            [&](int mode) { return mode < 2 ? uk.nr - 3 : 10; },
-            [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.fn(kc, ap, bp, c, uk.nr, mv, nv, ep); },
-            [&](float* c, int nv, const GemmTileEpilogue& ep) {
-              uk.strided_ab(kc, a0, lda, b0, ldb, c, uk.nr, mv, nv, ep);
-            });
+        const auto columns = [&](int mode) { return mode < 2 ? uk.nr - 3 : 10; };
+        const std::string what = std::string(uk.name) + " kc=" + std::to_string(kc);
+        expect_entries_agree(uk, mv, rng, what + " strided_a", columns, packed,
+                             [&](float* c, int nv, const GemmTileEpilogue& ep) {
+                               uk.strided_a(kc, a0, lda, bp, c, uk.nr, mv, nv, ep);
+                             });
+        expect_entries_agree(uk, mv, rng, what + " strided_ab", columns, packed,
+                             [&](float* c, int nv, const GemmTileEpilogue& ep) {
+                               uk.strided_ab(kc, a0, lda, b0, ldb, c, uk.nr, mv, nv, ep);
+                             });
         ::operator delete(ap, std::align_val_t{64});
       }
       ::operator delete(bp, std::align_val_t{64});
     }
   }
+#if defined(TF_HAVE_AVX512)
+  if (kernel_table_for(Isa::avx512) != nullptr) TF_CHECK(with_entry >= 1, "the AVX-512 kernels register strided-A entries");
+#endif
 }
 
 // Every kernel's packers (SIMD on the AVX levels) against the portable loops (ukernels/gemm_pack.h):
