@@ -633,11 +633,11 @@ void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepa
 void gemm_with_ukernel(const GemmArgs& g, const GemmUkernel& uk) { run_gemm(g, uk, nullptr); }
 
 // Pays where B's transposing copy (k*n elements) is at least 4 times C's (m*n): K >= 4M. In-process
-// A/B, best of 15 alternating rounds, 1 / 2 threads, (M,K,N), GFLOP/s packed -> swapped: (64,784,256) 143 -> 166
-// / 268 -> 284, (64,256,784) 143 -> 161 / 265 -> 293, (64,256,128) 135 -> 147 / 202 -> 208, (32,256,256)
-// 121 -> 158 / 204 -> 246, (256,4096,1024) 146 -> 151 / 292 -> 299; below the line it loses: (64,128,256)
-// 141 -> 140 / 220 -> 220, (64,64,784) 137 -> 129 / 256 -> 207. Fewer than 16 rows make Cᵀ's tiles
-// mostly padding: (8,784,256) 70 -> 59.
+// A/B, best of 15 alternating rounds, 1 / 2 threads, (M,K,N), GFLOP/s packed -> swapped (14x32):
+// (64,784,256) 143 -> 166 / 268 -> 284, (64,256,784) 143 -> 161 / 265 -> 293, (64,256,128) 135 -> 147 /
+// 202 -> 208, (32,256,256) 121 -> 158 / 204 -> 246, (256,4096,1024) 146 -> 151 / 292 -> 299; below the
+// line it loses: (64,128,256) 141 -> 140 / 220 -> 220, (64,64,784) 137 -> 129 / 256 -> 207. Fewer than
+// 16 rows make Cᵀ's tiles mostly padding: (8,784,256) 70 -> 59.
 bool gemm_swaps_trans_b(const GemmArgs& g, const GemmUkernel& uk) {
   return g.trans_b && uk.strided_a != nullptr && g.bias == nullptr && g.activation == GemmActivation::none &&
          !g.accumulate && g.m >= 16 && g.m <= 256 && g.k >= 4 * g.m && g.n > 0;
@@ -759,8 +759,9 @@ const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& 
                                        const GemmUkernel& alternative) {
   // Run as Cᵀ = B·Aᵀ (gemm_swaps_trans_b), the kernel sees a product of m columns with B packed once:
   // chosen as for a prepacked B (the same K blocks, the least column padding). 6x64 over 14x32 there,
-  // in-process A/B, 1 / 2 threads, (M,K,N): (256,4096,1024) 146 -> 159 / 297 -> 320, (64,256,784) 156 -> 162 /
-  // 293 -> 294, (64,784,256) 167 -> 168 / 277 -> 296 GFLOP/s; m = 32 stays on 14x32 (157 against 84).
+  // in-process A/B, 1 / 2 threads, (M,K,N), GFLOP/s: (256,4096,1024) 146 -> 159 / 297 -> 320,
+  // (64,256,784) 156 -> 162 / 293 -> 294, (64,784,256) 167 -> 168 / 277 -> 296; m = 32 stays on 14x32
+  // (157 against 84).
   if (gemm_swaps_trans_b(args, preferred) && gemm_swaps_trans_b(args, alternative)) {
     return gemm_choose_packed_ukernel(args.k, args.m, preferred, alternative);
   }
