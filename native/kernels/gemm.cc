@@ -309,8 +309,7 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
     // B [k,n] needs no packing for a kernel that reads it with a stride: its rows are already the
     // panel rows. Saves the copy of B (13.6 % of (64,784,256) with SIMD packing) and its packed
     // copy's room in L2.
-    // Not when A is read in place: no kernel entry reads both operands with strides.
-    const bool in_place = prepacked == nullptr && !read_a_in_place && gemm_reads_b_in_place(g, uk);
+    const bool in_place = prepacked == nullptr && gemm_reads_b_in_place(g, uk);
     if (in_place) {
       panels.in_place = g.b;
       panels.ldb = g.ldb;
@@ -345,13 +344,14 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
         // With prepacked B (inference: predict over a big input), A is typically read once from DRAM:
         // packing it then waits on memory, while the kernel's reads of A in place stream behind its
         // arithmetic. The transposed-B path (read_a_in_place) reads its A, the caller's B, in place
-        // so as not to pack it. With B read in place too, a narrow partition reads A in place through
-        // the kernel's strided_ab entry (gemm_reads_a_with_b_in_place). The last tile may read one row
-        // past `rows` (rows rounded up to even): only where that row exists.
-        const bool a_rows_exist = kc > 0 && !g.trans_a && ic + round_up(rows, 2) <= g.m;
-        const bool a_in_place =
-            a_rows_exist && (in_place ? uk.strided_ab != nullptr && gemm_reads_a_with_b_in_place(g, j0, j1)
-                                      : uk.strided_a != nullptr && (prepacked != nullptr || read_a_in_place));
+        // so as not to pack it. With B read in place, a narrow partition reads A in place as well
+        // (gemm_reads_a_with_b_in_place). A tile whose B panel is read in place takes the kernel's
+        // strided_ab entry, one whose panel is packed strided_a (registered together). The last tile may
+        // read one row past `rows` (rows rounded up to even): only where that row exists.
+        const bool a_wanted_in_place =
+            prepacked != nullptr || read_a_in_place || (in_place && gemm_reads_a_with_b_in_place(g, j0, j1));
+        const bool a_in_place = a_wanted_in_place && kc > 0 && !g.trans_a && uk.strided_a != nullptr &&
+                                uk.strided_ab != nullptr && ic + round_up(rows, 2) <= g.m;
         float* ap = nullptr;
         if (kc > 0 && !a_in_place) {
           ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
