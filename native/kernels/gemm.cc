@@ -339,17 +339,18 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
       ep.activation = g.activation;
       ep.alpha = g.alpha;
 
+      // With prepacked B (inference: predict over a big input), A is typically read once from DRAM:
+      // packing it then waits on memory, while the kernel's reads of A in place stream behind its
+      // arithmetic. The transposed-B path (read_a_in_place) reads its A, the caller's B, in place so
+      // as not to pack it. With B read in place, a narrow partition reads A in place as well
+      // (gemm_reads_a_with_b_in_place).
+      const bool a_wanted_in_place =
+          prepacked != nullptr || read_a_in_place || (in_place && gemm_reads_a_with_b_in_place(g, j0, j1));
       for (int64_t ic = i0; ic < i1; ic += bl.mc) {
         const int64_t rows = std::min(bl.mc, i1 - ic);
-        // With prepacked B (inference: predict over a big input), A is typically read once from DRAM:
-        // packing it then waits on memory, while the kernel's reads of A in place stream behind its
-        // arithmetic. The transposed-B path (read_a_in_place) reads its A, the caller's B, in place
-        // so as not to pack it. With B read in place, a narrow partition reads A in place as well
-        // (gemm_reads_a_with_b_in_place). A tile whose B panel is read in place takes the kernel's
-        // strided_ab entry, one whose panel is packed strided_a (registered together). The last tile may
-        // read one row past `rows` (rows rounded up to even): only where that row exists.
-        const bool a_wanted_in_place =
-            prepacked != nullptr || read_a_in_place || (in_place && gemm_reads_a_with_b_in_place(g, j0, j1));
+        // A tile whose B panel is read in place takes the kernel's strided_ab entry, one whose panel is
+        // packed strided_a (registered together). The last tile may read one row past `rows` (rows
+        // rounded up to even): only where that row exists.
         const bool a_in_place = a_wanted_in_place && kc > 0 && !g.trans_a && uk.strided_a != nullptr &&
                                 uk.strided_ab != nullptr && ic + round_up(rows, 2) <= g.m;
         float* ap = nullptr;
