@@ -114,6 +114,60 @@ class ThreadPool {
     }
   }
 
+  // Background work (BackgroundWork): at most one set of units at a time, published by its owner.
+  struct Background {
+    const std::function<void(int64_t)>* fn;
+    int64_t units;
+    std::atomic<int64_t> next{0};
+  };
+
+  // True when `b` is now the published background work; false if another is (the owner runs its units).
+  bool publish_background(Background* b) {
+    Background* none = nullptr;
+    if (!background_.compare_exchange_strong(none, b)) return false;
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      wake_.notify_all();
+    }
+    return true;
+  }
+
+  // Runs every unit nobody took, unpublishes `b`, and waits until no worker is inside a unit of it.
+  // (A worker counts itself in before it reads background_, and the owner clears background_ before it
+  // reads the count, both seq_cst: a worker the owner does not wait for reads nullptr.)
+  void finish_background(Background* b) {
+    for (int64_t i = b->next.fetch_add(1); i < b->units; i = b->next.fetch_add(1)) (*b->fn)(i);
+    background_.store(nullptr);
+    while (background_inside_.load() != 0) cpu_relax();
+  }
+
+  // One unit of the published background work on this worker; false when none was left.
+  bool run_background_unit() {
+    background_inside_.fetch_add(1);
+    bool ran = false;
+    if (Background* b = background_.load()) {
+      const int64_t i = b->next.fetch_add(1);
+      if (i < b->units) {
+        tls_inside_pool_task = true;
+        (*b->fn)(i);
+        tls_inside_pool_task = false;
+        ran = true;
+      }
+    }
+    background_inside_.fetch_sub(1);
+    return ran;
+  }
+
+  // Whether published background work has units left; counted in as run_background_unit is, since the
+  // record is freed once its owner sees no worker inside.
+  bool background_waiting() {
+    background_inside_.fetch_add(1);
+    const Background* b = background_.load();
+    const bool waiting = b != nullptr && b->next.load(std::memory_order_relaxed) < b->units;
+    background_inside_.fetch_sub(1);
+    return waiting;
+  }
+
   // Returns false without running anything when another caller holds the pool.
   bool try_run(int64_t tasks, const std::function<void(int64_t)>& task_fn) {
     std::unique_lock<std::mutex> run(run_lock_, std::try_to_lock);
@@ -238,14 +292,18 @@ class ThreadPool {
         const uint64_t s = state_.load();
         return stopping_.load() || ((s & kOpen) != 0 && generation_of(s) != seen);
       };
-      if (!spin_until(has_news)) {
+      // Idle: background units until a job (or the stop) comes or they run out, one unit at a time.
+      while (!has_news() && run_background_unit()) {
+      }
+      const auto has_work = [&] { return has_news() || background_waiting(); };
+      if (!spin_until(has_work)) {
         std::unique_lock<std::mutex> lock(mutex_);
         sleepers_.fetch_add(1);
-        wake_.wait(lock, has_news);
+        wake_.wait(lock, has_work);
         sleepers_.fetch_sub(1);
       }
       if (stopping_.load()) return;
-      uint64_t s = state_.load();
+      uint64_t s = state_.load();  // (no job: back to the background units above)
       if ((s & kOpen) == 0 || generation_of(s) == seen) continue;  // closed meanwhile
       if (!state_.compare_exchange_strong(s, s + 1)) continue;      // changed meanwhile: look again
       seen = generation_of(s);
@@ -279,6 +337,8 @@ class ThreadPool {
   std::atomic<bool> submitter_waiting_{false};
   std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
+  std::atomic<Background*> background_{nullptr};
+  std::atomic<int> background_inside_{0};  // workers inside run_background_unit
 };
 
 int initial_thread_count() {
@@ -328,6 +388,23 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     fn(begin, std::min(n, begin + chunk));
   };
   if (!pool().try_run(chunks, task)) fn(0, n);
+}
+
+BackgroundWork::BackgroundWork(int64_t units, const std::function<void(int64_t)>& fn) : units_(units), fn_(fn) {
+  if (units <= 0 || tls_inside_pool_task || num_threads() < 2) return;
+  auto record = std::make_unique<ThreadPool::Background>();
+  record->fn = &fn;
+  record->units = units;
+  if (pool().publish_background(record.get())) published_ = record.release();
+}
+
+BackgroundWork::~BackgroundWork() {
+  if (published_ == nullptr) {
+    for (int64_t i = 0; i < units_; ++i) fn_(i);
+    return;
+  }
+  std::unique_ptr<ThreadPool::Background> record(static_cast<ThreadPool::Background*>(published_));
+  pool().finish_background(record.get());
 }
 
 }  // namespace tf

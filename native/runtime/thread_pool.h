@@ -33,4 +33,26 @@ int available_cores();
 // thread runs a range never changes a result (the rule above).
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end)>& fn);
 
+// Work the pool's idle workers take up while the caller goes on with other kernels: units fn(0) ..
+// fn(units - 1), each on some thread, in no particular order. A worker runs a unit whenever it waits
+// for the next parallel_for job, so the units fill the gaps the caller's serial work leaves (fit's
+// training step gathers the next batch while the current one's small kernels run on one core). A
+// unit should take about a microsecond: a parallel_for that arrives meanwhile waits for the worker to
+// finish it. The destructor runs the units no worker took, on the caller, and waits for those
+// running: fn and everything it touches must outlive the object, and nothing may read what the units write
+// before it is destroyed. With one thread, inside a pool task, or while another caller's background
+// work is active, every unit runs in the destructor. fn must not throw (the process would end).
+class BackgroundWork {
+ public:
+  BackgroundWork(int64_t units, const std::function<void(int64_t unit)>& fn);
+  ~BackgroundWork();
+  BackgroundWork(const BackgroundWork&) = delete;
+  BackgroundWork& operator=(const BackgroundWork&) = delete;
+
+ private:
+  int64_t units_;
+  const std::function<void(int64_t)>& fn_;
+  void* published_ = nullptr;  // the pool's record of the units while workers may take them
+};
+
 }  // namespace tf

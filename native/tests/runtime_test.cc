@@ -181,3 +181,84 @@ TF_TEST(parallel_for_from_two_submitters) {
   set_num_threads(saved);
   TF_CHECK(total == 2 * 1500 * 101, "covered " + std::to_string(total.load()) + " of " + std::to_string(2 * 1500 * 101));
 }
+
+// BackgroundWork: idle workers take its units while the caller goes on with parallel_for jobs; the
+// destructor runs what is left. Every unit must run exactly once, its writes must be visible after the
+// destructor, and the caller's own jobs must still cover every index, at 1 to 3 threads and with
+// spinning off (workers asleep when the units are published).
+TF_TEST(background_work_runs_every_unit_once_beside_parallel_for) {
+  const int saved_threads = num_threads();
+  const int64_t saved_spin = spin_microseconds();
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    for (int64_t spin : {int64_t{0}, saved_spin}) {
+      set_spin_microseconds(spin);
+      for (int64_t units : {1, 7, 64, 1000}) {
+        std::vector<int> hits(static_cast<size_t>(units), 0);  // plain ints: the destructor publishes them
+        std::atomic<int64_t> jobs{0};
+        {
+          const std::function<void(int64_t)> unit = [&](int64_t u) { hits[static_cast<size_t>(u)]++; };
+          BackgroundWork background(units, unit);
+          for (int job = 0; job < 5; ++job) parallel_for(301, 1, [&](int64_t b, int64_t e) { jobs += e - b; });
+        }
+        for (int64_t u = 0; u < units; ++u) {
+          if (hits[static_cast<size_t>(u)] != 1) {
+            fail("unit " + std::to_string(u) + " of " + std::to_string(units) + " ran " + std::to_string(hits[static_cast<size_t>(u)]) +
+                 " times (threads=" + std::to_string(threads) + ", spin=" + std::to_string(spin) + ")");
+            set_spin_microseconds(saved_spin);
+            set_num_threads(saved_threads);
+            return;
+          }
+        }
+        TF_CHECK(jobs == 5 * 301, "parallel_for beside background work covered " + std::to_string(jobs.load()) + " of 1505");
+      }
+    }
+  }
+  set_spin_microseconds(saved_spin);
+  set_num_threads(saved_threads);
+}
+
+// With 2 threads and nothing else to do, the worker takes the units (that is the point); a second
+// BackgroundWork while one is published, one made inside a pool task, and zero units all run on the
+// caller, in the destructor.
+TF_TEST(background_work_runs_on_the_worker_or_inline) {
+  const int saved = num_threads();
+  set_num_threads(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> on_caller{0}, on_worker{0};
+  const std::function<void(int64_t)> where = [&](int64_t) {
+    (std::this_thread::get_id() == caller ? on_caller : on_worker)++;
+  };
+  {
+    BackgroundWork background(200, where);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    while (on_worker.load() < 200 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  }
+  TF_CHECK(on_worker + on_caller == 200, "ran " + std::to_string(on_worker + on_caller) + " of 200 units");
+  TF_CHECK(on_worker > 0, "no unit ran on the idle worker in 200 ms");
+
+  std::atomic<int> inner_on_caller{0}, inner_total{0};
+  const std::function<void(int64_t)> inner = [&](int64_t) {
+    inner_total++;
+    if (std::this_thread::get_id() == caller) inner_on_caller++;
+  };
+  {
+    const std::function<void(int64_t)> nothing = [](int64_t) {};
+    BackgroundWork first(0, nothing);       // zero units: publishes nothing
+    BackgroundWork outer(1000000, nothing);  // published: the worker is busy with its units
+    {
+      BackgroundWork second(50, inner);  // another is published: all 50 run on the caller
+    }
+    TF_CHECK(inner_on_caller == 50, "a second BackgroundWork ran " + std::to_string(50 - inner_on_caller.load()) + " units off the caller");
+  }
+  std::atomic<int> in_task{0};
+  parallel_for(2, 1, [&](int64_t, int64_t) {
+    const std::thread::id self = std::this_thread::get_id();
+    const std::function<void(int64_t)> fn = [&](int64_t) {
+      if (std::this_thread::get_id() == self) in_task++;
+    };
+    BackgroundWork nested(10, fn);  // inside a pool task: inline
+  });
+  TF_CHECK(in_task == 20, "BackgroundWork inside pool tasks ran " + std::to_string(20 - in_task.load()) + " units elsewhere");
+  set_num_threads(saved);
+}
