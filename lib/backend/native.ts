@@ -44,6 +44,16 @@ export interface KernelPlan {
   readonly calls: number;
   /** Random seeds its calls draw (one per recorded dropout): planReplay's `seeds`. */
   readonly seeds: number;
+  /** Bytes of the distinct arrays its calls use (weights and gradients included). */
+  readonly bytes: number;
+}
+
+/** A row gather planReplay runs on idle pool threads while the plan runs: target row i = source row indices[i]. */
+export interface PlanGather {
+  source: ArrayBufferView;
+  indices: Int32Array;
+  /** Same element type as source; indices.length rows. Must not overlap any array the plan uses. */
+  target: ArrayBufferView;
 }
 
 /** Records and replays kernel plans (native/binding/plan.h): predictAsync's native path and fit's recorded step. */
@@ -60,9 +70,13 @@ export interface NativePlanApi {
   /**
    * On this thread: copies sources[i] into targets[i] (buffers the plan uses, of the same byte length)
    * and `seeds` into the plan's seed cells (required, one per cell, when plan.seeds > 0), then replays
-   * the plan synchronously (fit's recorded training step).
+   * the plan synchronously (fit's recorded training step). `gathers` run meanwhile on the pool's idle
+   * threads (fit's next batch, into its other recorded step's inputs); all are done when it returns.
    */
-  planReplay(plan: KernelPlan, sources: readonly ArrayBufferView[], targets: readonly ArrayBufferView[], seeds?: Uint32Array): void;
+  planReplay(
+    plan: KernelPlan, sources: readonly ArrayBufferView[], targets: readonly ArrayBufferView[], seeds?: Uint32Array,
+    gathers?: readonly PlanGather[],
+  ): void;
   /** Whether the plan's calls read or write exactly this array's bytes. */
   planUses(plan: KernelPlan, array: ArrayBufferView): boolean;
 }

@@ -2,6 +2,7 @@
 #include "binding/plan.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <exception>
@@ -14,6 +15,8 @@
 
 #include "binding/args.h"
 #include "binding/export.h"
+#include "kernels/gather.h"
+#include "runtime/thread_pool.h"
 
 namespace tf::binding {
 namespace {
@@ -66,6 +69,21 @@ class Plan {
   void set_seeds(const uint32_t* seeds) const { std::copy_n(seeds, seed_count(), recording_.seeds->data()); }
   bool holds(const F32Arg& a) const { return holds(BufferSpan{a.data, static_cast<size_t>(a.length) * sizeof(float)}); }
   bool holds(const BufferSpan& span) const { return recording_.buffers.count(span) > 0; }
+  // Whether any byte of `span` is a byte of an array the calls use.
+  bool overlaps(const BufferSpan& span) const {
+    const auto* s0 = static_cast<const uint8_t*>(span.first);
+    for (const auto& [data, bytes] : recording_.buffers) {
+      const auto* b0 = static_cast<const uint8_t*>(data);
+      if (s0 < b0 + bytes && b0 < s0 + span.second) return true;
+    }
+    return false;
+  }
+  // Bytes of the distinct arrays the calls use (weights and gradients included).
+  size_t bytes() const {
+    size_t total = 0;
+    for (const auto& [data, bytes] : recording_.buffers) total += bytes;
+    return total;
+  }
   void run() const {
     for (const auto& call : recording_.calls) call();
   }
@@ -137,6 +155,7 @@ Napi::Value plan_end(const Napi::CallbackInfo& info) {
   Napi::Object handle = Napi::Object::New(env);
   handle.Set("calls", Napi::Number::New(env, static_cast<double>(plan->size())));
   handle.Set("seeds", Napi::Number::New(env, static_cast<double>(plan->seed_count())));
+  handle.Set("bytes", Napi::Number::New(env, static_cast<double>(plan->bytes())));
   handle.TypeTag(&kPlanTag);
   napi_status status = napi_wrap(
       env, handle, plan.get(), [](napi_env, void* data, void*) { delete static_cast<Plan*>(data); }, nullptr,
@@ -251,15 +270,103 @@ BufferSpan typed_span(const Args& in, const Napi::Value& v, const std::string& n
   return {data, ta.ByteLength()};
 }
 
-// planReplay(plan, sources, targets[, seeds]) -> undefined
+// One row gather of planReplay's, validated: rows [0, n) of `row_bytes` bytes.
+struct ReplayGather {
+  const void* source;
+  const int32_t* indices;
+  void* target;
+  int64_t n;
+  int64_t row_bytes;
+};
+
+bool spans_overlap(const BufferSpan& a, const BufferSpan& b) {
+  const auto* a0 = static_cast<const uint8_t*>(a.first);
+  const auto* b0 = static_cast<const uint8_t*>(b.first);
+  return a0 < b0 + b.second && b0 < a0 + a.second;
+}
+
+// planReplay's gathers argument: every object's fields are read (JS may run in accessors) before any
+// pointer is taken, as the caller does for its other arguments.
+std::vector<ReplayGather> replay_gathers(const Args& in, const Plan& plan, const Napi::Value& value) {
+  if (!value.IsArray()) in.type_error("gathers must be an array of { source, indices, target }, got " + describe(value));
+  const auto list = value.As<Napi::Array>();
+  std::vector<std::array<Napi::Value, 3>> fields;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const Napi::Value g = list.Get(i);
+    if (!g.IsObject()) in.type_error("gathers[" + std::to_string(i) + "] must be an object { source, indices, target }, got " + describe(g));
+    const auto o = g.As<Napi::Object>();
+    fields.push_back({o.Get("source"), o.Get("indices"), o.Get("target")});
+  }
+  std::vector<ReplayGather> gathers;
+  std::vector<BufferSpan> sources, targets;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    const std::string at = "gathers[" + std::to_string(i) + "]";
+    const auto& [source_value, indices_value, target_value] = fields[i];
+    const BufferSpan source = typed_span(in, source_value, at + ".source");
+    const BufferSpan target = typed_span(in, target_value, at + ".target");
+    const auto source_array = source_value.As<Napi::TypedArray>(), target_array = target_value.As<Napi::TypedArray>();
+    if (source_array.TypedArrayType() != target_array.TypedArrayType()) {
+      in.type_error(at + ".source and .target must be typed arrays of one type, got " + describe(source_value) + " and " +
+                    describe(target_value));
+    }
+    if (!indices_value.IsTypedArray() || indices_value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+      in.type_error(at + ".indices must be an Int32Array, got " + describe(indices_value));
+    }
+    const auto indices_array = indices_value.As<Napi::TypedArray>();
+    const auto n = static_cast<int64_t>(indices_array.ElementLength());
+    const auto target_length = static_cast<int64_t>(target_array.ElementLength());
+    const auto source_length = static_cast<int64_t>(source_array.ElementLength());
+    if (n < 1 || target_length < n || target_length % n != 0) {
+      in.range_error(at + ": target has " + std::to_string(target_length) + " elements, not a positive multiple of indices.length " +
+                     std::to_string(n));
+    }
+    const int64_t row = target_length / n;
+    if (source_length % row != 0) {
+      in.range_error(at + ": source has " + std::to_string(source_length) + " elements, not a whole number of rows of " +
+                     std::to_string(row));
+    }
+    const int64_t rows = source_length / row;
+    const auto* indices = reinterpret_cast<const int32_t*>(static_cast<const uint8_t*>(indices_array.ArrayBuffer().Data()) +
+                                                           indices_array.ByteOffset());
+    for (int64_t r = 0; r < n; ++r) {
+      if (indices[r] < 0 || indices[r] >= rows) {
+        in.range_error(at + ".indices[" + std::to_string(r) + "] = " + std::to_string(indices[r]) + " is out of range for " +
+                       std::to_string(rows) + " rows");
+      }
+    }
+    if (plan.overlaps(target)) in.range_error(at + ".target overlaps an array the plan uses");
+    const BufferSpan index_span{indices, static_cast<size_t>(n) * sizeof(int32_t)};
+    sources.push_back(source);
+    sources.push_back(index_span);
+    targets.push_back(target);
+    gathers.push_back({source.first, indices, const_cast<void*>(target.first), n, static_cast<int64_t>(target.second) / n});
+  }
+  for (size_t i = 0; i < targets.size(); ++i) {
+    for (const BufferSpan& s : sources) {
+      if (spans_overlap(targets[i], s)) in.range_error("gathers[" + std::to_string(i) + "].target overlaps a gather's source or indices");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (spans_overlap(targets[i], targets[j])) in.range_error("gathers[" + std::to_string(i) + "].target overlaps gathers[" + std::to_string(j) + "].target");
+    }
+  }
+  return gathers;
+}
+
+// planReplay(plan, sources, targets[, seeds[, gathers]]) -> undefined
 //   Copies sources[i] into targets[i] (each target a typed array the plan uses, whole, of the same byte
 //   length) and seeds (a Uint32Array, one per seed cell; required when the plan has any) into the seed
 //   cells, then runs every recorded call on this thread, synchronously: fit's recorded training step.
 //   Refused while the plan runs elsewhere (planRun), while this thread records, or when a buffer of the
 //   plan was detached or moved since recording.
+//   gathers (optional; seeds may then be undefined): [{ source, indices, target }, ...], row gathers run
+//   by the pool's idle workers while the calls run (BackgroundWork): target's row i = source's row
+//   indices[i], rows of target.length / indices.length elements. fit gathers the next batch into its
+//   second recorded step's inputs this way, in the gaps the step's one-core kernels leave. Every target
+//   must be apart from every array the plan uses and from every other source and target (no call and
+//   no other gather may touch it while it is written); all gathers are done when planReplay returns.
 Napi::Value plan_replay(const Napi::CallbackInfo& info) {
   Args in(info, "planReplay");
-  if (info.Length() != 3 && info.Length() != 4) in.expect_count(3);
+  if (info.Length() < 3 || info.Length() > 5) in.expect_count(3);
   Plan* plan = unwrap_plan(in);
   if (tls_recording != nullptr) in.range_error("cannot replay a plan while one is being recorded on this thread");
   const Napi::Value sources_value = in.at(1), targets_value = in.at(2);
@@ -277,7 +384,7 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
     target_values.push_back(targets.Get(i));
   }
   const uint32_t* seeds = nullptr;
-  if (info.Length() == 4) {
+  if (info.Length() >= 4 && !(info.Length() == 5 && in.at(3).IsUndefined())) {
     const Napi::Value v = in.at(3);
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
       in.type_error("seeds must be a Uint32Array, got " + describe(v));
@@ -306,6 +413,7 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
     if (s0 < d0 + dst.second && d0 < s0 + src.second) in.range_error("sources" + at + " overlaps targets" + at);
     copies.emplace_back(src, dst);
   }
+  const std::vector<ReplayGather> gathers = info.Length() == 5 ? replay_gathers(in, *plan, in.at(4)) : std::vector<ReplayGather>{};
   bool idle = false;
   if (!plan->running.compare_exchange_strong(idle, true)) in.range_error("the plan is already running");
   struct Done {
@@ -315,7 +423,27 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
   if (!plan->buffers_unchanged(info.Env())) in.range_error("a buffer the plan uses was detached or moved since it was recorded");
   for (const auto& [src, dst] : copies) std::memcpy(const_cast<void*>(dst.first), src.first, src.second);
   if (seeds != nullptr) plan->set_seeds(seeds);
-  plan->run();
+  if (gathers.empty()) {
+    plan->run();
+    return info.Env().Undefined();
+  }
+  // Units of about 4 KB (one image row of a batch; all of a batch's labels), in gather order.
+  struct Unit {
+    const ReplayGather* gather;
+    int64_t begin, end;
+  };
+  std::vector<Unit> units;
+  for (const ReplayGather& g : gathers) {
+    const int64_t per_unit = std::max<int64_t>(1, 4096 / g.row_bytes);
+    for (int64_t r = 0; r < g.n; r += per_unit) units.push_back({&g, r, std::min(g.n, r + per_unit)});
+  }
+  const std::function<void(int64_t)> run_unit = [&](int64_t u) {
+    const Unit& unit = units[static_cast<size_t>(u)];
+    const ReplayGather& g = *unit.gather;
+    gather_row_bytes(unit.begin, unit.end, g.n, g.row_bytes, g.source, g.indices, g.target);
+  };
+  BackgroundWork background(static_cast<int64_t>(units.size()), run_unit);
+  plan->run();  // (on a throw, background's destructor still finishes the gathers before the error leaves)
   return info.Env().Undefined();
 }
 

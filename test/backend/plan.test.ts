@@ -202,6 +202,76 @@ describe('planReplay (fit\'s recorded training step): copies in, replays on this
   });
 
 
+  test('gathers run while the plan replays: every target row is its source row, for 1 and 2 threads', () => {
+    const rows = 6;
+    const { plan, input, output, w1, w2 } = recordTwoLayers(rows, 25);
+    const before = addon().backendInfo().numThreads;
+    try {
+      for (const threads of [1, 2]) {
+        addon().setNumThreads(threads);
+        // 53 source rows of 784 floats (an image row each: one unit per row) and int32 labels (one unit).
+        const images = new Rng(26 + threads).f32(53 * 784);
+        const labels = Int32Array.from({ length: 53 }, (_, i) => 1000 + i);
+        const indices = Int32Array.from({ length: 37 }, (_, i) => (i * 17 + threads) % 53);
+        const x = new Float32Array(37 * 784);
+        const y = new Int32Array(37);
+        const batch = new Rng(27).f32(rows * 5);
+        addon().planReplay(plan, [batch], [input], undefined, [
+          { source: images, indices, target: x },
+          { source: labels, indices, target: y },
+        ]);
+        expect(new Uint32Array(output.buffer)).toEqual(new Uint32Array(direct(batch, rows, w1, w2).buffer));
+        for (let i = 0; i < 37; i++) {
+          const row = indices[i];
+          const got = new Uint32Array(x.buffer, i * 784 * 4, 784);
+          const want = new Uint32Array(images.buffer, row * 784 * 4, 784);
+          const at = got.findIndex((v, j) => v !== want[j]);
+          if (at >= 0) throw new Error(`threads ${threads}: target row ${i} (source row ${row}) differs at column ${at}: expected ${want[at]}, got ${got[at]}`);
+          expect(y[i]).toBe(1000 + row);
+        }
+      }
+    } finally {
+      addon().setNumThreads(before);
+    }
+  });
+
+  test('gathers are validated before anything runs: types, sizes, every index, and no target overlapping the plan or another array', () => {
+    const { plan, input, output } = recordTwoLayers(3, 29);
+    const replay = (gathers: unknown) => (addon().planReplay as (...a: unknown[]) => unknown)(plan, [], [], undefined, gathers);
+    const source = new Float32Array(10 * 4);
+    const indices = new Int32Array([3, 0, 9]);
+    const target = new Float32Array(3 * 4);
+    const outputBefore = output.slice();
+    const cases: [unknown, typeof TypeError | typeof RangeError, RegExp][] = [
+      [{}, TypeError, /gathers must be an array/],
+      [[1], TypeError, /gathers\[0\] must be an object/],
+      [[{ source: [1], indices, target }], TypeError, /gathers\[0\]\.source must be a typed array/],
+      [[{ source, indices, target: new Int32Array(12) }], TypeError, /must be typed arrays of one type/],
+      [[{ source, indices: [3, 0, 9], target }], TypeError, /gathers\[0\]\.indices must be an Int32Array/],
+      [[{ source, indices: new Int32Array(0), target }], RangeError, /not a positive multiple of indices\.length 0/],
+      [[{ source, indices, target: new Float32Array(13) }], RangeError, /target has 13 elements, not a positive multiple of indices\.length 3/],
+      [[{ source: new Float32Array(42), indices, target }], RangeError, /source has 42 elements, not a whole number of rows of 4/],
+      [[{ source, indices: new Int32Array([3, 10, 0]), target }], RangeError, /gathers\[0\]\.indices\[1\] = 10 is out of range for 10 rows/],
+      [[{ source, indices: new Int32Array([-1, 0, 0]), target }], RangeError, /indices\[0\] = -1 is out of range/],
+      [[{ source: new Float32Array(input.length * 2), indices: new Int32Array(input.length / 5).fill(1), target: input }], RangeError, /target overlaps an array the plan uses/],
+      [[{ source, indices, target: source.subarray(0, 12) }], RangeError, /gathers\[0\]\.target overlaps a gather's source or indices/],
+      [[{ source, indices, target }, { source: new Float32Array(40), indices, target: target.subarray(0, 12) }], RangeError, /gathers\[1\]\.target overlaps gathers\[0\]\.target/],
+    ];
+    for (const [gathers, cls, message] of cases) {
+      let error: unknown = null;
+      try {
+        replay(gathers);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, `gathers ${JSON.stringify(gathers)?.slice(0, 80)}`).toBeInstanceOf(cls);
+      expect((error as Error).message).toMatch(/^planReplay: /);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(output).toEqual(outputBefore); // nothing ran
+    expect(target).toEqual(new Float32Array(12));
+  });
+
   test('class indices copied into a recorded cross-entropy are checked again at every replay', () => {
     const n = 3, c = 4;
     const logits = new Rng(24).f32(n * c);
