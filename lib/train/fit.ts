@@ -96,7 +96,8 @@ function stepScheduler(plan: FitPlan, logs: Logs): void {
 /**
  * One pass of the training loader. A plain DataLoader over a plain Dataset yields the same batches
  * through its indices, so that a batch about to be replayed is gathered straight into the recorded
- * step's input buffers; anything else (a subclass may batch its own way) is iterated as given.
+ * step's input buffers, or was already gathered there by the previous replay (native-step.ts, state 5);
+ * anything else (a subclass may batch its own way) is iterated as given.
  */
 function* trainingBatches(train: DataLoader, steps: TrainingStep): IterableIterator<Batch> {
   const dataset = train.dataset;
@@ -106,7 +107,19 @@ function* trainingBatches(train: DataLoader, steps: TrainingStep): IterableItera
     yield* train;
     return;
   }
-  for (const indices of train.indexBatches()) {
+  if (dataset.y !== null) steps.gatherFrom({ x: dataset.x, y: dataset.y });
+  // One batch ahead: a replayed step may gather the next batch while it runs (steps.upcoming).
+  const batches = train.indexBatches();
+  let next = batches.next();
+  while (next.done !== true) {
+    const indices = next.value;
+    next = batches.next();
+    steps.upcoming = next.done === true ? null : next.value;
+    const gathered = steps.takePrefetched(indices);
+    if (gathered !== null) {
+      yield gathered;
+      continue;
+    }
     const into = steps.replayInputs(indices.length);
     yield (into !== null ? dataset.batchInto(indices, into.x, into.y) : null) ?? dataset.batch(indices);
   }
@@ -191,6 +204,7 @@ async function runFit(model: Module, plan: FitPlan): Promise<History> {
   } finally {
     progress?.close();
     history.replayedSteps = steps.replayed;
+    history.gatheredAhead = steps.gatheredAhead;
     history.replayNote = steps.note;
   }
   return history;

@@ -42,6 +42,11 @@ export class History {
    * ran the JS autograd step. Both give the same bits.
    */
   replayedSteps = 0;
+  /**
+   * Batches that a replay gathered while the previous step ran (with 2+ threads and a plain Dataset,
+   * fit keeps two recorded steps and gathers each batch one step ahead into the other's inputs).
+   */
+  gatheredAhead = 0;
   /** Why steps ran the JS step when the replay could have been used ('' when nothing stood in the way). */
   replayNote = '';
 

@@ -14,6 +14,15 @@
 //      dropped. This catches a step that computes anything in JS between kernels (a replay would repeat
 //      the recorded value): such a model simply keeps the JS step.
 //   4. ready: replays. Batches of another shape (an epoch's last, smaller one) run the JS step.
+//   5. with 2 or more threads, when fit gathers its batches from a plain Dataset (gatherFrom), a second
+//      plan is recorded and verified the same way on private x and y of its own. The two then take
+//      turns, and each replay hands planReplay the gather of the next batch (fit tells it, upcoming)
+//      into the other plan's inputs: the pool's idle thread copies those rows while this step's
+//      one-core kernels run (in the MLP of bench-train, a fifth of a step is such kernels), instead of
+//      both threads gathering between steps. The next batch is thus read from the dataset one step
+//      early: a callback that rewrites the training arrays in place mid-epoch reaches the replays a
+//      batch later. Skipped when the recorded arrays exceed PAIR_MAX_BYTES (a second plan doubles the
+//      step's activation memory).
 // Replays are only tried for trees of built-in modules and a named loss (user code could have side
 // effects a replay would skip), on the native backend, and only while nothing the recording captured
 // changed: the parameters' data and gradient arrays, the module buffers' arrays, which parameters
@@ -26,7 +35,7 @@
 // replay does too; the verifying step runs the replay and the JS step from the same buffer values.
 
 import { getBackend, nativeAddon } from '../backend/index.js';
-import type { KernelPlan, NativeAddon } from '../backend/native.js';
+import type { KernelPlan, NativeAddon, PlanGather } from '../backend/native.js';
 import { isBuiltinModuleTree, moduleToNode } from '../io/architecture.js';
 import { globalGenerator } from '../random.js';
 import type { Module, Parameter } from '../nn/module.js';
@@ -59,6 +68,15 @@ function checkFinite(value: number, where: () => string): void {
 /** How many times a fit may record its step again after something it captured changed. */
 const MAX_RECORDINGS = 4;
 
+/** A second plan (state 5 above) only while the first one's arrays take at most this many bytes. */
+const PAIR_MAX_BYTES = 256 * 2 ** 20;
+
+/** Where fit's batches come from, for the gather planReplay runs ahead (the dataset's arrays). */
+export interface BatchSource {
+  x: Tensor;
+  y: Tensor;
+}
+
 interface Recorded {
   handle: KernelPlan;
   x: Tensor;
@@ -86,11 +104,25 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export class TrainingStep {
   /** Steps that ran as replays. */
   replayed = 0;
+  /** Batches a replay gathered ahead, that the next step then used. */
+  gatheredAhead = 0;
   /** Why steps ran through JS ('' while nothing stood in the way). */
   note = '';
   private state: 'warmup' | 'record' | 'verify' | 'ready' | 'off';
-  private recorded: Recorded | null = null;
+  /** Verified plans (one, or two taking turns), and the one the next replay runs. */
+  private plans: Recorded[] = [];
+  private turn = 0;
+  /** A plan recorded and not yet verified. */
+  private pending: Recorded | null = null;
   private recordings = 0;
+  /** The dataset fit gathers from (null: no gathering ahead, one plan). */
+  private source: BatchSource | null = null;
+  /** The batch after the one about to run (fit sets it before each step); null at an epoch's end. */
+  upcoming: Int32Array | null = null;
+  /** The batch the last replay gathered into plans[turn]'s inputs. */
+  private prefetched: Int32Array | null = null;
+  /** One plan is verified and a second is wanted: a batch source, 2+ threads, arrays small enough. */
+  private secondPlanDue = false;
   /** User callbacks ran since the configuration was last compared with the recording's. */
   private userCodeRan = false;
   private readonly addon: NativeAddon | undefined;
@@ -131,21 +163,49 @@ export class TrainingStep {
    * batch straight into them (Dataset.batchInto), and the replay then copies nothing. Null otherwise.
    */
   replayInputs(rows: number): { x: Tensor; y: Tensor } | null {
-    const r = this.recorded;
-    return this.state === 'ready' && r !== null && r.x.shape[0] === rows ? { x: r.x, y: r.y } : null;
+    if (this.state !== 'ready' || this.wantsSecondPlan()) return null;
+    const r = this.plans[this.turn];
+    return r.x.shape[0] === rows ? { x: r.x, y: r.y } : null;
+  }
+
+  /**
+   * fit gathers from a plain Dataset with these arrays: replays may gather its next batch ahead (into a
+   * second plan's inputs, state 5 above).
+   */
+  gatherFrom(source: BatchSource): void {
+    this.source = source;
+  }
+
+  /** The batch `indices` when the last replay already gathered it (into the next plan's inputs), else null. */
+  takePrefetched(indices: Int32Array): Batch | null {
+    const ready = this.prefetched === indices && this.state === 'ready' && this.plans.length === 2;
+    this.prefetched = null;
+    if (!ready) return null;
+    const r = this.plans[this.turn];
+    this.gatheredAhead++;
+    return { x: r.x, y: r.y, indices };
+  }
+
+  /** A second plan is to be recorded next (decided when the first one was verified). */
+  private wantsSecondPlan(): boolean {
+    return this.secondPlanDue && this.plans.length === 1;
   }
 
   /** One gradient step on `batch`: forward, loss, backward, optimizer update. */
   run(batch: Batch, where: () => string): StepResult {
     const y = batch.y!;
-    const r = this.recorded;
-    if (this.state === 'ready' && r !== null && this.fits(r, batch.x, y)) {
-      if (this.unchanged(r)) return this.replay(r, batch, where);
-      this.drop('something the recording captured changed (a parameter, gradient or buffer array, requiresGrad, a train/eval mode or a module setting)');
-      if (this.recordings < MAX_RECORDINGS) this.state = 'record';
-      return this.jsStep(batch.x, y, where);
+    if (this.state === 'ready' && this.fits(this.plans[this.turn], batch.x, y)) {
+      const r = this.plans[this.turn];
+      if (!this.unchanged(r)) {
+        this.drop('something the recording captured changed (a parameter, gradient or buffer array, requiresGrad, a train/eval mode or a module setting)');
+        if (this.recordings < MAX_RECORDINGS) this.state = 'record';
+        return this.jsStep(batch.x, y, where);
+      }
+      if (this.wantsSecondPlan()) return this.record(batch, where);
+      return this.replay(r, batch, where);
     }
-    if (this.state === 'verify' && r !== null && this.fits(r, batch.x, y)) return this.verify(r, batch, where);
+    const p = this.pending;
+    if (this.state === 'verify' && p !== null && this.fits(p, batch.x, y)) return this.verify(p, batch, where);
     if (this.state === 'record' && batch.x.shape[0] === this.batchRows) return this.record(batch, where);
     const result = this.jsStep(batch.x, y, where);
     if (this.state === 'warmup') this.state = 'record';
@@ -202,17 +262,24 @@ export class TrainingStep {
   }
 
   private drop(why: string): void {
-    this.recorded = null;
+    this.plans = [];
+    this.turn = 0;
+    this.pending = null;
+    this.prefetched = null;
+    this.secondPlanDue = false;
     this.state = 'off';
     this.note = why;
   }
 
-  /** The JS step on private copies of the batch, recorded; the plan is verified on the next batch. */
+  /**
+   * The JS step on private copies of the batch, recorded; the plan is verified on the next batch. (The
+   * first plan, or the second: recorded from the same modules, it differs only in its arrays.)
+   */
   private record(batch: Batch, where: () => string): StepResult {
     const addon = this.addon!;
     const x = new Tensor(batch.x.data.slice(), batch.x.shape);
     const y = new Tensor(batch.y!.data.slice(), batch.y!.shape);
-    this.recordings++;
+    if (this.plans.length === 0) this.recordings++; // (a second plan is part of the same recording)
     this.optimizer.zeroGrad();
     addon.planBegin();
     let out: Tensor;
@@ -245,7 +312,7 @@ export class TrainingStep {
     }
     if (handle !== null) {
       const bufferTensors = this.bufferTensors();
-      this.recorded = {
+      this.pending = {
         handle, x, y, out, loss,
         data: this.params.map((p) => p.data as Float32Array),
         grads: this.params.map((p) => (p.storedGrad()?.data as Float32Array | undefined) ?? null),
@@ -267,23 +334,39 @@ export class TrainingStep {
    * generator (as the JS step's dropout calls would, in the same order), runs the recorded kernels,
    * reads the loss.
    */
-  private runPlan(r: Recorded, batch: Batch): number {
+  private runPlan(r: Recorded, batch: Batch, ahead: PlanGather[] = []): number {
     this.optimizer.zeroGrad();
-    const own = batch.x === r.x && batch.y === r.y; // gathered in place (replayInputs)
+    const own = batch.x === r.x && batch.y === r.y; // gathered in place (replayInputs, takePrefetched)
     const seeds = new Uint32Array(r.handle.seeds);
     for (let i = 0; i < seeds.length; i++) seeds[i] = globalGenerator.nextUint32();
-    this.addon!.planReplay(r.handle, own ? [] : [batch.x.data, batch.y!.data], own ? [] : [r.x.data, r.y.data], seeds);
+    this.addon!.planReplay(r.handle, own ? [] : [batch.x.data, batch.y!.data], own ? [] : [r.x.data, r.y.data], seeds, ahead);
     // The replay wrote every gradient the recorded backward wrote (over the deferred zeros).
     for (let i = 0; i < this.params.length; i++) if (r.grads[i] !== null) this.params[i].gradStandsForZero = false;
     return (r.loss.data as Float32Array)[0];
   }
 
   private replay(r: Recorded, batch: Batch, where: () => string): StepResult {
-    const value = this.runPlan(r, batch);
+    const ahead = this.gatherAhead();
+    const value = this.runPlan(r, batch, ahead);
+    this.turn = (this.turn + 1) % this.plans.length;
+    if (ahead.length > 0) this.prefetched = this.upcoming;
     checkFinite(value, where);
     this.optimizer.step();
     this.replayed++;
     return { out: r.out, value };
+  }
+
+  /** With two plans: the next batch's gather into the other plan's inputs, when it is a full one. */
+  private gatherAhead(): PlanGather[] {
+    const next = this.upcoming;
+    const source = this.source;
+    if (this.plans.length !== 2 || next === null || source === null) return [];
+    const other = this.plans[(this.turn + 1) % 2];
+    if (next.length !== other.x.shape[0] || source.x.dtype !== other.x.dtype || source.y.dtype !== other.y.dtype) return [];
+    return [
+      { source: source.x.data, indices: next, target: other.x.data },
+      { source: source.y.data, indices: next, target: other.y.data },
+    ];
   }
 
   /** The replay and the JS step on the same batch from the same weights must agree bit for bit. */
@@ -305,8 +388,16 @@ export class TrainingStep {
       sameBits(replayOut, out.data as Float32Array) &&
       r.grads.every((g, i) => g === null || sameBits(replayGrads[i]!, g)) &&
       buffers.every((b, i) => sameBits(replayBuffers[i], b));
-    if (same) this.state = 'ready';
-    else this.drop('the recorded step did not reproduce the JS step bit for bit');
+    this.pending = null;
+    if (same) {
+      this.plans.push(r);
+      this.turn = 0;
+      this.state = 'ready';
+      this.secondPlanDue = this.plans.length === 1 && this.source !== null && r.handle.bytes <= PAIR_MAX_BYTES &&
+        this.addon!.backendInfo().numThreads >= 2;
+    } else {
+      this.drop('the recorded step did not reproduce the JS step bit for bit');
+    }
     this.optimizer.step();
     return { out, value: jsValue };
   }

@@ -1,8 +1,8 @@
 // fit's recorded training step (lib/train/native-step.ts): once verified, batches replay one recorded
 // kernel plan instead of the JS autograd step. It must give exactly the JS step's results, step aside
 // whenever the recording no longer describes the step, and never crash on bad data.
-import { afterEach, describe, expect, test } from 'vitest';
-import { getBackend, setBackend } from '../../lib/backend/index.js';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { backendInfo, getBackend, setBackend, setNumThreads } from '../../lib/backend/index.js';
 import { crossEntropy } from '../../lib/losses/index.js';
 import * as nn from '../../lib/nn/index.js';
 import { Adam, SGD } from '../../lib/optim/index.js';
@@ -61,25 +61,68 @@ function expectSameWeights(a: nn.Module, b: nn.Module): void {
   });
 }
 
+/** Runs a describe block's tests with `threads` pool threads (restored after). */
+function withThreads(threads: number): void {
+  let before = 1;
+  beforeAll(() => {
+    before = backendInfo().numThreads;
+    setNumThreads(threads);
+  });
+  afterAll(() => setNumThreads(before));
+}
+
+// With 2+ threads, fit records a second plan after the first (two more JS steps: record, verify) and
+// then gathers each batch a step ahead; so with 2 threads the first 5 full batches run JS.
 describe.runIf(native)('fit replays a recorded step, bit-identical to the JS step', () => {
-  test('MLP, 4 epochs of 5 batches (the last one smaller): every full batch after the third is replayed', async () => {
+  withThreads(2);
+
+  test('MLP, 4 epochs of 5 batches (the last one smaller): every full batch after the fifth is replayed', async () => {
     const data = images(37); // batches 8,8,8,8,5 per epoch
     const { replayed, js } = await both(mlp, data, { epochs: 4 });
     expectSameWeights(replayed.model, js.model);
     expect(replayed.history.history).toEqual(js.history.history);
-    // 4 full batches per epoch: the first three steps warm up, record and verify; epoch-end batches run JS.
-    expect(replayed.history.replayedSteps).toBe(4 * 4 - 3);
+    // 4 full batches per epoch: the first five steps warm up, record and verify two plans; epoch-end
+    // batches run JS.
+    expect(replayed.history.replayedSteps).toBe(4 * 4 - 5);
+    // A replay gathers the next batch when it is a full one of the same epoch: batches 3 and 4 of epoch
+    // 2 (batch 1 is the second plan's verification), then 2, 3 and 4 of epochs 3 and 4.
+    expect(replayed.history.gatheredAhead).toBe(2 + 3 + 3);
     expect(replayed.history.replayNote).toBe('');
     expect(js.history.replayedSteps).toBe(0);
     expect(js.history.replayNote).toMatch(/nativeStep option/);
   });
 
+  test('with 1 thread: one recorded step, no second plan, nothing gathered ahead; same bits', async () => {
+    const data = images(37);
+    setNumThreads(1);
+    try {
+      const { replayed, js } = await both(mlp, data, { epochs: 3 });
+      expectSameWeights(replayed.model, js.model);
+      expect(replayed.history.history).toEqual(js.history.history);
+      expect(replayed.history.replayedSteps).toBe(3 * 4 - 3);
+      expect(replayed.history.gatheredAhead).toBe(0);
+    } finally {
+      setNumThreads(2);
+    }
+  });
+
+  test('shuffled batches gathered ahead are the batches the JS step trains on (same bits, 2 threads)', async () => {
+    const data = images(64);
+    const { replayed, js } = await both(mlp, data, { epochs: 3, shuffle: true });
+    expectSameWeights(replayed.model, js.model);
+    expect(replayed.history.history).toEqual(js.history.history);
+    expect(replayed.history.replayedSteps).toBe(3 * 8 - 5);
+    expect(replayed.history.gatheredAhead).toBeGreaterThan(10);
+  });
+
   test('an epoch of one full and one short batch: the step is recorded on a full batch, and only full ones replay', async () => {
     const data = images(12); // batches of 8 and 4
-    const { replayed, js } = await both(mlp, data, { epochs: 4 });
+    const { replayed, js } = await both(mlp, data, { epochs: 6 });
     expectSameWeights(replayed.model, js.model);
-    // warmup (epoch 1), record (epoch 2), verify (epoch 3), replay (epoch 4): the short batches run JS.
+    // warmup (epoch 1), record and verify two plans (epochs 2-5), replay (epoch 6): the short batches
+    // run JS, and none is gathered ahead (each full batch's next one is short).
     expect(replayed.history.replayedSteps).toBe(1);
+    expect(replayed.history.gatheredAhead).toBe(0);
   });
 
   test('CNN (conv with padding, max and average pooling, conv bias gradients) and SGD with momentum', async () => {
@@ -96,7 +139,8 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     const a = await run(true);
     const b = await run(false);
     expectSameWeights(a.model, b.model);
-    expect(a.history.replayedSteps).toBe(2 * 4 - 3);
+    expect(a.history.replayedSteps).toBe(2 * 4 - 5);
+    expect(a.history.gatheredAhead).toBe(2);
     expect(a.history.history).toEqual(b.history.history);
   });
 
@@ -118,7 +162,7 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     expectSameWeights(replayed.model, js.model);
     expect(replayed.history.history).toEqual(js.history.history);
     expect(replayed.history.replayedSteps).toBeGreaterThan(0);
-    expect(replayed.history.replayedSteps).toBeLessThan(3 * 8 - 3); // the changes cost JS steps (re-recording)
+    expect(replayed.history.replayedSteps).toBeLessThan(3 * 8 - 5); // the changes cost JS steps (re-recording)
   });
 
   test('dropout: each replay draws its masks\' seeds as the JS step would (same masks, same weights, same generator stream after)', async () => {
@@ -129,7 +173,7 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     const { replayed, js } = await both(make, data, { epochs: 3 }, callbacks);
     expectSameWeights(replayed.model, js.model);
     expect(replayed.history.history).toEqual(js.history.history);
-    expect(replayed.history.replayedSteps).toBe(3 * 5 - 3);
+    expect(replayed.history.replayedSteps).toBe(3 * 5 - 5);
     expect(after[0]).toBe(after[1]); // the global generator was left where the JS step leaves it
   });
 
@@ -142,7 +186,7 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     const { replayed, js } = await both(make, data, { epochs: 3 });
     expectSameWeights(replayed.model, js.model);
     expect(replayed.history.history).toEqual(js.history.history);
-    expect(replayed.history.replayedSteps).toBe(3 * 5 - 3);
+    expect(replayed.history.replayedSteps).toBe(3 * 5 - 5);
   });
 
   test('batch norm in training (1d and 2d): running statistics updated by the replay as by the JS step, bit for bit', async () => {
@@ -157,7 +201,7 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     expect(buffers(replayed.model)).toEqual(buffers(js.model));
     expect(buffers(replayed.model).length).toBe(4);
     expect(replayed.history.history).toEqual(js.history.history);
-    expect(replayed.history.replayedSteps).toBe(3 * 5 - 3);
+    expect(replayed.history.replayedSteps).toBe(3 * 5 - 5);
   });
 
   test('a callback that gives batch norm a new running-mean tensor mid-epoch: the replay notices', async () => {
@@ -177,7 +221,7 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     const buffers = (m: nn.Module) => m.namedBuffers().map(([name, t]) => [name, Array.from(t.data)]);
     expect(buffers(replayed.model)).toEqual(buffers(js.model));
     expect(replayed.history.replayedSteps).toBeGreaterThan(0);
-    expect(replayed.history.replayedSteps).toBeLessThan(3 * 5 - 3);
+    expect(replayed.history.replayedSteps).toBeLessThan(3 * 5 - 5);
   });
 
   test('a callback that changes a dropout rate mid-epoch: the replay notices (configuration re-checked after user hooks)', async () => {
@@ -195,7 +239,7 @@ describe.runIf(native)('fit replays a recorded step, bit-identical to the JS ste
     const { replayed, js } = await both(make, data, { epochs: 3 }, callbacks);
     expectSameWeights(replayed.model, js.model);
     expect(replayed.history.replayedSteps).toBeGreaterThan(0);
-    expect(replayed.history.replayedSteps).toBeLessThan(3 * 5 - 3);
+    expect(replayed.history.replayedSteps).toBeLessThan(3 * 5 - 5);
   });
 
   test("a named loss that reads the labels in JS (nll's one-hot mask) keeps the JS step, with no error", async () => {
@@ -264,6 +308,26 @@ describe.runIf(native)('fit with a recorded step still rejects bad data cleanly'
     const replayed = await message(true);
     expect(replayed).toMatch(/^fit: the loss is NaN at epoch 1\/1, step 6\/6/);
     expect(replayed).toBe(await message(false));
+  });
+
+  test('a label out of range in a batch gathered ahead (2 threads): rejected by the replay that reads it, as any other', async () => {
+    const data = images(80);
+    (data.y.data as Int32Array)[60] = 9; // batch 8: gathered by batch 7's replay, replayed next
+    manualSeed(9);
+    const model = mlp();
+    const before = backendInfo().numThreads;
+    setNumThreads(2);
+    let history = null;
+    try {
+      const run = fit(model, [data.x, data.y], {
+        epochs: 1, batchSize: 8, shuffle: false, loss: 'crossEntropy', verbose: 0,
+        callbacks: [{ onBatchEnd: (step) => { if (step === 6) history = 'batch 7 done'; } }],
+      });
+      await expect(run).rejects.toThrow(/target\[4\] = 9 is not a class index in \[0, 3\)/);
+    } finally {
+      setNumThreads(before);
+    }
+    expect(history).toBe('batch 7 done');
   });
 
   test('nativeStep must be a boolean', async () => {
