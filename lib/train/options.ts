@@ -83,7 +83,9 @@ export interface FitOptions {
   /**
    * Replay the training step as one recorded native kernel plan once it has been checked against the
    * JS step bit for bit (default true; see lib/train/native-step.ts). Same results; false keeps every
-   * step on the JS autograd path. History.replayedSteps tells how many steps were replayed.
+   * step on the JS autograd path. History.replayedSteps tells how many steps were replayed. With 2+
+   * threads and a plain Dataset the next batch is gathered one step ahead, during the replay
+   * (History.gatheredAhead).
    */
   nativeStep?: boolean;
 }
