@@ -209,34 +209,48 @@ void softmax_cross_entropy(int64_t n, int64_t c, float label_smoothing, const fl
   const double uniform = s / static_cast<double>(c);
   const VmathFn vexp = active_vmath().exp;
   parallel_for(n, std::max<int64_t>(1, kParallelWork / c), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const float* x = logits + r * c;
-      float* p = probs + r * c;
-      const float m = max_contiguous(x, c);
-      for (int64_t j = 0; j < c; ++j) p[j] = x[j] - m;
-      vexp(c, p, p);
-      const float sum = sum_contiguous(p, c);
-      const float inv = 1.0f / sum;
-      for (int64_t j = 0; j < c; ++j) p[j] *= inv;
-      // log p_j = (x_j - m) - log_sum; the loss is accumulated in double (one scalar per row).
-      const double log_sum = std::log(static_cast<double>(sum));
-      double total = 0.0;
-      if (target.index != nullptr) {
-        const int32_t t = target.index[r];
-        double sum_logp = 0.0;
-        if (s != 0.0) {
-          sum_logp = sum_shifted_double(x, c, m) - static_cast<double>(c) * log_sum;
-        }
-        const double logp_t = static_cast<double>(x[t]) - m - log_sum;
-        total = -((1.0 - s) * logp_t + uniform * sum_logp);
-      } else {
-        const float* q = target.prob + r * c;
-        for (int64_t j = 0; j < c; ++j) {
-          const double qj = (1.0 - s) * q[j] + uniform;
-          total -= qj * (static_cast<double>(x[j]) - m - log_sum);
-        }
+    // Rows in blocks: each row's shifted logits first, then one vexp over the block's rows (contiguous
+    // in probs; vexp's results do not depend on where an element sits), then each row's sum and loss.
+    // A vexp call per row of 10 classes cost more than the exponentials.
+    constexpr int64_t kBlockRows = 64;
+    float row_max[kBlockRows];
+    for (int64_t r0 = b; r0 < e; r0 += kBlockRows) {
+      const int64_t r1 = std::min(e, r0 + kBlockRows);
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* x = logits + r * c;
+        float* p = probs + r * c;
+        const float m = max_contiguous(x, c);
+        row_max[r - r0] = m;
+        for (int64_t j = 0; j < c; ++j) p[j] = x[j] - m;
       }
-      loss[r] = static_cast<float>(total);
+      vexp((r1 - r0) * c, probs + r0 * c, probs + r0 * c);
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* x = logits + r * c;
+        float* p = probs + r * c;
+        const float m = row_max[r - r0];
+        const float sum = sum_contiguous(p, c);
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j < c; ++j) p[j] *= inv;
+        // log p_j = (x_j - m) - log_sum; the loss is accumulated in double (one scalar per row).
+        const double log_sum = std::log(static_cast<double>(sum));
+        double total = 0.0;
+        if (target.index != nullptr) {
+          const int32_t t = target.index[r];
+          double sum_logp = 0.0;
+          if (s != 0.0) {
+            sum_logp = sum_shifted_double(x, c, m) - static_cast<double>(c) * log_sum;
+          }
+          const double logp_t = static_cast<double>(x[t]) - m - log_sum;
+          total = -((1.0 - s) * logp_t + uniform * sum_logp);
+        } else {
+          const float* q = target.prob + r * c;
+          for (int64_t j = 0; j < c; ++j) {
+            const double qj = (1.0 - s) * q[j] + uniform;
+            total -= qj * (static_cast<double>(x[j]) - m - log_sum);
+          }
+        }
+        loss[r] = static_cast<float>(total);
+      }
     }
   });
 }

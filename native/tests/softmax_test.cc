@@ -83,7 +83,7 @@ TF_TEST(softmax_and_log_softmax_forward_backward_match_naive) {
 TF_TEST(softmax_cross_entropy_matches_naive_for_both_target_kinds) {
   const struct {
     int64_t n, c;
-  } shapes[] = {{1, 1}, {3, 2}, {7, 10}, {33, 101}};
+  } shapes[] = {{1, 1}, {3, 2}, {7, 10}, {33, 101}, {150, 10}};  // 150 rows: blocks of 64, 64 and 22
   for_each_thread_count([&](int threads) {
     for (const auto& sh : shapes) {
       for (float smoothing : {0.0f, 0.1f, 0.5f}) {
