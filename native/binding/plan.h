@@ -18,7 +18,9 @@
 //
 // planReplay(plan, sources, targets) copies each source into its target (a whole buffer of the plan, of
 // the same byte length), checks that no recorded buffer was detached, and runs the calls synchronously
-// on the calling thread; refused while the plan runs elsewhere or while this thread records.
+// on the calling thread; refused while the plan runs elsewhere or while this thread records. Its optional
+// gathers (fit's next batch, into its second plan's inputs) run on idle pool threads meanwhile
+// (BackgroundWork) and never touch an array the plan uses.
 //
 // Both copy new data into buffers the recording read, so a recorded call re-checks at every run
 // whatever that data could make unsafe: class indices of a cross-entropy target, gather indices.

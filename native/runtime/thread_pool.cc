@@ -161,6 +161,7 @@ class ThreadPool {
   // Whether published background work has units left; counted in as run_background_unit is, since the
   // record is freed once its owner sees no worker inside.
   bool background_waiting() {
+    if (background_.load() == nullptr) return false;  // the common case, without touching the count
     background_inside_.fetch_add(1);
     const Background* b = background_.load();
     const bool waiting = b != nullptr && b->next.load(std::memory_order_relaxed) < b->units;
@@ -338,7 +339,7 @@ class ThreadPool {
   std::atomic<bool> stopping_{false};
   std::exception_ptr error_;
   std::atomic<Background*> background_{nullptr};
-  std::atomic<int> background_inside_{0};  // workers inside run_background_unit
+  std::atomic<int> background_inside_{0};  // workers inside run_background_unit or background_waiting
 };
 
 int initial_thread_count() {
