@@ -121,7 +121,10 @@ export class TrainingStep {
   upcoming: Int32Array | null = null;
   /** The batch the last replay gathered into plans[turn]'s inputs. */
   private prefetched: Int32Array | null = null;
-  /** One plan is verified and a second is wanted: a batch source, 2+ threads, arrays small enough. */
+  /**
+   * One plan is verified and a second is to be recorded next: a batch source, 2+ threads, arrays small
+   * enough (decided when the first was verified; cleared when the second is, or on a drop).
+   */
   private secondPlanDue = false;
   /** User callbacks ran since the configuration was last compared with the recording's. */
   private userCodeRan = false;
@@ -163,7 +166,7 @@ export class TrainingStep {
    * batch straight into them (Dataset.batchInto), and the replay then copies nothing. Null otherwise.
    */
   replayInputs(rows: number): { x: Tensor; y: Tensor } | null {
-    if (this.state !== 'ready' || this.wantsSecondPlan()) return null;
+    if (this.state !== 'ready' || this.secondPlanDue) return null;
     const r = this.plans[this.turn];
     return r.x.shape[0] === rows ? { x: r.x, y: r.y } : null;
   }
@@ -186,11 +189,6 @@ export class TrainingStep {
     return { x: r.x, y: r.y, indices };
   }
 
-  /** A second plan is to be recorded next (decided when the first one was verified). */
-  private wantsSecondPlan(): boolean {
-    return this.secondPlanDue && this.plans.length === 1;
-  }
-
   /** One gradient step on `batch`: forward, loss, backward, optimizer update. */
   run(batch: Batch, where: () => string): StepResult {
     const y = batch.y!;
@@ -201,7 +199,7 @@ export class TrainingStep {
         if (this.recordings < MAX_RECORDINGS) this.state = 'record';
         return this.jsStep(batch.x, y, where);
       }
-      if (this.wantsSecondPlan()) return this.record(batch, where);
+      if (this.secondPlanDue) return this.record(batch, where);
       return this.replay(r, batch, where);
     }
     const p = this.pending;
