@@ -36,6 +36,13 @@ bool is_setup_function(const char* name) {
 // A typed array the recorded calls read or write: where, and how many bytes.
 using BufferSpan = std::pair<const void*, size_t>;
 
+// Whether two spans share a byte.
+bool spans_overlap(const BufferSpan& a, const BufferSpan& b) {
+  const auto* a0 = static_cast<const uint8_t*>(a.first);
+  const auto* b0 = static_cast<const uint8_t*>(b.first);
+  return a0 < b0 + b.second && b0 < a0 + a.second;
+}
+
 struct Recording {
   napi_env env = nullptr;
   std::vector<std::function<void()>> calls;
@@ -71,10 +78,8 @@ class Plan {
   bool holds(const BufferSpan& span) const { return recording_.buffers.count(span) > 0; }
   // Whether any byte of `span` is a byte of an array the calls use.
   bool overlaps(const BufferSpan& span) const {
-    const auto* s0 = static_cast<const uint8_t*>(span.first);
-    for (const auto& [data, bytes] : recording_.buffers) {
-      const auto* b0 = static_cast<const uint8_t*>(data);
-      if (s0 < b0 + bytes && b0 < s0 + span.second) return true;
+    for (const BufferSpan& b : recording_.buffers) {
+      if (spans_overlap(span, b)) return true;
     }
     return false;
   }
@@ -279,24 +284,26 @@ struct ReplayGather {
   int64_t row_bytes;
 };
 
-bool spans_overlap(const BufferSpan& a, const BufferSpan& b) {
-  const auto* a0 = static_cast<const uint8_t*>(a.first);
-  const auto* b0 = static_cast<const uint8_t*>(b.first);
-  return a0 < b0 + b.second && b0 < a0 + a.second;
-}
+// planReplay's gathers argument as values: { source, indices, target } per gather. Reading elements
+// and fields may run JS (accessors), so planReplay reads these with its other arguments, before it
+// takes any pointer.
+using GatherFields = std::vector<std::array<Napi::Value, 3>>;
 
-// planReplay's gathers argument: every object's fields are read (JS may run in accessors) before any
-// pointer is taken, as the caller does for its other arguments.
-std::vector<ReplayGather> replay_gathers(const Args& in, const Plan& plan, const Napi::Value& value) {
+GatherFields read_gather_fields(const Args& in, const Napi::Value& value) {
   if (!value.IsArray()) in.type_error("gathers must be an array of { source, indices, target }, got " + describe(value));
   const auto list = value.As<Napi::Array>();
-  std::vector<std::array<Napi::Value, 3>> fields;
+  GatherFields fields;
   for (uint32_t i = 0; i < list.Length(); ++i) {
     const Napi::Value g = list.Get(i);
     if (!g.IsObject()) in.type_error("gathers[" + std::to_string(i) + "] must be an object { source, indices, target }, got " + describe(g));
     const auto o = g.As<Napi::Object>();
     fields.push_back({o.Get("source"), o.Get("indices"), o.Get("target")});
   }
+  return fields;
+}
+
+// The gathers, validated (no JS runs here).
+std::vector<ReplayGather> replay_gathers(const Args& in, const Plan& plan, const GatherFields& fields) {
   std::vector<ReplayGather> gathers;
   std::vector<BufferSpan> sources, targets;
   for (size_t i = 0; i < fields.size(); ++i) {
@@ -383,6 +390,7 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
     source_values.push_back(sources.Get(i));
     target_values.push_back(targets.Get(i));
   }
+  const GatherFields gather_fields = info.Length() == 5 ? read_gather_fields(in, in.at(4)) : GatherFields{};
   const uint32_t* seeds = nullptr;
   if (info.Length() >= 4 && !(info.Length() == 5 && in.at(3).IsUndefined())) {
     const Napi::Value v = in.at(3);
@@ -408,12 +416,10 @@ Napi::Value plan_replay(const Napi::CallbackInfo& info) {
       in.range_error("sources" + at + " has " + std::to_string(src.second) + " bytes, targets" + at + " " +
                      std::to_string(dst.second));
     }
-    const auto* s0 = static_cast<const uint8_t*>(src.first);
-    const auto* d0 = static_cast<const uint8_t*>(dst.first);
-    if (s0 < d0 + dst.second && d0 < s0 + src.second) in.range_error("sources" + at + " overlaps targets" + at);
+    if (spans_overlap(src, dst)) in.range_error("sources" + at + " overlaps targets" + at);
     copies.emplace_back(src, dst);
   }
-  const std::vector<ReplayGather> gathers = info.Length() == 5 ? replay_gathers(in, *plan, in.at(4)) : std::vector<ReplayGather>{};
+  const std::vector<ReplayGather> gathers = replay_gathers(in, *plan, gather_fields);
   bool idle = false;
   if (!plan->running.compare_exchange_strong(idle, true)) in.range_error("the plan is already running");
   struct Done {

@@ -143,6 +143,21 @@ describe('kernel plans and detached buffers', () => {
     expect(x.length).toBe(0);
   });
 
+  test('planReplay reads the gathers\' fields before using any pointer: an accessor that detaches a source to copy gives an error', () => {
+    const { plan, input } = recordTwoLayers(4, 31);
+    const x = new Float32Array(input.length);
+    const gather = {
+      indices: new Int32Array([0]),
+      target: new Float32Array(2),
+      get source() {
+        structuredClone(x.buffer, { transfer: [x.buffer as ArrayBuffer] });
+        return new Float32Array(4);
+      },
+    };
+    expectKernelError(() => addon().planReplay(plan, [x], [input], undefined, [gather]), RangeError, 'planReplay');
+    expect(x.length).toBe(0);
+  });
+
   test('planReplay refuses it too', () => {
     const { plan, input } = planWithDetachedWeight(23);
     expectKernelError(() => addon().planReplay(plan, [new Float32Array(input.length)], [input]), RangeError, 'planReplay');
