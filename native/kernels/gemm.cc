@@ -398,20 +398,27 @@ int64_t split_point(int64_t count, int64_t parts, int64_t index) {
   return count / parts * index + std::min(index, count % parts);
 }
 
-// The thread grid tm x tn (tm * tn = threads): each thread owns a rectangle of whole tiles. Picks the
-// grid with the least work on the busiest thread: its FMAs (whole tiles) plus its packing (its rows
-// of A once per nc block of its columns, its columns of B once). Only speed depends on this choice:
-// every tile is summed the same way whichever thread owns it.
+// Columns are split between threads in steps of `column_step` (see grid_partition): one 16-float
+// vector, or a whole panel where the panel index must stay global (prepacked B).
+int64_t column_step(const GemmUkernel& uk, bool prepacked) {
+  return prepacked ? uk.nr : std::min<int64_t>(uk.nr, 16);
+}
+
+// The thread grid tm x tn (tm * tn = threads): each thread owns a rectangle of whole row tiles and
+// column steps. Picks the grid with the least work on the busiest thread: its FMAs plus its packing
+// (its rows of A once per nc block of its columns, its columns of B once). Only speed depends on this
+// choice: every output is summed the same way whichever thread owns it.
 void choose_grid(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl, int threads, bool prepacked,
                  int64_t* tm, int64_t* tn) {
-  const int64_t m_panels = ceil_div(g.m, uk.mr), n_panels = ceil_div(g.n, uk.nr);
+  const int64_t step = column_step(uk, prepacked);
+  const int64_t m_panels = ceil_div(g.m, uk.mr), n_steps = ceil_div(g.n, step);
   double best = -1;
   for (int64_t a = 1; a <= threads; ++a) {
     if (threads % a != 0) continue;
     const int64_t b = threads / a;
-    if (a > m_panels || b > n_panels) continue;
+    if (a > m_panels || b > n_steps) continue;
     const double rows = static_cast<double>(ceil_div(m_panels, a) * uk.mr);
-    const double cols = static_cast<double>(ceil_div(n_panels, b) * uk.nr);
+    const double cols = static_cast<double>(ceil_div(n_steps, b) * step);
     const double k = static_cast<double>(std::max<int64_t>(g.k, 1));
     // One packed element costs roughly as much as 16 multiply-adds (a strided load and a store
     // versus a fraction of a vector FMA).
@@ -426,25 +433,47 @@ void choose_grid(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& b
   if (best < 0) {  // fewer tiles than threads in every grid: split the longer side only
     *tm = std::min<int64_t>(threads, m_panels);
     *tn = 1;
-    if (n_panels > m_panels) {
+    if (n_steps > m_panels) {
       *tm = 1;
-      *tn = std::min<int64_t>(threads, n_panels);
+      *tn = std::min<int64_t>(threads, n_steps);
     }
   }
 }
 
-// Thread t's rectangle of a tm x tn grid over the output of g: rows [i0, i1), columns [j0, j1), whole tiles
-// from the matrix origin (so a panel index is the same in any partition); empty when the grid has more
-// rows or columns than tiles.
+// Thread t's rectangle of a tm x tn grid over the output of g: rows [i0, i1) in whole row tiles from
+// the matrix origin, columns [j0, j1) in column steps; empty when the grid has more rows or columns than
+// tiles. Columns go in steps of one vector rather than one panel because a partial panel costs the
+// AVX-512 kernels only the vectors it covers: N = 784 is 24.5 panels of 32, which whole panels split
+// 13 / 11.5 between 2 threads, vectors 12.5 / 12. (64,256,784), 1 thread on the first thread's columns:
+// 416 of them 89 us, 400 of them 84; at 2 threads the first thread's share went 88.5 -> 86.5 us (best)
+// and the call 95.8 -> 93.3 us (median): the rest is both cores running AVX-512 at once.
 struct Partition {
   int64_t i0, i1, j0, j1;
   bool empty() const { return i0 >= i1 || j0 >= j1; }
 };
-Partition grid_partition(const GemmArgs& g, const GemmUkernel& uk, int64_t tm, int64_t tn, int64_t t) {
-  const int64_t m_panels = ceil_div(g.m, uk.mr), n_panels = ceil_div(g.n, uk.nr);
+Partition grid_partition(const GemmArgs& g, const GemmUkernel& uk, bool prepacked, int64_t tm, int64_t tn, int64_t t) {
+  const int64_t step = column_step(uk, prepacked);
+  const int64_t m_panels = ceil_div(g.m, uk.mr), n_steps = ceil_div(g.n, step);
   const int64_t ti = t / tn, tj = t % tn;
   return {split_point(m_panels, tm, ti) * uk.mr, std::min(g.m, split_point(m_panels, tm, ti + 1) * uk.mr),
-          split_point(n_panels, tn, tj) * uk.nr, std::min(g.n, split_point(n_panels, tn, tj + 1) * uk.nr)};
+          split_point(n_steps, tn, tj) * step, std::min(g.n, split_point(n_steps, tn, tj + 1) * step)};
+}
+
+// Runs one thread's rectangle. One that starts inside a panel (a vector step) runs as a product of its
+// own, B, C and bias shifted to its first column, so that its panels count from there. The K blocks and
+// every output's chain of FMAs are the same either way, so the results are too.
+void run_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl, const GemmPackedB* prepacked,
+                   const Partition& p, bool read_a_in_place = false) {
+  if (p.j0 % uk.nr == 0) {
+    gemm_partition(g, uk, bl, prepacked, p.i0, p.i1, p.j0, p.j1, read_a_in_place);
+    return;
+  }
+  GemmArgs s = g;
+  s.n = g.n - p.j0;
+  s.b = g.trans_b ? g.b + p.j0 * g.ldb : g.b + p.j0;
+  s.c = g.c + p.j0;
+  if (g.bias != nullptr) s.bias = g.bias + p.j0;
+  gemm_partition(s, uk, bl, prepacked, p.i0, p.i1, 0, p.j1 - p.j0, read_a_in_place);
 }
 
 // --- K split -------------------------------------------------------------------------------------
@@ -583,9 +612,9 @@ void run_gemm_swapped(const GemmArgs& g, const GemmUkernel& uk) {
     if (threads > 1) choose_grid(s, uk, bl, threads, false, &tm, &tn);
     auto run = [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
-        const Partition p = grid_partition(s, uk, tm, tn, t);
+        const Partition p = grid_partition(s, uk, false, tm, tn, t);
         if (p.empty()) continue;
-        gemm_partition(s, uk, bl, nullptr, p.i0, p.i1, p.j0, p.j1, /*read_a_in_place=*/true);
+        run_partition(s, uk, bl, nullptr, p, /*read_a_in_place=*/true);
         // C[j][r0 + i] = Cᵀ[i][j] for this thread's rectangle, while it is still in this core's cache.
         const float* src = ct + p.i0 * ldt + p.j0;
         float* dst = g.c + p.j0 * g.ldc + r0 + p.i0;
@@ -621,8 +650,8 @@ void run_gemm(const GemmArgs& g, const GemmUkernel& uk, const GemmPackedB* prepa
 
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const Partition p = grid_partition(g, uk, tm, tn, t);
-      if (!p.empty()) gemm_partition(g, uk, bl, prepacked, p.i0, p.i1, p.j0, p.j1);
+      const Partition p = grid_partition(g, uk, prepacked != nullptr, tm, tn, t);
+      if (!p.empty()) run_partition(g, uk, bl, prepacked, p);
     }
   };
   const int64_t parts = tm * tn;
@@ -642,6 +671,12 @@ void gemm_with_ukernel(const GemmArgs& g, const GemmUkernel& uk) { run_gemm(g, u
 bool gemm_swaps_trans_b(const GemmArgs& g, const GemmUkernel& uk) {
   return g.trans_b && uk.strided_a != nullptr && g.bias == nullptr && g.activation == GemmActivation::none &&
          !g.accumulate && g.m >= 16 && g.m <= 256 && g.k >= 4 * g.m && g.n > 0;
+}
+
+int64_t gemm_grid_first_column_end(const GemmArgs& g, const GemmUkernel& uk, int threads) {
+  int64_t tm = 1, tn = 1;
+  if (threads > 1 && g.m > 0 && g.n > 0) choose_grid(g, uk, blocking_for(uk, g.k), threads, false, &tm, &tn);
+  return grid_partition(g, uk, false, tm, tn, 0).j1;
 }
 
 bool gemm_splits_k(const GemmArgs& g, const GemmUkernel& uk, int threads) {

@@ -106,6 +106,11 @@ bool gemm_splits_k(const GemmArgs& args, const GemmUkernel& ukernel, int threads
 // Whether gemm_with_ukernel(args, ukernel) runs a transposed-B product as Cᵀ = B·Aᵀ, reading B in place
 // (gemm.cc, "transposed B with few rows"): a speed choice only, every output rounds as when B is packed.
 bool gemm_swaps_trans_b(const GemmArgs& args, const GemmUkernel& ukernel);
+// Where the first thread's columns end when gemm_with_ukernel(args, ukernel) runs its grid of output
+// rectangles at `threads` threads (n when the grid does not split columns). Threads split columns in
+// 16-column vectors, so a boundary may fall inside a kernel's panel (gemm.cc, grid_partition). For
+// tests; the K split and the swapped transposed-B product choose their work otherwise.
+int64_t gemm_grid_first_column_end(const GemmArgs& args, const GemmUkernel& ukernel, int threads);
 // The small-M direct path with an explicit kernel: m <= 8 and !trans_b, else std::invalid_argument.
 void gemm_small_m_with_ukernel(const GemmArgs& args, const GemmSmallMUkernel& ukernel);
 

@@ -440,8 +440,9 @@ TF_TEST(gemm_edges_every_ukernel) {
     int variant = 0;
     for (int64_t k : {int64_t{1}, kc - 1, kc, kc + 1, 2 * kc + 5}) {
       for (int64_t m : {int64_t{1}, int64_t{uk.mr} - 1, int64_t{uk.mr}, int64_t{uk.mr} + 1, 2 * int64_t{uk.mr} + 1}) {
-        // 16 and 17: the 14x32 kernel runs a one-vector tile on panels of at most 16 valid columns.
-        for (int64_t n : {int64_t{1}, int64_t{16}, int64_t{17}, int64_t{uk.nr} - 1, int64_t{uk.nr}, int64_t{uk.nr} + 1, 2 * int64_t{uk.nr} + 3}) {
+        // 16, 17 and 40: the AVX-512 kernels run only the vectors a partial panel covers (one, two, and
+        // for 6x64 three).
+        for (int64_t n : {int64_t{1}, int64_t{16}, int64_t{17}, int64_t{40}, int64_t{uk.nr} - 1, int64_t{uk.nr}, int64_t{uk.nr} + 1, 2 * int64_t{uk.nr} + 3}) {
           if (m < 1 || n < 1) continue;
           for (int t = 0; t < 4; ++t) {
             Case cs{m, n, k};
@@ -552,6 +553,52 @@ TF_TEST(gemm_k_split_bit_identical) {
       ++seed;
     }
   });
+}
+
+// Threads split C's columns in 16-column vectors (gemm.cc, grid_partition), so with a 32- or 64-column
+// panel the second thread's rectangle can start inside one: it then runs as a product shifted to its
+// first column (B, C and bias). Every kernel, 1 and 2 threads, against the naive loop (guard pages, the
+// gaps between C rows) and bit-identical: B read in place, A and B in place (a narrow product), B
+// packed, A or B transposed, bias and activation, accumulate, strided views.
+TF_TEST(gemm_column_split_inside_panel_bit_identical) {
+  for (const GemmUkernelEntry* e : all_ukernels()) {
+    const GemmUkernel& uk = e->ukernel;
+    Case cases[] = {
+        {64, 784, 256, false, false, false, true, GemmActivation::relu},       // B in place
+        {64, 144, 256, false, false, true, true, GemmActivation::leaky_relu},  // A and B in place
+        {70, 800, 1000, false, false, false, true, GemmActivation::tanh},      // B packed
+        {64, 784, 256, true, false, true, false, GemmActivation::none},        // Aᵀ·B, C +=
+        {64, 784, 256, false, true, false, true, GemmActivation::elu},         // A·Bᵀ with bias: not swapped
+    };
+    cases[1].pad_a = 5;
+    cases[1].pad_c = 3;
+    cases[3].pad_b = 16;
+    uint64_t seed = 71;
+    for (Case cs : cases) {
+      cs.alpha = cs.act == GemmActivation::elu ? 0.8f : 0.05f;
+      GemmArgs args = gemm_dense_args(cs.m, cs.n, cs.k, nullptr, cs.trans_a, nullptr, cs.trans_b, nullptr);
+      args.lda += cs.pad_a;
+      args.ldb += cs.pad_b;
+      args.ldc += cs.pad_c;
+      args.activation = cs.act;
+      args.accumulate = cs.accumulate;
+      if (cs.bias) args.bias = &cs.alpha;  // only its presence matters to the driver's choices
+      TF_CHECK(!gemm_splits_k(args, uk, 2) && !gemm_swaps_trans_b(args, uk), cs.str(uk.name) + " takes another path");
+      TF_CHECK(cs.m * cs.n * cs.k >= (int64_t{1} << 20), cs.str(uk.name) + " is too small to run on 2 threads");
+      const int64_t split = gemm_grid_first_column_end(args, uk, 2);
+      TF_CHECK(split > 0 && split < cs.n && split % 16 == 0, cs.str(uk.name) + " splits columns at " + std::to_string(split));
+      if (uk.nr > 16) {
+        TF_CHECK(split % uk.nr != 0, cs.str(uk.name) + " splits at a panel boundary (" + std::to_string(split) + ")");
+      }
+      set_num_threads(1);
+      const std::vector<float> one = run_case(cs, &uk, seed, uk.name);
+      set_num_threads(2);
+      const std::vector<float> two = run_case(cs, &uk, seed, uk.name);
+      expect_identical(two.data(), one.data(), one.size(), cs.str(uk.name) + " (1 vs 2 threads)");
+      ++seed;
+    }
+  }
+  set_num_threads(2);
 }
 
 // A·Bᵀ with K >= 4M runs as Cᵀ = B·Aᵀ where the kernel reads A in place (gemm.cc, "transposed B with
