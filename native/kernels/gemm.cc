@@ -810,9 +810,12 @@ const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& 
   // of a 14x32 tile in one L1 set (12 ways), and its epilogue's loads and stores of C then evict one
   // another; a 6-row tile fits. In-process A/B, best of 5 alternating rounds, (M,K,N), GFLOP/s 14x32
   // -> 6x64, 1 / 2 threads: 2048³ 158 -> 163 / 315 -> 327, 1024³ 166 -> 169 / 318 -> 327,
-  // (256,4096,1024) 155 -> 159 / 303 -> 304; with other strides no gain: 1536³ 160 -> 159 / 326 -> 323,
-  // 1000³ 160 -> 162 / 317 -> 312.
-  if (args.ldc > 0 && args.ldc % 1024 == 0 && args.m >= 256 && alternative.mr < preferred.mr) return alternative;
+  // (256,4096,1024) 155 -> 159 / 303 -> 304. Rows 2 KB apart (ldc a multiple of 512) put 7 of the 14 in
+  // one set: best of 20-30 alternating rounds, 1 / 2 threads: 512³ 169 -> 174 and 169 -> 168 / 317 ->
+  // 341 and 324 -> 338, 512³ tB 172 -> 168 / 315 -> 326, (512,2048,512) 159 -> 167 / 304 -> 330,
+  // (1024,512,512) 174 -> 173 / 328 -> 333, (768,768,1536) 2 threads 326 -> 331. Other strides gain
+  // nothing: 1536³ 160 -> 159 / 326 -> 323, 1000³ 160 -> 162 / 317 -> 312.
+  if (args.ldc > 0 && args.ldc % 512 == 0 && args.m >= 256 && alternative.mr < preferred.mr) return alternative;
   const int64_t pad_preferred = gemm_computed_rows(args.m, preferred.mr) - args.m;
   const int64_t pad_alternative = gemm_computed_rows(args.m, alternative.mr) - args.m;
   return (pad_preferred - pad_alternative) * 50 > args.m ? alternative : preferred;

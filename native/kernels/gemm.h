@@ -62,6 +62,8 @@ void gemm(const GemmArgs& args);
 // Since the AVX-512 tiles run a partial last row tile with only its rows (rounded up to even), their
 // padding is at most one row and the default wins every shape (it measured ahead once M=64 no
 // longer padded 70 rows: (M,K,N) (64,256,784) tB 137 vs 128, (64,256,128) tB 141 vs 134 GFLOP/s, 1 thread).
+// Also `alternative` (the shorter tile) where C's rows are a multiple of 2 KB apart and m >= 256, and
+// for the swapped transposed-B product (gemm.cc has the measurements).
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
                                        const GemmUkernel& alternative);
 // The micro-kernel gemm_pack_b packs for (the weights of inference: M unknown, A read in place):

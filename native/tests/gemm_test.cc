@@ -743,6 +743,10 @@ TF_TEST(gemm_tile_choice_by_m) {
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &alt, "C rows 8 KB apart: the shorter tile");
   g.ldc = 2047;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "C rows 8 KB - 4 bytes apart: the default");
+  g.ldc = 512;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &alt, "C rows 2 KB apart: the shorter tile");
+  g.ldc = 768;
+  TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "C rows 3 KB apart: the default");
   g.ldc = 1024;
   g.m = 255;
   TF_CHECK(&gemm_choose_ukernel(g, pref, alt) == &pref, "C rows 4 KB apart but m < 256: the default");
@@ -773,10 +777,11 @@ TF_TEST(gemm_tile_choice_by_m) {
         {257, 77, kGemmInPlaceMaxMK / 257, true, false, true, false, GemmActivation::none},
         {257, 77, kGemmInPlaceMaxMK / 257 + 1, true, false, true, false, GemmActivation::none},
         {257, 77, kGemmInPlaceMaxMK / 257 + 1, false, false, false, true, GemmActivation::relu},
-        // C rows 4 KB apart (ldc = 1024) with B packed (two K blocks): the shorter tile where the level
-        // has one; transposed A keeps the default.
+        // C rows 4 KB and 2 KB apart (ldc = 1024, 512) with B packed (two K blocks): the shorter tile
+        // where the level has one; transposed A keeps the default.
         {256, 1021, kc + 3, false, false, true, true, GemmActivation::relu, 0.1f, 0, 0, 3},
         {256, 1021, kc + 3, true, true, false, false, GemmActivation::none, 0.1f, 0, 0, 3},
+        {258, 509, kc + 3, false, true, false, true, GemmActivation::relu, 0.1f, 0, 0, 3},
     };
     uint64_t seed = 31;
     for (const Case& cs : shapes) {
@@ -791,8 +796,9 @@ TF_TEST(gemm_tile_choice_by_m) {
       shape.activation = cs.act;
       const GemmUkernel& chosen = gemm_choose_ukernel(shape, kernels().gemm, kernels().gemm_alt);
       const std::string who = std::string(isa_name(isa)) + " " + chosen.name;
-      if (shape.ldc == 1024 && cs.m >= 256 && cs.k > kc && kernels().gemm_alt.mr < kernels().gemm.mr) {
-        TF_CHECK(&chosen == (cs.trans_a ? &kernels().gemm : &kernels().gemm_alt), cs.str(who) + ": tile for ldc 1024");
+      if (shape.ldc % 512 == 0 && cs.m >= 256 && cs.k > kc && kernels().gemm_alt.mr < kernels().gemm.mr) {
+        TF_CHECK(&chosen == (cs.trans_a ? &kernels().gemm : &kernels().gemm_alt),
+                 cs.str(who) + ": tile for ldc " + std::to_string(shape.ldc));
       }
       for_each_thread_count([&](int) {
         const std::vector<float> via_gemm = run_case(cs, nullptr, seed, who + " via gemm()");
