@@ -4,7 +4,8 @@
 //
 // Loop nest (row-major C; the micro-kernel broadcasts A and vector-loads B):
 //
-//   parallel over a tm x tn grid of output rectangles (whole tiles; one per thread, no barriers):
+//   parallel over a tm x tn grid of output rectangles (row tiles x 16-column steps; one per thread,
+//   no barriers):
 //     for jc in its columns by nc:          B block [kc x nc] in L2, packed by this thread
 //       for pc in K by kc:                  K blocks in order: the summation order of every output
 //         pack B[pc:pc+kc, jc:jc+nc]        (skipped when B was prepacked with gemm_pack_b; when B is
@@ -13,7 +14,8 @@
 //                                            packed, the kernel's strided_b entry reads whole panels)
 //         for ic in its rows by mc:
 //           pack A[ic:ic+mc, pc:pc+kc]       (packers compiled for the kernel's ISA, see gemm_pack.h;
-//                                            skipped with prepacked B when the kernel reads A in place)
+//                                            only when A is transposed or the kernel cannot read it in
+//                                            place: gemm_reads_a_in_place)
 //           for ir in mc by mr:             A micro-panel [mr x kc] stays in L1 ...
 //             for jr in nc by nr:           ... while B micro-panels stream from L2
 //               ukernel(kc, Ap, Bp, C tile, epilogue only if pc is the last K block)
@@ -276,15 +278,19 @@ void gemm_partition_rows_outer(const GemmArgs& g, const GemmUkernel& uk, const G
   }
 }
 
-// With B read in place, A is read in place as well (strided_ab) where a packed A panel would serve at
-// most 4 tiles of 32 columns (the partition spans <= 128 columns): packing A is then a sizeable share
-// of the work. Not when A's rows are a multiple of 4 KB apart (all of a tile's rows in one L1 set).
-// In-process A/B, best of 15 alternating rounds, (M,K,N), GFLOP/s packed A -> A in place, 1 / 2 threads:
-// (64,256,128) 156 -> 162 / 233 -> 264, (64,400,120) 146 -> 153 / 235 -> 266, (64,784,128) 161 -> 175 /
-// 277 -> 286, (64,120,84) 128 -> 138 / same; wider partitions lose (all columns in place: (64,256,784)
-// 156 -> 145, (64,784,256) 163 -> 160).
-bool gemm_reads_a_with_b_in_place(const GemmArgs& g, int64_t j0, int64_t j1) {
-  return j1 - j0 <= 128 && g.lda % 1024 != 0;
+// A (not transposed) is read in place by kernels that can (strided_a / strided_ab), not packed. Since
+// the in-place tile stopped reloading its row offsets from the stack (gemm_tile__avx512f.h,
+// fma_pairs_strided_a) it runs as fast as the packed one (14x32, (64,784,256)'s loops with B from L2:
+// 73 against 72.5 us, was 79), so packing A only costs: 3.2 us of the 156 of (64,784,256) per K block.
+// In-process A/B, best of 5-20 alternating rounds, packed -> in place, GFLOP/s, 1 thread unless said:
+// (64,784,256) 166 -> 174, (64,256,784) 169 -> 174 (2 threads 315 -> 325), 256³ 169 -> 177, 1000³ 158 ->
+// 166, 1024³ 159 -> 165, 2048³ 156 -> 160, (256,4096,1024) 146 -> 153 (2 threads 295 -> 307), tall
+// products (1x1 convolutions): (25088,256,128) 121 -> 134, (3136,576,64) 137 -> 162 (2 threads 274 ->
+// 325). Not when A's rows are a multiple of 4 KB apart and the tile has more than 6 rows: all of them
+// would share one L1 set (12 ways). The AVX2 6x16 tile: 256³ 102 -> 105, (64,784,256) 100 -> 102,
+// 1024³ 98 -> 97 (noise level).
+bool gemm_reads_a_in_place(const GemmArgs& g, const GemmUkernel& uk) {
+  return !g.trans_a && uk.strided_a != nullptr && uk.strided_ab != nullptr && (g.lda % 1024 != 0 || uk.mr <= 6);
 }
 
 // One thread's share of the output: rows [i0, i1) and columns [j0, j1) of C over the whole K, run
@@ -339,13 +345,12 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
       ep.activation = g.activation;
       ep.alpha = g.alpha;
 
-      // With prepacked B (inference: predict over a big input), A is typically read once from DRAM:
-      // packing it then waits on memory, while the kernel's reads of A in place stream behind its
-      // arithmetic. The transposed-B path (read_a_in_place) reads its A, the caller's B, in place so
-      // as not to pack it. With B read in place, a narrow partition reads A in place as well
-      // (gemm_reads_a_with_b_in_place).
-      const bool a_wanted_in_place =
-          prepacked != nullptr || read_a_in_place || (in_place && gemm_reads_a_with_b_in_place(g, j0, j1));
+      // A is read in place where the kernel does that as fast as from a packed panel
+      // (gemm_reads_a_in_place). With prepacked B (inference: predict over a big input), A is typically
+      // read once from DRAM: packing it then waits on memory, while the kernel's reads of A in place
+      // stream behind its arithmetic. The transposed-B path (read_a_in_place) reads its A, the caller's
+      // B, in place so as not to pack it.
+      const bool a_wanted_in_place = prepacked != nullptr || read_a_in_place || gemm_reads_a_in_place(g, uk);
       for (int64_t ic = i0; ic < i1; ic += bl.mc) {
         const int64_t rows = std::min(bl.mc, i1 - ic);
         // A tile whose B panel is read in place takes the kernel's strided_ab entry, one whose panel is
