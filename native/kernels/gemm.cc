@@ -278,7 +278,7 @@ void gemm_partition_rows_outer(const GemmArgs& g, const GemmUkernel& uk, const G
   }
 }
 
-// A (not transposed) is read in place by kernels that can (strided_a / strided_ab), not packed. Since
+// A not transposed is read in place by kernels that can (strided_a / strided_ab), not packed. Since
 // the in-place tile stopped reloading its row offsets from the stack (gemm_tile__avx512f.h,
 // fma_pairs_strided_a) it runs as fast as the packed one (14x32, (64,784,256)'s loops with B from L2:
 // 73 against 72.5 us, was 79), so packing A only costs: 3.2 us of the 156 of (64,784,256) per K block.
@@ -289,8 +289,22 @@ void gemm_partition_rows_outer(const GemmArgs& g, const GemmUkernel& uk, const G
 // 325). Not when A's rows are a multiple of 4 KB apart and the tile has more than 6 rows: all of them
 // would share one L1 set (12 ways). The AVX2 6x16 tile: 256³ 102 -> 105, (64,784,256) 100 -> 102,
 // 1024³ 98 -> 97 (noise level).
+//
+// A stored transposed ([k, m]) is read in place (strided_at / strided_atb) while its rows are at most
+// 1 KB apart and it is small (m*k <= 2 * kGemmInPlaceMaxMK, 512 KB). A tile's A steps are then rows of
+// A, ~2 lines each, that no longer fit L1 beside the B stream for long K blocks: they come from L2, which
+// the prefetchers keep up with while several steps share a 4 KB page. Wider rows or a bigger A (from L3
+// or memory) lost. In-process A/B, best of 12 alternating rounds, packed -> in place, GFLOP/s, 1 thread
+// (2 threads): (64,784,256) tA 166 -> 170 (291 -> 295), (64,256,128) tA 160 -> 174 (237 -> 269),
+// (64,256,784) tA 166 -> 170, (256,64,128) tA 149 -> 160, (120,256,84) tA 133 -> 147, (256,512,256) tA
+// 161 -> 167; lost: rows 1.5-3 KB apart (384,384,384) tA 166 -> 160, (512,256,512) tA 169 -> 159,
+// (784,64,256) tA 158 -> 153; big A (256,4096,1024) tA 148 -> 145, (128,25088,256) tA 129 -> 119.
 bool gemm_reads_a_in_place(const GemmArgs& g, const GemmUkernel& uk) {
-  return !g.trans_a && uk.strided_a != nullptr && uk.strided_ab != nullptr && (g.lda % 1024 != 0 || uk.mr <= 6);
+  if (g.trans_a) {
+    return uk.strided_at != nullptr && uk.strided_atb != nullptr && g.lda <= 256 &&
+           g.m * g.k <= 2 * kGemmInPlaceMaxMK;
+  }
+  return uk.strided_a != nullptr && uk.strided_ab != nullptr && (g.lda % 1024 != 0 || uk.mr <= 6);
 }
 
 // One thread's share of the output: rows [i0, i1) and columns [j0, j1) of C over the whole K, run
@@ -353,11 +367,13 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
       const bool a_wanted_in_place = prepacked != nullptr || read_a_in_place || gemm_reads_a_in_place(g, uk);
       for (int64_t ic = i0; ic < i1; ic += bl.mc) {
         const int64_t rows = std::min(bl.mc, i1 - ic);
-        // A tile whose B panel is read in place takes the kernel's strided_ab entry, one whose panel is
-        // packed strided_a (registered together). The last tile may read one row past `rows` (rows
-        // rounded up to even): only where that row exists.
-        const bool a_in_place = a_wanted_in_place && kc > 0 && !g.trans_a && uk.strided_a != nullptr &&
-                                uk.strided_ab != nullptr && ic + round_up(rows, 2) <= g.m;
+        // A tile whose B panel is read in place takes the kernel's strided_ab entry (strided_atb for a
+        // transposed A), one whose panel is packed strided_a (strided_at). The last tile may read one row
+        // past `rows` (rows rounded up to even): only where that row exists.
+        const bool a_in_place = a_wanted_in_place && kc > 0 &&
+                                (g.trans_a ? uk.strided_at != nullptr && uk.strided_atb != nullptr
+                                           : uk.strided_a != nullptr && uk.strided_ab != nullptr) &&
+                                ic + round_up(rows, 2) <= g.m;
         float* ap = nullptr;
         if (kc > 0 && !a_in_place) {
           ap = a_buffer().get(ceil_div(rows, mr) * mr * kc);
@@ -378,7 +394,14 @@ void gemm_partition(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking
             }
             int64_t stride = nr;
             const float* b_panel = panels.panel(pc, kc, q, &stride);
-            if (a_in_place) {
+            if (a_in_place && g.trans_a) {
+              const float* a_cols = g.a + pc * g.lda + ic + ir;
+              if (stride == nr) {
+                uk.strided_at(kc, a_cols, g.lda, b_panel, c_row + col, g.ldc, mv, nv, ep);
+              } else {
+                uk.strided_atb(kc, a_cols, g.lda, b_panel, stride, c_row + col, g.ldc, mv, nv, ep);
+              }
+            } else if (a_in_place) {
               const float* a_rows = g.a + (ic + ir) * g.lda + pc;
               if (stride == nr) {
                 uk.strided_a(kc, a_rows, g.lda, b_panel, c_row + col, g.ldc, mv, nv, ep);

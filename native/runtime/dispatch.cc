@@ -19,12 +19,30 @@ const struct {
     {nullptr, nullptr, nullptr, nullptr},
 };
 
+// The kernels that read a transposed A in place (TF_GEMM_STRIDED_AT), by their packed entry.
+const struct {
+  GemmUkernelFn fn;
+  GemmUkernelStridedAFn strided_at;
+  GemmUkernelStridedABFn strided_atb;
+} strided_at_entries[] = {
+#define TF_GEMM_STRIDED_AT(name) {&name, &name##_strided_at, &name##_strided_atb},
+#include "ukernels/ukernels.inc"
+#undef TF_GEMM_STRIDED_AT
+    {nullptr, nullptr, nullptr},
+};
+
 GemmUkernel with_strided_a(GemmUkernel uk) {
   for (const auto& e : strided_a_entries) {
     if (e.fn == uk.fn && e.fn != nullptr) {
       uk.strided_a = e.strided_a;
       uk.transpose = e.transpose;
       uk.strided_ab = e.strided_ab;
+    }
+  }
+  for (const auto& e : strided_at_entries) {
+    if (e.fn == uk.fn && e.fn != nullptr) {
+      uk.strided_at = e.strided_at;
+      uk.strided_atb = e.strided_atb;
     }
   }
   return uk;

@@ -303,15 +303,20 @@ TF_TEST(gemm_ukernels_strided_b_match_packed) {
 // entry (B in place too, rows ldb floats apart) against its packed entry on the same values:
 // bit-identical. The A window holds mr rows rounded up to even (what the entries may read), the B
 // window kc rows of nr columns; each ends at a guard page. Strided-AB and the transposer are registered
-// exactly with strided-A (TF_GEMM_STRIDED_A).
+// exactly with strided-A (TF_GEMM_STRIDED_A). Where a kernel has them (TF_GEMM_STRIDED_AT), the
+// strided-AT and strided-ATB entries read the same A stored transposed, also up to a guard page.
 TF_TEST(gemm_ukernels_strided_a_and_ab_match_packed) {
-  int with_entry = 0;
+  int with_entry = 0, with_at = 0;
   for (const GemmUkernelEntry* e : all_ukernels()) {
     const GemmUkernel& uk = e->ukernel;
     TF_CHECK((uk.strided_ab != nullptr) == (uk.strided_a != nullptr),
              std::string(uk.name) + " registers a strided-AB entry exactly when it reads A in place");
     TF_CHECK((uk.transpose != nullptr) == (uk.strided_a != nullptr),
              std::string(uk.name) + " registers a transposer exactly when it reads A in place");
+    TF_CHECK((uk.strided_at != nullptr) == (uk.strided_atb != nullptr),
+             std::string(uk.name) + " registers strided-AT and strided-ATB together");
+    TF_CHECK(uk.strided_at == nullptr || uk.strided_a != nullptr,
+             std::string(uk.name) + " reads a transposed A in place only with the strided-A entries");
     if (uk.strided_a == nullptr) continue;
     ++with_entry;
     for (int64_t kc : {1, 7, 64}) {
@@ -344,13 +349,34 @@ TF_TEST(gemm_ukernels_strided_a_and_ab_match_packed) {
                              [&](float* c, int nv, const GemmTileEpilogue& ep) {
                                uk.strided_ab(kc, a0, lda, b0, ldb, c, uk.nr, mv, nv, ep);
                              });
+        if (uk.strided_at != nullptr) {
+          // The same A stored transposed: kc rows of `rows` values, ldat apart, ending at a guard page.
+          const int64_t ldat = rows + 5;
+          GuardedBuffer at(span(kc, rows, ldat) + 1);
+          const float* at0 = at.data() + 1;
+          for (int64_t p = 0; p < kc; ++p) {
+            for (int64_t i = 0; i < rows; ++i) at[static_cast<size_t>(1 + p * ldat + i)] = a0[i * lda + p];
+          }
+          expect_entries_agree(uk, mv, rng, what + " strided_at", columns, packed,
+                               [&](float* c, int nv, const GemmTileEpilogue& ep) {
+                                 uk.strided_at(kc, at0, ldat, bp, c, uk.nr, mv, nv, ep);
+                               });
+          expect_entries_agree(uk, mv, rng, what + " strided_atb", columns, packed,
+                               [&](float* c, int nv, const GemmTileEpilogue& ep) {
+                                 uk.strided_atb(kc, at0, ldat, b0, ldb, c, uk.nr, mv, nv, ep);
+                               });
+          ++with_at;
+        }
         ::operator delete(ap, std::align_val_t{64});
       }
       ::operator delete(bp, std::align_val_t{64});
     }
   }
 #if defined(TF_HAVE_AVX512)
-  if (kernel_table_for(Isa::avx512) != nullptr) TF_CHECK(with_entry >= 1, "the AVX-512 kernels register strided-A entries");
+  if (kernel_table_for(Isa::avx512) != nullptr) {
+    TF_CHECK(with_entry >= 1, "the AVX-512 kernels register strided-A entries");
+    TF_CHECK(with_at >= 1, "the AVX-512 kernels register strided-AT entries");
+  }
 #endif
 }
 

@@ -10,31 +10,31 @@
 namespace tf {
 namespace {
 
-// A read from a packed panel (kStridedA false; lda unused) or in place; B's rows ldb apart.
-template <bool kStridedA>
+// A read from a packed panel (lda unused) or in place (avx512::AIn); B's rows ldb apart.
+template <avx512::AIn kA>
 void tile_6x64(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
                int nr_valid, const GemmTileEpilogue& ep) {
-  if (nr_valid <= 16) return avx512::gemm_tile_rows<6, 1, 6, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-  if (nr_valid <= 32) return avx512::gemm_tile_rows<6, 2, 6, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-  if (nr_valid <= 48) return avx512::gemm_tile_rows<6, 3, 6, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-  avx512::gemm_tile_rows<6, 4, 6, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  if (nr_valid <= 16) return avx512::gemm_tile_rows<6, 1, 6, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  if (nr_valid <= 32) return avx512::gemm_tile_rows<6, 2, 6, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  if (nr_valid <= 48) return avx512::gemm_tile_rows<6, 3, 6, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile_rows<6, 4, 6, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 }  // namespace
 
 void gemm_f32_6x64__avx512f(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
                              int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<false>(kc, a, 0, b, 64, c, ldc, mr_valid, nr_valid, ep);
+  tile_6x64<avx512::AIn::packed>(kc, a, 0, b, 64, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_6x64__avx512f_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
                       int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<false>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  tile_6x64<avx512::AIn::packed>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_6x64__avx512f_strided_a(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<true>(kc, a, lda, b, 64, c, ldc, mr_valid, nr_valid, ep);
+  tile_6x64<avx512::AIn::rows>(kc, a, lda, b, 64, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_6x64__avx512f_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
@@ -52,7 +52,17 @@ void gemm_f32_6x64__avx512f_transpose(const float* src, int64_t lds, int64_t row
 
 void gemm_f32_6x64__avx512f_strided_ab(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
                                       int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<true>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  tile_6x64<avx512::AIn::rows>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x64__avx512f_strided_at(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
+                                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  tile_6x64<avx512::AIn::cols>(kc, a, lda, b, 64, c, ldc, mr_valid, nr_valid, ep);
+}
+
+void gemm_f32_6x64__avx512f_strided_atb(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                                        int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  tile_6x64<avx512::AIn::cols>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 }  // namespace tf

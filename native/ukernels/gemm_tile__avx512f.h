@@ -13,6 +13,10 @@
 
 namespace tf::avx512 {
 
+// Where a tile reads A: a packed panel (element (i, p) at a[p*AS + i]), A's rows in place (a row-major A:
+// a[i*lda + p]) or its columns in place (A stored transposed, [k, m]: a[p*lda + i]).
+enum class AIn { packed, rows, cols };
+
 // e^x for float lanes: Cody-Waite range reduction (x = n*ln2 + r) and a degree-6 polynomial on
 // |r| <= ln2/2 (Cephes expf coefficients), then scalef by 2^n. Inputs clamped to [-87, 88] so the
 // result stays a normal finite float; relative error ~2 ulp.
@@ -142,8 +146,8 @@ inline void finish_tile(__m512 (&acc)[MR][NV], const __mmask16 (&mask)[NV], floa
 // kc 128-384): 176-185 GFLOP/s one step at a time, 187-197 two at a time. By 4 or 8 GCC runs out of
 // the 32 zmm registers (spills and copies inside the loop) and falls back to ~180. Every output
 // still sums its products in order p = 0, 1, ... AS is the row count of the packed A panel (>= MR).
-template <int MR, int NV, int AS, bool kStridedA = false>
-__attribute__((always_inline)) inline void fma_pairs(__m512 (&acc)[MR][NV], const float*& a, int64_t lda, const float*& b,
+template <int MR, int NV, int AS>
+__attribute__((always_inline)) inline void fma_pairs(__m512 (&acc)[MR][NV], const float*& a, const float*& b,
                                                      int64_t ldb, int64_t pairs) {
   for (int64_t p = 0; p < pairs; ++p) {
 #pragma GCC unroll 2
@@ -153,14 +157,47 @@ __attribute__((always_inline)) inline void fma_pairs(__m512 (&acc)[MR][NV], cons
       for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + u * ldb + v * 16);
 #pragma GCC unroll 32
       for (int i = 0; i < MR; ++i) {
-        const __m512 ai = _mm512_set1_ps(kStridedA ? a[i * lda + u] : a[u * AS + i]);
+        const __m512 ai = _mm512_set1_ps(a[u * AS + i]);
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
       }
     }
-    a += kStridedA ? 2 : 2 * AS;
+    a += 2 * AS;
     b += 2 * ldb;
   }
+}
+
+// fma_pairs with A stored transposed and read in place: element (i, p) at a[p*lda + i], so the MR values
+// of a step are contiguous as in a packed panel, but the steps lda floats apart. Two step pointers (p and
+// p + 1) that pass through an empty asm after each pair, so that GCC addresses every broadcast as pointer
+// + constant instead of hoisting MR offsets of the second step into registers it then spills and reloads
+// (loads cost FMA throughput on this core; see fma_pairs_strided_a).
+template <int MR, int NV>
+__attribute__((always_inline)) inline void fma_pairs_cols(__m512 (&acc)[MR][NV], const float*& a, int64_t lda,
+                                                          const float*& b, int64_t ldb, int64_t pairs) {
+  const float* s0 = a;
+  const float* s1 = a + lda;
+  const int64_t two = 2 * lda;
+  for (int64_t p = 0; p < pairs; ++p) {
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; ++u) {
+      const float* s = u == 0 ? s0 : s1;
+      __m512 bv[NV];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + u * ldb + v * 16);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        const __m512 ai = _mm512_set1_ps(s[i]);
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
+    }
+    s0 += two;
+    s1 += two;
+    __asm__("" : "+r"(s0), "+r"(s1));
+    b += 2 * ldb;
+  }
+  a = s0;
 }
 
 // fma_pairs with A read in place: row i at a + i*lda. Written plainly (a[i*lda + u]), GCC hoists the
@@ -220,9 +257,9 @@ __attribute__((always_inline)) inline void fma_pairs_strided_a(__m512 (&acc)[MR]
   a += 2 * pairs;
 }
 
-// The MR x NV*16 tile; A is read from a packed panel of AS >= MR rows (only its first MR are used), or,
-// with kStridedA, in place: element (i, p) at a[i*lda + p] (rows of a row-major A; all MR rows readable).
-template <int MR, int NV, int AS = MR, bool kStridedA = false>
+// The MR x NV*16 tile; A is read from a packed panel of AS >= MR rows (only its first MR are used), or in
+// place (kA, see AIn; all MR rows readable).
+template <int MR, int NV, int AS = MR, AIn kA = AIn::packed>
 inline void gemm_tile(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
   // Every loop over the tile is unrolled by pragma, so the accumulators are scalars to GCC from the start
@@ -233,10 +270,12 @@ inline void gemm_tile(int64_t kc, const float* a, int64_t lda, const float* b, i
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
 
-  if constexpr (kStridedA) {
+  if constexpr (kA == AIn::rows) {
     fma_pairs_strided_a<MR, NV>(acc, a, lda, b, ldb, kc / 2);
+  } else if constexpr (kA == AIn::cols) {
+    fma_pairs_cols<MR, NV>(acc, a, lda, b, ldb, kc / 2);
   } else {
-    fma_pairs<MR, NV, AS>(acc, a, lda, b, ldb, kc / 2);
+    fma_pairs<MR, NV, AS>(acc, a, b, ldb, kc / 2);
   }
   if (kc % 2 != 0) {
     __m512 bv[NV];
@@ -244,7 +283,7 @@ inline void gemm_tile(int64_t kc, const float* a, int64_t lda, const float* b, i
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(b + v * 16);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(kStridedA ? a[i * lda] : a[i]);
+      const __m512 ai = _mm512_set1_ps(kA == AIn::rows ? a[i * lda] : a[i]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
@@ -275,17 +314,17 @@ namespace tf::avx512 {
 // runs only the rows it needs (rounded up to even: R = MR, MR-2, ..., 2), not MR rows of which the
 // rest are zero padding. Each output's sum is the same chain of FMAs either way, so results do not
 // change. M = 64 with 14 rows: 64 rows of FMAs instead of 70; M = 256: 256 instead of 266.
-template <int MR, int NV, int R = MR, bool kStridedA = false>
+template <int MR, int NV, int R = MR, AIn kA = AIn::packed>
 inline void gemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
                            int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
   static_assert(MR % 2 == 0 && R % 2 == 0 && R >= 2, "row variants are MR, MR-2, ..., 2");
   if constexpr (R == 2) {
-    gemm_tile<R, NV, MR, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+    gemm_tile<R, NV, MR, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
   } else {
     if (mr_valid > R - 2) {
-      gemm_tile<R, NV, MR, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+      gemm_tile<R, NV, MR, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
     } else {
-      gemm_tile_rows<MR, NV, R - 2, kStridedA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+      gemm_tile_rows<MR, NV, R - 2, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
     }
   }
 }
@@ -294,7 +333,7 @@ inline void gemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float*
 template <int MR, int NV>
 inline void gemm_tile_rows(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
                            int nr_valid, const GemmTileEpilogue& ep) {
-  gemm_tile_rows<MR, NV, MR, false>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  gemm_tile_rows<MR, NV, MR, AIn::packed>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 }  // namespace tf::avx512

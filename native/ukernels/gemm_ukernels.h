@@ -81,6 +81,11 @@ struct GemmUkernel {
   GemmTransposeFn transpose = nullptr;
   // Registered with strided_a: both operands in place, for narrow products whose B is read in place.
   GemmUkernelStridedABFn strided_ab = nullptr;
+  // A stored transposed ([k, m]: a weight gradient's xᵀ) read in place, B packed / B in place: the
+  // strided_a / strided_ab contracts with element (i, p) at a[p*lda + i] (TF_GEMM_STRIDED_AT). nullptr:
+  // the driver packs such an A.
+  GemmUkernelStridedAFn strided_at = nullptr;
+  GemmUkernelStridedABFn strided_atb = nullptr;
 };
 
 // Small-M direct kernel (batch-1 inference, GEMV-like): no packing at all, A and B read in place.
@@ -126,12 +131,18 @@ inline float gemm_activate(GemmActivation act, float alpha, float x) {
   void name##_transpose(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd); \
   void name##_strided_ab(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,     \
                          int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep);
+#define TF_GEMM_STRIDED_AT(name)                                                                       \
+  void name##_strided_at(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc, int mr_valid, \
+                         int nr_valid, const GemmTileEpilogue& ep);                                              \
+  void name##_strided_atb(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,    \
+                          int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep);
 #define TF_GEMM_SMALLM_UKERNEL(isa, name, max_m, use_up_to_m)                                                     \
   void name(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs, int64_t a_cs, const float* b, \
             int64_t ldb, float* c, int64_t ldc, const GemmTileEpilogue& ep);
 #include "ukernels/ukernels.inc"
 #undef TF_GEMM_UKERNEL
 #undef TF_GEMM_STRIDED_A
+#undef TF_GEMM_STRIDED_AT
 #undef TF_GEMM_SMALLM_UKERNEL
 
 }  // namespace tf
