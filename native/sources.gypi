@@ -47,6 +47,7 @@
     "tf_avx512_sources": [
       "native/ukernels/gemm_f32_14x32__avx512f.cc",
       "native/ukernels/gemm_f32_6x64__avx512f.cc",
+      "native/ukernels/gemm_f32_strided_at__avx512f.cc",
       "native/ukernels/gemm_smallm_f32_8xn__avx512f.cc",
       "native/ukernels/vmath_f32__avx512f.cc",
       "native/ukernels/conv_igemm_f32__avx512f.cc",

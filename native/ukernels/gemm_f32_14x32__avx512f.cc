@@ -45,16 +45,4 @@ void gemm_f32_14x32__avx512f_strided_ab(int64_t kc, const float* a, int64_t lda,
   avx512::gemm_tile_rows<14, 2, 14, avx512::AIn::rows>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
-void gemm_f32_14x32__avx512f_strided_at(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
-                                        int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  if (nr_valid <= 16) return avx512::gemm_tile_rows<14, 1, 14, avx512::AIn::cols>(kc, a, lda, b, 32, c, ldc, mr_valid, nr_valid, ep);
-  avx512::gemm_tile_rows<14, 2, 14, avx512::AIn::cols>(kc, a, lda, b, 32, c, ldc, mr_valid, nr_valid, ep);
-}
-
-void gemm_f32_14x32__avx512f_strided_atb(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                                         int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  if (nr_valid <= 16) return avx512::gemm_tile_rows<14, 1, 14, avx512::AIn::cols>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-  avx512::gemm_tile_rows<14, 2, 14, avx512::AIn::cols>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-}
-
 }  // namespace tf

@@ -2,39 +2,26 @@
 //
 // A partial panel runs only the vectors its valid columns cover (N = 784: the last panel holds 16
 // columns, a quarter of the full tile's FMAs), as the 14x32 kernel does: the driver's thread split
-// counts columns in vectors (gemm.cc, grid_partition). Each output's sum is the same chain of FMAs
-// whichever variant runs it.
+// counts columns in vectors (gemm.cc, grid_partition). The entries that read a transposed A in place
+// are in gemm_f32_strided_at__avx512f.cc.
 #include "ukernels/gemm_pack__avx.h"
 #include "ukernels/gemm_tile__avx512f.h"
 
 namespace tf {
-namespace {
-
-// A read from a packed panel (lda unused) or in place (avx512::AIn); B's rows ldb apart.
-template <avx512::AIn kA>
-void tile_6x64(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
-               int nr_valid, const GemmTileEpilogue& ep) {
-  if (nr_valid <= 16) return avx512::gemm_tile_rows<6, 1, 6, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-  if (nr_valid <= 32) return avx512::gemm_tile_rows<6, 2, 6, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-  if (nr_valid <= 48) return avx512::gemm_tile_rows<6, 3, 6, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-  avx512::gemm_tile_rows<6, 4, 6, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-}
-
-}  // namespace
 
 void gemm_f32_6x64__avx512f(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr_valid,
                              int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<avx512::AIn::packed>(kc, a, 0, b, 64, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile_columns<6, 4, avx512::AIn::packed>(kc, a, 0, b, 64, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_6x64__avx512f_strided_b(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
                       int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<avx512::AIn::packed>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile_columns<6, 4, avx512::AIn::packed>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_6x64__avx512f_strided_a(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
                                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<avx512::AIn::rows>(kc, a, lda, b, 64, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile_columns<6, 4, avx512::AIn::rows>(kc, a, lda, b, 64, c, ldc, mr_valid, nr_valid, ep);
 }
 
 void gemm_f32_6x64__avx512f_pack_a(const float* a, int64_t lda, bool trans, int64_t rows, int64_t kc, float* dst) {
@@ -52,17 +39,7 @@ void gemm_f32_6x64__avx512f_transpose(const float* src, int64_t lds, int64_t row
 
 void gemm_f32_6x64__avx512f_strided_ab(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
                                       int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<avx512::AIn::rows>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-}
-
-void gemm_f32_6x64__avx512f_strided_at(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
-                                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<avx512::AIn::cols>(kc, a, lda, b, 64, c, ldc, mr_valid, nr_valid, ep);
-}
-
-void gemm_f32_6x64__avx512f_strided_atb(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                                        int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  tile_6x64<avx512::AIn::cols>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  avx512::gemm_tile_columns<6, 4, avx512::AIn::rows>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
 }
 
 }  // namespace tf

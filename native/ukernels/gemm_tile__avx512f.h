@@ -329,6 +329,20 @@ inline void gemm_tile_rows(int64_t kc, const float* a, int64_t lda, const float*
   }
 }
 
+// The tile with only the vectors its valid columns cover: NV = ceil(nr_valid / 16) of at most NVMAX (a
+// partial last panel, N = 784 past 32- or 64-column panels). Each output's sum is the same chain of FMAs
+// whichever variant runs it.
+template <int MR, int NVMAX, AIn kA, int NV = 1>
+inline void gemm_tile_columns(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+                              int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
+  if constexpr (NV < NVMAX) {
+    if (nr_valid <= NV * 16) return gemm_tile_rows<MR, NV, MR, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+    gemm_tile_columns<MR, NVMAX, kA, NV + 1>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  } else {
+    gemm_tile_rows<MR, NVMAX, MR, kA>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
+  }
+}
+
 // Packed A: element (i, p) at a[p*MR + i].
 template <int MR, int NV>
 inline void gemm_tile_rows(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
