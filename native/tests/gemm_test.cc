@@ -341,32 +341,30 @@ TF_TEST(gemm_ukernels_strided_a_and_ab_match_packed) {
         // 10 columns: a one-vector tile where the kernel has one.
         const auto columns = [&](int mode) { return mode < 2 ? uk.nr - 3 : 10; };
         const std::string what = std::string(uk.name) + " kc=" + std::to_string(kc);
-        expect_entries_agree(uk, mv, rng, what + " strided_a", columns, packed,
-                             [&](float* c, int nv, const GemmTileEpilogue& ep) {
-                               uk.strided_a(kc, a0, lda, bp, c, uk.nr, mv, nv, ep);
-                             });
-        expect_entries_agree(uk, mv, rng, what + " strided_ab", columns, packed,
-                             [&](float* c, int nv, const GemmTileEpilogue& ep) {
-                               uk.strided_ab(kc, a0, lda, b0, ldb, c, uk.nr, mv, nv, ep);
-                             });
+        // The same A stored transposed (for strided_at / strided_atb): kc rows of `rows` values, ldat
+        // apart, ending at a guard page.
+        const int64_t ldat = rows + 5;
+        GuardedBuffer at(span(kc, rows, ldat) + 1);
+        const float* at0 = at.data() + 1;
+        for (int64_t p = 0; p < kc; ++p) {
+          for (int64_t i = 0; i < rows; ++i) at[static_cast<size_t>(1 + p * ldat + i)] = a0[i * lda + p];
+        }
+        using Entry = std::function<void(float*, int, const GemmTileEpilogue&)>;
+        std::vector<std::pair<std::string, Entry>> entries = {
+            {"strided_a", [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.strided_a(kc, a0, lda, bp, c, uk.nr, mv, nv, ep); }},
+            {"strided_ab",
+             [&](float* c, int nv, const GemmTileEpilogue& ep) { uk.strided_ab(kc, a0, lda, b0, ldb, c, uk.nr, mv, nv, ep); }},
+        };
         if (uk.strided_at != nullptr) {
-          // The same A stored transposed: kc rows of `rows` values, ldat apart, ending at a guard page.
-          const int64_t ldat = rows + 5;
-          GuardedBuffer at(span(kc, rows, ldat) + 1);
-          const float* at0 = at.data() + 1;
-          for (int64_t p = 0; p < kc; ++p) {
-            for (int64_t i = 0; i < rows; ++i) at[static_cast<size_t>(1 + p * ldat + i)] = a0[i * lda + p];
-          }
-          expect_entries_agree(uk, mv, rng, what + " strided_at", columns, packed,
-                               [&](float* c, int nv, const GemmTileEpilogue& ep) {
-                                 uk.strided_at(kc, at0, ldat, bp, c, uk.nr, mv, nv, ep);
-                               });
-          expect_entries_agree(uk, mv, rng, what + " strided_atb", columns, packed,
-                               [&](float* c, int nv, const GemmTileEpilogue& ep) {
-                                 uk.strided_atb(kc, at0, ldat, b0, ldb, c, uk.nr, mv, nv, ep);
-                               });
+          entries.push_back({"strided_at", [&](float* c, int nv, const GemmTileEpilogue& ep) {
+                               uk.strided_at(kc, at0, ldat, bp, c, uk.nr, mv, nv, ep);
+                             }});
+          entries.push_back({"strided_atb", [&](float* c, int nv, const GemmTileEpilogue& ep) {
+                               uk.strided_atb(kc, at0, ldat, b0, ldb, c, uk.nr, mv, nv, ep);
+                             }});
           ++with_at;
         }
+        for (const auto& [name, entry] : entries) expect_entries_agree(uk, mv, rng, what + " " + name, columns, packed, entry);
         ::operator delete(ap, std::align_val_t{64});
       }
       ::operator delete(bp, std::align_val_t{64});

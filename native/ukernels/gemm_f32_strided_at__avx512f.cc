@@ -8,24 +8,20 @@
 
 namespace tf {
 
-void gemm_f32_14x32__avx512f_strided_at(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
-                                        int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  avx512::gemm_tile_columns<14, 2, avx512::AIn::cols>(kc, a, lda, b, 32, c, ldc, mr_valid, nr_valid, ep);
-}
+// name##_strided_at and name##_strided_atb for a tile of MR rows and NV vectors (NR = 16 * NV columns).
+#define TF_GEMM_STRIDED_AT_ENTRIES(name, MR, NV)                                                               \
+  void name##_strided_at(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,          \
+                         int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {                               \
+    avx512::gemm_tile_columns<MR, NV, avx512::AIn::cols>(kc, a, lda, b, 16 * NV, c, ldc, mr_valid, nr_valid, ep); \
+  }                                                                                                           \
+  void name##_strided_atb(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,        \
+                          int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {                 \
+    avx512::gemm_tile_columns<MR, NV, avx512::AIn::cols>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);     \
+  }
 
-void gemm_f32_14x32__avx512f_strided_atb(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                                         int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  avx512::gemm_tile_columns<14, 2, avx512::AIn::cols>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-}
+TF_GEMM_STRIDED_AT_ENTRIES(gemm_f32_14x32__avx512f, 14, 2)
+TF_GEMM_STRIDED_AT_ENTRIES(gemm_f32_6x64__avx512f, 6, 4)
 
-void gemm_f32_6x64__avx512f_strided_at(int64_t kc, const float* a, int64_t lda, const float* b, float* c, int64_t ldc,
-                                       int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  avx512::gemm_tile_columns<6, 4, avx512::AIn::cols>(kc, a, lda, b, 64, c, ldc, mr_valid, nr_valid, ep);
-}
-
-void gemm_f32_6x64__avx512f_strided_atb(int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                                        int64_t ldc, int mr_valid, int nr_valid, const GemmTileEpilogue& ep) {
-  avx512::gemm_tile_columns<6, 4, avx512::AIn::cols>(kc, a, lda, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-}
+#undef TF_GEMM_STRIDED_AT_ENTRIES
 
 }  // namespace tf
