@@ -347,11 +347,4 @@ inline void gemm_tile_columns(int64_t kc, const float* a, int64_t lda, const flo
   }
 }
 
-// Packed A: element (i, p) at a[p*MR + i].
-template <int MR, int NV>
-inline void gemm_tile_rows(int64_t kc, const float* a, const float* b, int64_t ldb, float* c, int64_t ldc, int mr_valid,
-                           int nr_valid, const GemmTileEpilogue& ep) {
-  gemm_tile_rows<MR, NV, MR, AIn::packed>(kc, a, 0, b, ldb, c, ldc, mr_valid, nr_valid, ep);
-}
-
 }  // namespace tf::avx512
