@@ -439,12 +439,18 @@ int64_t column_step(const GemmUkernel& uk, bool prepacked) {
   return prepacked ? uk.nr : std::min<int64_t>(uk.nr, 16);
 }
 
+// One packed element costs roughly as much as 16 multiply-adds (a strided load and a store versus a
+// fraction of a vector FMA).
+constexpr double kPackedElementCost = 16.0;
+
 // The thread grid tm x tn (tm * tn = threads): each thread owns a rectangle of whole row tiles and
 // column steps. Picks the grid with the least work on the busiest thread: its FMAs plus its packing
 // (its rows of A once per nc block of its columns, its columns of B once). Only speed depends on this
-// choice: every output is summed the same way whichever thread owns it.
+// choice: every output is summed the same way whichever thread owns it. `a_cost` is what one element
+// of A costs a thread in multiply-adds: packed by default; run_gemm_swapped, whose A is read in place,
+// passes less.
 void choose_grid(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& bl, int threads, bool prepacked,
-                 int64_t* tm, int64_t* tn) {
+                 int64_t* tm, int64_t* tn, double a_cost = kPackedElementCost) {
   const int64_t step = column_step(uk, prepacked);
   const int64_t m_panels = ceil_div(g.m, uk.mr), n_steps = ceil_div(g.n, step);
   double best = -1;
@@ -455,10 +461,11 @@ void choose_grid(const GemmArgs& g, const GemmUkernel& uk, const GemmBlocking& b
     const double rows = static_cast<double>(ceil_div(m_panels, a) * uk.mr);
     const double cols = static_cast<double>(ceil_div(n_steps, b) * step);
     const double k = static_cast<double>(std::max<int64_t>(g.k, 1));
-    // One packed element costs roughly as much as 16 multiply-adds (a strided load and a store
-    // versus a fraction of a vector FMA).
-    const double pack = rows * k * std::ceil(cols / static_cast<double>(bl.nc)) + (prepacked ? 0.0 : cols * k);
-    const double cost = rows * cols * k + 16.0 * pack;
+    // A is read (packed, or in place at a_cost) once per nc block of the thread's columns; B is packed
+    // once, unless prepacked.
+    const double a_reads = rows * k * std::ceil(cols / static_cast<double>(bl.nc));
+    const double b_packed = prepacked ? 0.0 : cols * k;
+    const double cost = rows * cols * k + a_cost * a_reads + kPackedElementCost * b_packed;
     if (best < 0 || cost < best) {
       best = cost;
       *tm = a;
@@ -625,6 +632,14 @@ AlignedBuffer& transposed_c_buffer() {
 // scratch stays bounded for any n: (64, 784, 256) and the like fit in one band.
 constexpr int64_t kTransposedCBandFloats = int64_t{1} << 18;
 
+// What one element of the swapped product's A (the caller's B, read in place) costs a thread in the grid
+// choice, in multiply-adds: a read from L2 or L3 once per column block, where a packed element is a
+// read and a write (16). At 16 the grid gave every thread all of the packed Aᵀ (m·k elements each)
+// rather than all of B's rows read in place; see gemm_choose_ukernel for the column split it now takes.
+constexpr double kSwappedInPlaceACost = 6.0;
+// Cᵀ rows (C's columns) up to which a threaded swapped product takes the default tile (gemm_choose_ukernel).
+constexpr int64_t kSwappedColumnSplitMaxN = 256;
+
 void run_gemm_swapped(const GemmArgs& g, const GemmUkernel& uk) {
   const int64_t ldt = round_up(g.m, 16);  // Cᵀ rows of m floats, 64-byte aligned
   const int64_t band = std::max<int64_t>(1, kTransposedCBandFloats / ldt / uk.mr) * uk.mr;
@@ -644,7 +659,7 @@ void run_gemm_swapped(const GemmArgs& g, const GemmUkernel& uk) {
     s.ldc = ldt;
     const int threads = gemm_worth_threading(s) ? num_threads() : 1;
     int64_t tm = 1, tn = 1;
-    if (threads > 1) choose_grid(s, uk, bl, threads, false, &tm, &tn);
+    if (threads > 1) choose_grid(s, uk, bl, threads, false, &tm, &tn, kSwappedInPlaceACost);
     auto run = [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         const Partition p = grid_partition(s, uk, false, tm, tn, t);
@@ -817,7 +832,8 @@ void gemm(const GemmArgs& args) {
   if (args.m <= std::min<int64_t>(kSmallM, table.gemm_small_m.use_up_to_m) && !args.trans_b && args.k > 0) {
     gemm_small_m_with_ukernel(args, table.gemm_small_m);
   } else {
-    gemm_with_ukernel(args, gemm_choose_ukernel(args, table.gemm, table.gemm_alt));
+    const int threads = gemm_worth_threading(args) ? num_threads() : 1;
+    gemm_with_ukernel(args, gemm_choose_ukernel(args, table.gemm, table.gemm_alt, threads));
   }
 }
 
@@ -827,13 +843,27 @@ bool gemm_reads_b_in_place(const GemmArgs& args, const GemmUkernel& uk) {
 }
 
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
-                                       const GemmUkernel& alternative) {
+                                       const GemmUkernel& alternative, int threads) {
   // Run as Cᵀ = B·Aᵀ (gemm_swaps_trans_b), the kernel sees a product of m columns with B packed once:
   // chosen as for a prepacked B (the same K blocks, the least column padding). 6x64 over 14x32 there,
   // in-process A/B, 1 / 2 threads, (M,K,N), GFLOP/s: (256,4096,1024) 146 -> 159 / 297 -> 320,
   // (64,256,784) 156 -> 162 / 293 -> 294, (64,784,256) 167 -> 168 / 277 -> 296; m = 32 stays on 14x32
   // (157 against 84).
   if (gemm_swaps_trans_b(args, preferred) && gemm_swaps_trans_b(args, alternative)) {
+    // Threaded with few Cᵀ rows (n <= 256), the default tile instead: its 32-column panels let the threads
+    // split Cᵀ's m = 64 columns (the grid's cheaper in-place A, kSwappedInPlaceACost), so each packs half
+    // of Aᵀ, where 6x64's single panel made each split the rows and pack all of Aᵀ (m·k elements for
+    // n/2·m·k multiply-adds: 25 % of the work at n = 128). Both tiles cut K alike, so the bits are the
+    // same at any thread count. In-process A/B, 2 threads, (M,K,N), GFLOP/s: (64,256,128) tB 199 -> 271,
+    // (64,1024,64) 221 -> 275, (128,512,256) 284 -> 299, (64,784,256) 307 -> 315, (64,512,256) 232 ->
+    // 237; within 1 % (the rule leaves them as they were or they take the row split anyway):
+    // (64,256,784), (32,256,256), (32,784,128), (256,1024,256), (128,784,512), (128,1024,512),
+    // (256,4096,1024). Past n = 256 the column split lost: (128,1024,512) 323 -> 296. At 1 thread 14x32 is
+    // mixed, so 6x64 stays: (64,784,256) 175 -> 171, (256,1024,256) 160 -> 156, (64,256,128) 150 -> 155.
+    if (threads > 1 && args.n <= kSwappedColumnSplitMaxN &&
+        blocking_for(preferred, args.k).kc == blocking_for(alternative, args.k).kc) {
+      return preferred;
+    }
     return gemm_choose_packed_ukernel(args.k, args.m, preferred, alternative);
   }
   // With A transposed its packing is a plain copy whatever mr is, and 14x32 measured ahead of 6x64.

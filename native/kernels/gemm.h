@@ -58,14 +58,16 @@ void gemm(const GemmArgs& args);
 // The packed path's micro-kernel for one problem: `alternative` when A is not transposed, B is not
 // read in place by `preferred` (gemm_reads_b_in_place) and the rows `preferred` computes
 // (gemm_computed_rows) pad M by more than 2% of M beyond those of `alternative`; otherwise
-// `preferred`. Measured in ukernels/ukernels.inc. Depends only on the shape, never on the thread count.
+// `preferred`. Measured in ukernels/ukernels.inc.
 // Since the AVX-512 tiles run a partial last row tile with only its rows (rounded up to even), their
 // padding is at most one row and the default wins every shape (it measured ahead once M=64 no
 // longer padded 70 rows: (M,K,N) (64,256,784) tB 137 vs 128, (64,256,128) tB 141 vs 134 GFLOP/s, 1 thread).
 // Also `alternative` (the shorter tile) where C's rows are a multiple of 2 KB apart and m >= 256, and
-// for the swapped transposed-B product (gemm.cc has the measurements).
+// for the swapped transposed-B product (gemm.cc has the measurements) unless it runs on `threads` > 1
+// with n <= 256: the only case where the thread count matters, and only between tiles that cut K alike,
+// so the result's bits never depend on it.
 const GemmUkernel& gemm_choose_ukernel(const GemmArgs& args, const GemmUkernel& preferred,
-                                       const GemmUkernel& alternative);
+                                       const GemmUkernel& alternative, int threads = 1);
 // The micro-kernel gemm_pack_b packs for (the weights of inference: M unknown, A read in place):
 // `alternative` when it reads A in place, cuts K into the same blocks as `preferred` (so gemm_packed
 // rounds every output as gemm() does) and pads N by at most n/32 more columns; else `preferred`.

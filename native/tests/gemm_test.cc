@@ -711,7 +711,30 @@ TF_TEST(gemm_transposed_b_swap_bit_identical) {
         const bool alt_fits = m % t.gemm_alt.nr == 0;
         TF_CHECK((chosen.fn == t.gemm_alt.fn) == alt_fits,
                  std::string(isa_name(isa)) + " m=" + std::to_string(m) + " chose " + chosen.name);
+        // Threaded, up to 256 Cᵀ rows: the default tile, whose narrower panels let the threads split Cᵀ's
+        // columns; past that, the single-thread choice.
+        const GemmUkernel& threaded = gemm_choose_ukernel(args, t.gemm, t.gemm_alt, 2);
+        TF_CHECK(threaded.fn == t.gemm.fn, std::string(isa_name(isa)) + " m=" + std::to_string(m) +
+                                               " n=256, 2 threads, chose " + threaded.name);
+        const GemmArgs wide = gemm_dense_args(m, 257, 4 * m + 16, nullptr, false, nullptr, true, nullptr);
+        TF_CHECK(gemm_choose_ukernel(wide, t.gemm, t.gemm_alt, 2).fn == gemm_choose_packed_ukernel(wide.k, m, t.gemm, t.gemm_alt).fn,
+                 std::string(isa_name(isa)) + " m=" + std::to_string(m) + " n=257, 2 threads");
       }
+    }
+  });
+  // The tile gemm() runs a swapped product on may differ between 1 and 2 threads (above); the bits may not.
+  for_each_isa([](Isa isa) {
+    const Case shapes[] = {
+        {64, 128, 256, false, true},   // bench-gemm's (M,K,N) = (64,256,128) with B transposed
+        {48, 200, 400, false, true},   // Cᵀ's 48 columns split 32 / 16
+        {64, 256, 1030, false, true},  // three K blocks
+        {64, 128, 257, false, true},   // an odd K step after the pairs
+        {40, 90, 700, true, true},     // A stored [k,m]; n not a multiple of 6 or 14
+    };
+    uint64_t seed = 211;
+    for (const Case& cs : shapes) {
+      TF_CHECK(cs.m * cs.n * cs.k >= (int64_t{1} << 20), cs.str(isa_name(isa)) + " is too small to run on 2 threads");
+      expect_one_and_two_threads_agree(cs, seed++, isa_name(isa));
     }
   });
 }
