@@ -67,9 +67,24 @@ Napi::Value set_isa_binding(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// alignOffset(buffer): the bytes from the start of an ArrayBuffer's memory to its first 64-byte
+// boundary (0-63). The allocator (lib/backend/alloc.ts) starts large Float32Arrays there: the AVX-512
+// tiles read B's rows and write C's in 64-byte vectors, and one that straddles two cache lines costs
+// two. V8's backing stores come from malloc, 16 bytes past a boundary for large ones.
+Napi::Value align_offset(const Napi::CallbackInfo& info) {
+  Args args(info, "alignOffset");
+  args.expect_count(1);
+  if (!info[0].IsArrayBuffer()) {
+    args.type_error("buffer must be an ArrayBuffer, got " + describe(info[0]));
+  }
+  const auto address = reinterpret_cast<uintptr_t>(info[0].As<Napi::ArrayBuffer>().Data());
+  return Napi::Number::New(info.Env(), static_cast<double>((64 - address % 64) % 64));
+}
+
 }  // namespace
 
 void register_runtime(Napi::Env env, Napi::Object exports) {
+  export_function(env, exports, "alignOffset", align_offset);
   env.SetInstanceData(new EnvData{next_env_id.fetch_add(1)});
   export_function(env, exports, "backendInfo", backend_info);
   export_function(env, exports, "setNumThreads", set_num_threads_binding);
