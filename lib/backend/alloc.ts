@@ -4,7 +4,8 @@
 // need not be zeroed first. `new Float32Array(n)` always zero-fills, and for activation-sized buffers
 // that costs as much as a small kernel (256 KiB: ~20 µs zeroed, ~3 µs not), paid on every layer of
 // every step. Large outputs therefore come from Node's unzeroed allocator (Buffer.allocUnsafeSlow: a
-// dedicated ArrayBuffer, offset 0, so alignment is the allocator's). Small ones are cheaper zeroed.
+// dedicated ArrayBuffer; the view starts at its first 64-byte boundary, below). Small ones are cheaper
+// zeroed.
 // test/backend/outputs.test.ts holds every kernel of both backends to the "write in full" rule by
 // prefilling outputs with NaN; `node --zero-fill-buffers` zeroes these buffers too.
 //
@@ -13,8 +14,36 @@
 // buffer is cold in the caches (and sometimes in the page tables), a recycled one is still in L2. Only
 // callers that know nothing of a finished batch survives it may open an arena (see withBatchArena).
 
+import { nativeAddon } from './index.js';
+
+// Large buffers also start on a 64-byte boundary. V8 takes ArrayBuffer memory from malloc, which puts
+// big blocks 16 bytes past one, and the AVX-512 GEMM tiles read B's rows (and write C's) in place in
+// 64-byte vectors: misaligned, each vector spans two cache lines. C++, 1 thread, the same product with
+// its buffers 16 bytes off and aligned, GFLOP/s: (M,K,N) (64,256,784) 154 vs 169, (784,256,64) tA 155
+// vs 167, (64,784,256) 169 vs 173 (scripts/bench-gemm-harness.cc with TF_BENCH_OFFSET=4). The addon
+// reports where the boundary falls in a buffer (alignOffset); without it views start at offset 0.
+
 /** Below this many bytes a zeroed allocation is as fast as an unzeroed one. */
 const UNZEROED_MIN_BYTES = 16 * 1024;
+/** From this many bytes an allocation starts on a 64-byte boundary (64 bytes longer to make room). */
+const ALIGNED_MIN_BYTES = 4 * 1024;
+const ALIGNMENT = 64;
+
+let alignOffsetOf: ((buffer: ArrayBuffer) => number) | null | undefined;
+
+/** Bytes from the start of buffer's memory to its first 64-byte boundary (0 without the addon). */
+function alignOffset(buffer: ArrayBuffer): number {
+  if (alignOffsetOf === undefined) {
+    const addon = process.env.TENSORFORGE_BACKEND === 'reference' ? undefined : nativeAddon();
+    alignOffsetOf = addon !== undefined && typeof addon.alignOffset === 'function' ? (b) => addon.alignOffset(b) : null;
+  }
+  return alignOffsetOf === null ? 0 : alignOffsetOf(buffer);
+}
+
+/** n floats of a buffer of n*4 + 64 bytes, from its first 64-byte boundary. */
+function alignedView(buffer: ArrayBuffer, n: number): Float32Array {
+  return new Float32Array(buffer, alignOffset(buffer), n);
+}
 
 const unzeroed: ((bytes: number) => ArrayBuffer) | null =
   typeof Buffer === 'function' && typeof Buffer.allocUnsafeSlow === 'function'
@@ -29,17 +58,24 @@ const unzeroed: ((bytes: number) => ArrayBuffer) | null =
  * non-accumulating output (which overwrites every element) before anything reads it.
  */
 export function kernelOutput(n: number): Float32Array {
-  if (unzeroed === null || n * 4 < UNZEROED_MIN_BYTES) return new Float32Array(n);
-  if (arena === null) return new Float32Array(unzeroed(n * 4), 0, n);
-  const buffer = arena.free.get(n * 4)?.pop() ?? unzeroed(n * 4);
+  if (unzeroed === null || n * 4 < UNZEROED_MIN_BYTES) return zeroedFloat32(n);
+  const bytes = n * 4 + ALIGNMENT;
+  if (arena === null) return alignedView(unzeroed(bytes), n);
+  const buffer = arena.free.get(bytes)?.pop() ?? unzeroed(bytes);
   arena.used.push(buffer);
-  return new Float32Array(buffer, 0, n);
+  return alignedView(buffer, n);
 }
 
 /** kernelOutput that is never recycled by an arena: for results that outlive the batch (predict's y). */
 export function lastingKernelOutput(n: number): Float32Array {
-  if (unzeroed === null || n * 4 < UNZEROED_MIN_BYTES) return new Float32Array(n);
-  return new Float32Array(unzeroed(n * 4), 0, n);
+  if (unzeroed === null || n * 4 < UNZEROED_MIN_BYTES) return zeroedFloat32(n);
+  return alignedView(unzeroed(n * 4 + ALIGNMENT), n);
+}
+
+/** A zeroed Float32Array of n elements, on a 64-byte boundary from 4 KiB: tensor storage (weights, data). */
+export function zeroedFloat32(n: number): Float32Array {
+  if (n * 4 < ALIGNED_MIN_BYTES) return new Float32Array(n);
+  return alignedView(new ArrayBuffer(n * 4 + ALIGNMENT), n);
 }
 
 interface Arena {

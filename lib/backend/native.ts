@@ -21,6 +21,8 @@ export interface PackedMatmulB {
 /** What the addon exports beyond the kernel interface (used by the runtime, tests and benchmarks). */
 export interface NativeAddon extends Omit<Backend, 'name' | 'info'>, NativePlanApi {
   backendInfo(): BackendInfo & { availableIsas: string[]; availableCores: number; envId: number };
+  /** Bytes from the start of buffer's memory to its first 64-byte boundary (0-63); TypeError on a non-ArrayBuffer. */
+  alignOffset(buffer: ArrayBuffer): number;
   setIsa(isa: string): void;
   /** Packs b [K,N] (transB: [N,K]); errors as for matmul, named `packMatmulB`. */
   packMatmulB(args: { k: number; n: number; transB: boolean }, b: F32): PackedMatmulB;

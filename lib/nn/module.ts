@@ -10,6 +10,7 @@
 //   }
 
 import { noGrad } from '../autograd/graph.js';
+import { zeroedFloat32 } from '../backend/alloc.js';
 import { Tensor, formatShape } from '../tensor.js';
 
 /** A trainable tensor owned by a module (requiresGrad true until frozen). */
@@ -17,12 +18,14 @@ export class Parameter extends Tensor {
   constructor(shape: readonly number[], data?: Float32Array) {
     let n = 1;
     for (const d of shape) n *= d;
-    super(data ?? new Float32Array(n), shape, { requiresGrad: true });
+    super(data ?? zeroedFloat32(n), shape, { requiresGrad: true });
   }
 
   /** A parameter holding a copy of t's values. */
   static from(t: Tensor): Parameter {
-    return new Parameter(t.shape, Float32Array.from(t.data));
+    const data = zeroedFloat32(t.size);
+    data.set(t.data);
+    return new Parameter(t.shape, data);
   }
 }
 

@@ -1,5 +1,6 @@
 // Creating tensors: from nested arrays or typed arrays, constants, ranges and random draws.
 
+import { zeroedFloat32 } from '../backend/alloc.js';
 import { globalGenerator } from '../random.js';
 import { Tensor, formatShape, type DType, type NestedArray, type TensorData } from '../tensor.js';
 import { sizeOf } from './check.js';
@@ -22,7 +23,7 @@ function checkDType(op: string, dtype: unknown): DType {
 }
 
 function alloc(dtype: DType, n: number): TensorData {
-  return dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  return dtype === 'int32' ? new Int32Array(n) : zeroedFloat32(n);
 }
 
 function make(op: string, data: TensorData, shape: readonly number[], options: CreateOptions): Tensor {
@@ -117,7 +118,7 @@ export function onesLike(t: Tensor, options: CreateOptions = {}): Tensor {
 /** Uniform on [0, 1) from the global generator (float32). */
 export function rand(shape: readonly number[], options: { requiresGrad?: boolean } = {}): Tensor {
   const s = checkShapeArg('rand', shape);
-  const data = new Float32Array(sizeOf(s));
+  const data = zeroedFloat32(sizeOf(s));
   for (let i = 0; i < data.length; i++) data[i] = globalGenerator.nextDouble();
   return make('rand', data, s, options);
 }
@@ -125,7 +126,7 @@ export function rand(shape: readonly number[], options: { requiresGrad?: boolean
 /** Standard normal from the global generator (float32). */
 export function randn(shape: readonly number[], options: { requiresGrad?: boolean } = {}): Tensor {
   const s = checkShapeArg('randn', shape);
-  const data = new Float32Array(sizeOf(s));
+  const data = zeroedFloat32(sizeOf(s));
   for (let i = 0; i < data.length; i++) data[i] = globalGenerator.normal();
   return make('randn', data, s, options);
 }
