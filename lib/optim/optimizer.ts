@@ -14,8 +14,21 @@
 // parameters whose grad is None). Active parameters that sit next to each other in the group and share
 // the same step count form one run; normally the whole group is one run, so one kernel call. Frozen
 // parameters split the group into runs, each still one fused call over contiguous subarrays.
+//
+// A parameter of 1024 floats or more starts on a 16-float (64-byte) boundary of the flat buffers, which
+// start on one too (alloc.ts): a weight is the B operand of its layer's GEMM, read in place in 64-byte
+// vectors (alloc.ts has the measurements). Smaller ones (biases) follow the previous parameter directly.
+// The few floats of padding before an aligned parameter stay zero: w and g are zero there, the state
+// there starts as an untouched parameter's (zero moments and momentum, AdaGrad's initial sum), and
+// every update leaves such an element at w = 0. State dicts leave the padding out, so their layout is
+// the parameters back to back, as before the alignment.
 
+import { zeroedFloat32 } from '../backend/alloc.js';
 import { Tensor, formatShape } from '../tensor.js';
+
+/** Floats a large parameter's view in the flat buffers is aligned to (64 bytes), and what counts as large. */
+const PARAM_ALIGNMENT = 16;
+const ALIGNED_PARAM_MIN_SIZE = 1024;
 
 /** One group as users pass it: its parameters plus hyperparameters overriding the defaults. */
 export type ParamGroupSpec<H> = { params: readonly Tensor[] } & Partial<H>;
@@ -36,7 +49,9 @@ export interface Run {
 interface FlatGroup {
   w: Float32Array;
   g: Float32Array;
-  offsets: number[];
+  /** Parameter i's view is [begins[i], ends[i]) of w and g; the floats between views are padding. */
+  begins: number[];
+  ends: number[];
   /** Optimizer state buffers (momentum, moments, ...), same length as w, created on first use. */
   state: Map<string, Float32Array>;
   /** Updates each parameter has received. */
@@ -46,6 +61,32 @@ interface FlatGroup {
 export interface OptimizerStateDict {
   paramGroups: Record<string, number | boolean | number[]>[];
   state: { steps: number[]; buffers: Record<string, Float32Array> }[];
+}
+
+function paramSizes(f: FlatGroup): number[] {
+  return f.begins.map((b, i) => f.ends[i] - b);
+}
+
+/** A state buffer without the padding between parameters (the state dict's layout). */
+function unpadded(f: FlatGroup, v: Float32Array): Float32Array {
+  const out = new Float32Array(paramSizes(f).reduce((a, b) => a + b, 0));
+  let at = 0;
+  f.begins.forEach((b, i) => {
+    out.set(v.subarray(b, f.ends[i]), at);
+    at += f.ends[i] - b;
+  });
+  return out;
+}
+
+/** The inverse: a state dict's buffer laid out as w is, zeros in the padding. */
+function padded(f: FlatGroup, v: Float32Array): Float32Array {
+  const out = new Float32Array(f.w.length);
+  let at = 0;
+  f.begins.forEach((b, i) => {
+    out.set(v.subarray(at, at + f.ends[i] - b), b);
+    at += f.ends[i] - b;
+  });
+  return out;
 }
 
 function isGroupSpec<H>(v: Tensor | ParamGroupSpec<H>): v is ParamGroupSpec<H> {
@@ -76,28 +117,30 @@ export abstract class Optimizer<H extends { lr: number }> {
     const group = { ...this.defaults, ...spec, params: [...spec.params] } as ParamGroup<H>;
     this.validate(group);
     let total = 0;
-    const offsets: number[] = [];
+    const begins: number[] = [];
+    const ends: number[] = [];
     group.params.forEach((p, i) => {
       if (!(p instanceof Tensor) || p.dtype !== 'float32') throw new TypeError(`${name}: params[${i}] must be a float32 Tensor`);
       if (!p.isLeaf) throw new RangeError(`${name}: params[${i}] (shape ${formatShape(p.shape)}) is not a leaf tensor; optimize leaves only`);
       if (seen.has(p)) throw new RangeError(`${name}: params[${i}] (shape ${formatShape(p.shape)}) appears in more than one place`);
       seen.add(p);
-      offsets.push(total);
+      if (p.size >= ALIGNED_PARAM_MIN_SIZE) total = Math.ceil(total / PARAM_ALIGNMENT) * PARAM_ALIGNMENT;
+      begins.push(total);
       total += p.size;
+      ends.push(total);
     });
-    offsets.push(total);
-    const w = new Float32Array(total);
-    const g = new Float32Array(total);
+    const w = zeroedFloat32(total);
+    const g = zeroedFloat32(total);
     group.params.forEach((p, i) => {
-      w.set(p.data, offsets[i]);
-      p.data = w.subarray(offsets[i], offsets[i + 1]);
+      w.set(p.data, begins[i]);
+      p.data = w.subarray(begins[i], ends[i]);
       if (p.grad !== null) {
-        g.set(p.grad.data, offsets[i]);
-        p.grad = new Tensor(g.subarray(offsets[i], offsets[i + 1]), p.shape);
+        g.set(p.grad.data, begins[i]);
+        p.grad = new Tensor(g.subarray(begins[i], ends[i]), p.shape);
       }
     });
     this.paramGroups.push(group);
-    this.flat.push({ w, g, offsets, state: new Map(), steps: group.params.map(() => 0) });
+    this.flat.push({ w, g, begins, ends, state: new Map(), steps: group.params.map(() => 0) });
   }
 
   /** Checks a group's hyperparameters; throws with the bad value. */
@@ -108,8 +151,8 @@ export abstract class Optimizer<H extends { lr: number }> {
 
   /** Makes p.data and p.grad views of the flat buffers again if something replaced them. */
   private relink(f: FlatGroup, p: Tensor, i: number): void {
-    const begin = f.offsets[i];
-    const end = f.offsets[i + 1];
+    const begin = f.begins[i];
+    const end = f.ends[i];
     const isView = (a: ArrayBufferView, flat: Float32Array) =>
       a.buffer === flat.buffer && a.byteOffset === flat.byteOffset + begin * 4 && (a as Float32Array).length === end - begin;
     if (!isView(p.data, f.w)) {
@@ -148,8 +191,8 @@ export abstract class Optimizer<H extends { lr: number }> {
         const active = p.requiresGrad && p.grad !== null;
         if (!active || (run !== null && run.step !== f.steps[i])) flush();
         if (!active) return;
-        if (run === null) run = { begin: f.offsets[i], end: f.offsets[i + 1], step: f.steps[i] };
-        else run.end = f.offsets[i + 1];
+        if (run === null) run = { begin: f.begins[i], end: f.ends[i], step: f.steps[i] };
+        else run.end = f.ends[i];
         f.steps[i]++;
       });
       flush();
@@ -177,11 +220,11 @@ export abstract class Optimizer<H extends { lr: number }> {
     return {
       paramGroups: this.paramGroups.map((group, gi) => {
         const { params: _params, ...hyper } = group;
-        return { ...(hyper as Record<string, number | boolean>), paramSizes: this.flat[gi].offsets.slice(1).map((o, i) => o - this.flat[gi].offsets[i]) };
+        return { ...(hyper as Record<string, number | boolean>), paramSizes: paramSizes(this.flat[gi]) };
       }),
       state: this.flat.map((f) => ({
         steps: [...f.steps],
-        buffers: Object.fromEntries([...f.state].map(([k, v]) => [k, v.slice()])),
+        buffers: Object.fromEntries([...f.state].map(([k, v]) => [k, unpadded(f, v)])),
       })),
     };
   }
@@ -194,15 +237,16 @@ export abstract class Optimizer<H extends { lr: number }> {
     }
     sd.paramGroups.forEach((saved, gi) => {
       const f = this.flat[gi];
-      const sizes = f.offsets.slice(1).map((o, i) => o - f.offsets[i]);
+      const sizes = paramSizes(f);
+      const length = sizes.reduce((a, b) => a + b, 0);
       const savedSizes = saved.paramSizes;
       if (!Array.isArray(savedSizes) || savedSizes.length !== sizes.length || savedSizes.some((s, i) => s !== sizes[i])) {
         throw new RangeError(`${name}.loadStateDict: group ${gi} has parameter sizes [${sizes.join(',')}], the state dict [${String(savedSizes)}]`);
       }
       const st = sd.state[gi];
       for (const [k, buf] of Object.entries(st.buffers)) {
-        if (!(buf instanceof Float32Array) || buf.length !== f.w.length) {
-          throw new RangeError(`${name}.loadStateDict: state '${k}' of group ${gi} must be a Float32Array of length ${f.w.length}`);
+        if (!(buf instanceof Float32Array) || buf.length !== length) {
+          throw new RangeError(`${name}.loadStateDict: state '${k}' of group ${gi} must be a Float32Array of length ${length}`);
         }
       }
       if (!Array.isArray(st.steps) || st.steps.length !== sizes.length) throw new RangeError(`${name}.loadStateDict: group ${gi} needs ${sizes.length} step counts`);
@@ -212,7 +256,7 @@ export abstract class Optimizer<H extends { lr: number }> {
       Object.assign(this.paramGroups[gi], hyper);
       const f = this.flat[gi];
       f.steps = [...sd.state[gi].steps];
-      f.state = new Map(Object.entries(sd.state[gi].buffers).map(([k, v]) => [k, v.slice()]));
+      f.state = new Map(Object.entries(sd.state[gi].buffers).map(([k, v]) => [k, padded(f, v)]));
     });
   }
 }

@@ -7,6 +7,7 @@ import type { Optimizer } from '../../lib/optim/optimizer.js';
 import { referenceBackend } from '../../lib/backend/reference/index.js';
 import { BACKENDS, onBackend } from '../helpers/gradcheck.js';
 import { Rng } from '../helpers/parity.js';
+import { nativeAddon } from '../../lib/backend/index.js';
 
 type Vec = number[];
 /** A float64 model of one optimizer: updates w in place given g and the 1-based step t. */
@@ -228,6 +229,53 @@ describe('optimizer mechanics (reference)', () => {
     o1.step();
     o2.step();
     expect(Array.from(p2[0].data)).toEqual(Array.from(p1[0].data));
+  });
+
+  test('parameters of 1024 floats or more start on 16-float boundaries of the flat buffers; the padding stays zero and out of state dicts', () => {
+    const rng = new Rng(31);
+    const sizes = [10, 1500, 7, 2000, 3];
+    const values = sizes.map((n) => rng.f32(n));
+    const grads = [0, 1, 2].map(() => sizes.map((n) => rng.f32(n)));
+    const makers = [
+      (ps: Tensor[]) => new Adam(ps, { lr: 0.01, weightDecay: 0.1 }),
+      (ps: Tensor[]) => new SGD(ps, { lr: 0.1, momentum: 0.9, nesterov: true }),
+      (ps: Tensor[]) => new Adagrad(ps, { lr: 0.1, initialAccumulatorValue: 0.5 }),
+      (ps: Tensor[]) => new RMSprop(ps, { lr: 0.01, momentum: 0.5, centered: true }),
+    ];
+    for (const make of makers) {
+      const params = values.map((v) => new Tensor(v.slice(), [v.length], { requiresGrad: true }));
+      const opt = make(params);
+      const flat = params[0].data;
+      const starts = params.map((p) => (p.data.byteOffset - flat.byteOffset) / 4);
+      expect(starts).toEqual([0, 16, 1516, 1536, 3536]); // 10 | pad to 16 | 1500 | 7 | pad to 1536 | 2000 | 3
+      const addon = nativeAddon();
+      if (addon !== undefined) expect((flat.byteOffset - addon.alignOffset(flat.buffer as ArrayBuffer)) % 64).toBe(0);
+      params.forEach((p, i) => expect(p.data).toEqual(values[i]));
+      // The same parameters each in an optimizer of its own (no padding next to them) take the same steps.
+      const alone = values.map((v) => new Tensor(v.slice(), [v.length], { requiresGrad: true }));
+      const singles = alone.map((p) => make([p]));
+      for (const stepGrads of grads) {
+        params.forEach((p, i) => { p.grad = new Tensor(stepGrads[i].slice(), p.shape); });
+        alone.forEach((p, i) => { p.grad = new Tensor(stepGrads[i].slice(), p.shape); });
+        opt.step();
+        singles.forEach((o) => o.step());
+      }
+      alone.forEach((p, i) => expect(params[i].data).toEqual(p.data));
+      const whole = new Float32Array(flat.buffer, flat.byteOffset, 3539);
+      expect([...whole.subarray(10, 16), ...whole.subarray(1523, 1536)]).toEqual(new Array(19).fill(0));
+      const sd = opt.stateDict();
+      for (const buf of Object.values(sd.state[0].buffers)) expect(buf.length).toBe(3520); // the parameters back to back
+      expect(sd.paramGroups[0].paramSizes).toEqual(sizes);
+      // Restored into a fresh optimizer, the next step matches.
+      const copies = params.map((p) => new Tensor(p.data.slice(), p.shape, { requiresGrad: true }));
+      const restored = make(copies);
+      restored.loadStateDict(sd);
+      params.forEach((p, i) => { p.grad = new Tensor(grads[0][i].slice(), p.shape); });
+      copies.forEach((p, i) => { p.grad = new Tensor(grads[0][i].slice(), p.shape); });
+      opt.step();
+      restored.step();
+      copies.forEach((p, i) => expect(p.data).toEqual(params[i].data));
+    }
   });
 
   test('loadStateDict rejects a mismatched layout', () => {
