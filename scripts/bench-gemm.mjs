@@ -139,13 +139,22 @@ const require = createRequire(import.meta.url);
 const addonPath = process.env.TENSORFORGE_ADDON_PATH || join(buildDir, 'tensorforge.node');
 const addon = require(addonPath);
 
+// A Float32Array as the library allocates tensor storage (lib/backend/alloc.ts): from a 64-byte
+// boundary. `plain`: a bare `new Float32Array`, which for buffers this big starts 16 bytes past one
+// (V8 takes the memory from malloc), as a caller's own arrays passed to the addon may.
+function jsArray(n, plain) {
+  if (plain || typeof addon.alignOffset !== 'function') return new Float32Array(n);
+  const buffer = new ArrayBuffer(n * 4 + 64);
+  return new Float32Array(buffer, addon.alignOffset(buffer), n);
+}
+
 // One round: `trials` timed trials per shape; the best GFLOP/s per shape goes into `best`.
-function measureJsRound(threads, list, best) {
+function measureJsRound(threads, list, best, plain = false) {
   addon.setNumThreads(threads);
   for (const s of list) {
-    const a = new Float32Array(s.m * s.k).map((_, i) => ((i * 7) % 13 - 6) * 0.1);
-    const b = new Float32Array(s.k * s.n).map((_, i) => ((i * 5) % 11 - 5) * 0.1);
-    const c = new Float32Array(s.m * s.n);
+    const a = jsArray(s.m * s.k, plain).map((_, i) => ((i * 7) % 13 - 6) * 0.1);
+    const b = jsArray(s.k * s.n, plain).map((_, i) => ((i * 5) % 11 - 5) * 0.1);
+    const c = jsArray(s.m * s.n, plain);
     const args = { m: s.m, n: s.n, k: s.k, transA: !!s.ta, transB: !!s.tb, accumulate: false, activation: 'none', alpha: 0 };
     addon.matmul(args, a, b, null, c);
     const flop = 2 * s.m * s.n * s.k;
@@ -167,10 +176,14 @@ function measureJsRound(threads, list, best) {
 
 // The C++ kernel (a harness process) and the JS call, round by round in alternation, so that both
 // figures come from the same stretches of the host's (noisy, shared) time; best of the rounds each.
-function measureOursAndJs(threads, list) {
+function measureOursAndJs(threads, list, plainList) {
   const js = new Map();
-  const ours = measure('ours', threads, {}, list, () => measureJsRound(threads, list, js));
-  return { ours, js };
+  const jsPlain = new Map();
+  const ours = measure('ours', threads, {}, list, () => {
+    measureJsRound(threads, list, js);
+    measureJsRound(threads, plainList, jsPlain, true);
+  });
+  return { ours, js, jsPlain };
 }
 
 // The fixed cost of one call through the addon (argument parsing, buffer checks, dispatch) in µs: a
@@ -204,7 +217,8 @@ const ratio = (x, y) => (x > 0 && y > 0 ? (x / y).toFixed(2) : '—');
 
 for (const threads of threadCounts) {
   const pk = peak(threads);
-  const { ours, js } = measureOursAndJs(threads, shapes);
+  const trainingShapes = shapes.filter((s) => !squares.includes(s));
+  const { ours, js, jsPlain } = measureOursAndJs(threads, shapes, trainingShapes);
   const oursAvx2 = info.availableIsas.includes('avx2') ? measure('ours', threads, { TENSORFORGE_ISA: 'avx2' }, squares) : null;
   const peers = {};
   for (const lib of ['openblas', 'onednn']) if (binaries[lib]) peers[lib] = measure(lib, threads, {}, shapes);
@@ -222,13 +236,16 @@ for (const threads of threadCounts) {
     const dn = peers.onednn?.best.get(k) ?? 0;
     const bestPeer = Math.max(ob, dn);
     rows.push([labelOf(s), fmt(o), fmt(j), ratio(j, o), fmt(ob), fmt(dn), ratio(o, bestPeer), ratio(o, pk.avx512 || pk.avx2)]);
-    rec[k] = { ours: o, js: j, openblas: ob, onednn: dn };
+    rec[k] = { ours: o, js: j, openblas: ob, onednn: dn, ...(jsPlain.has(k) ? { jsPlain: jsPlain.get(k) } : {}) };
   }
   const widths = head.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   for (const [i, r] of rows.entries()) {
     console.log(`| ${r.map((x, c) => x.padEnd(widths[c])).join(' | ')} |`);
     if (i === 0) console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   }
+  console.log('\nJS with arrays 16 bytes past a 64-byte boundary (a bare `new Float32Array`; the library starts '
+    + 'its tensors on one), GFLOP/s and ratio to the JS column:');
+  console.log(trainingShapes.map((s) => `${labelOf(s).replace('(M,K,N)=', '')} ${fmt(jsPlain.get(key(s)))} (${ratio(jsPlain.get(key(s)), js.get(key(s)))})`).join(' · '));
   const overhead = callOverheadUs(threads);
   const mlpShape = shapes.find((x) => x.m === 64 && x.k === 784 && x.n === 256 && !x.ta && !x.tb);
   if (mlpShape && ours.best.get(key(mlpShape))) {
