@@ -19,7 +19,7 @@ import { nativeAddon } from './index.js';
 // Large buffers also start on a 64-byte boundary. V8 takes ArrayBuffer memory from malloc, which puts
 // big blocks 16 bytes past one, and the AVX-512 GEMM tiles read B's rows (and write C's) in place in
 // 64-byte vectors: misaligned, each vector spans two cache lines. C++, 1 thread, the same product with
-// its buffers 16 bytes off and aligned, GFLOP/s: (M,K,N) (64,256,784) 154 vs 169, (784,256,64) tA 155
+// its buffers 16 bytes off and aligned, GFLOP/s: (M,K,N) (64,256,784) 154 vs 169, (784,64,256) tA 155
 // vs 167, (64,784,256) 169 vs 173 (scripts/bench-gemm-harness.cc with TF_BENCH_OFFSET=4). The addon
 // reports where the boundary falls in a buffer (alignOffset); without it views start at offset 0.
 
