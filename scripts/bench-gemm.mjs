@@ -152,9 +152,12 @@ function jsArray(n, plain) {
 function measureJsRound(threads, list, best, plain = false) {
   addon.setNumThreads(threads);
   for (const s of list) {
-    const a = jsArray(s.m * s.k, plain).map((_, i) => ((i * 7) % 13 - 6) * 0.1);
-    const b = jsArray(s.k * s.n, plain).map((_, i) => ((i * 5) % 11 - 5) * 0.1);
+    const a = jsArray(s.m * s.k, plain);
+    const b = jsArray(s.k * s.n, plain);
     const c = jsArray(s.m * s.n, plain);
+    // Filled in place: TypedArray.map would return a new, plainly allocated array.
+    for (let i = 0; i < a.length; i++) a[i] = ((i * 7) % 13 - 6) * 0.1;
+    for (let i = 0; i < b.length; i++) b[i] = ((i * 5) % 11 - 5) * 0.1;
     const args = { m: s.m, n: s.n, k: s.k, transA: !!s.ta, transB: !!s.tb, accumulate: false, activation: 'none', alpha: 0 };
     addon.matmul(args, a, b, null, c);
     const flop = 2 * s.m * s.n * s.k;
