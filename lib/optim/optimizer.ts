@@ -19,9 +19,9 @@
 // start on one too (alloc.ts): a weight is the B operand of its layer's GEMM, read in place in 64-byte
 // vectors (alloc.ts has the measurements). Smaller ones (biases) follow the previous parameter directly.
 // The few floats of padding before an aligned parameter stay zero: w and g are zero there, the state
-// there starts as an untouched parameter's (zero moments and momentum, AdaGrad's initial sum), and
-// every update leaves such an element at w = 0. State dicts leave the padding out, so their layout is
-// the parameters back to back, as before the alignment.
+// there starts as an untouched parameter's (zero moments and momentum, AdaGrad's initial sum; zero
+// after loadStateDict), and every update leaves such an element at w = 0. State dicts leave the padding
+// out, so their layout is the parameters back to back, as before the alignment.
 
 import { zeroedFloat32 } from '../backend/alloc.js';
 import { Tensor, formatShape } from '../tensor.js';
