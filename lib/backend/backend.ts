@@ -89,17 +89,26 @@ export interface Pool2dArgs {
 // ---------------------------------------------------------------------------------------------
 
 /** PyTorch SGD. On the first step the momentum buffer is set to g (no dampening), as PyTorch does. */
-export interface SgdArgs {
+/**
+ * Optional in every optimizer update's args: where each parameter starts in w (integer offsets, the first
+ * 0, strictly ascending, each below w.length). The native backend then gives each thread the same share
+ * of every parameter as the training step's matmuls give it (kernels/optim.h); no result depends on it.
+ */
+export interface ParamLayout {
+  paramStarts?: readonly number[];
+}
+
+export interface SgdArgs extends ParamLayout {
   lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number;
   /** true on the first step for this buffer (the momentum buffer is initialised from g). */
   firstStep: boolean;
 }
 
 /** PyTorch Adagrad: clr = lr / (1 + (step-1)*lrDecay); sum += g²; w -= clr * g / (sqrt(sum) + eps). */
-export interface AdagradArgs { lr: number; lrDecay: number; weightDecay: number; eps: number; step: number }
+export interface AdagradArgs extends ParamLayout { lr: number; lrDecay: number; weightDecay: number; eps: number; step: number }
 
 /** PyTorch RMSprop (alpha = smoothing constant; centered subtracts the mean gradient squared). */
-export interface RmspropArgs {
+export interface RmspropArgs extends ParamLayout {
   lr: number; alpha: number; eps: number; weightDecay: number; momentum: number; centered: boolean;
 }
 
@@ -107,7 +116,7 @@ export interface RmspropArgs {
  * PyTorch Adam / AdamW. `step` counts from 1 (bias correction). decoupledWeightDecay=false is Adam's L2
  * (g += wd*w); true is AdamW (w *= 1 - lr*wd before the Adam update).
  */
-export interface AdamArgs {
+export interface AdamArgs extends ParamLayout {
   lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
   decoupledWeightDecay: boolean; amsgrad: boolean; step: number;
 }

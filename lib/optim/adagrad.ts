@@ -28,7 +28,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
 
   protected update(h: AdagradOptions, w: Float32Array, g: Float32Array, state: (name: string, init?: number) => Float32Array, run: Run): void {
     getBackend().adagradUpdate(
-      { lr: h.lr, lrDecay: h.lrDecay, weightDecay: h.weightDecay, eps: h.eps, step: run.step + 1 },
+      { lr: h.lr, lrDecay: h.lrDecay, weightDecay: h.weightDecay, eps: h.eps, step: run.step + 1, paramStarts: run.paramStarts },
       w, g, state('sum', h.initialAccumulatorValue),
     );
   }

@@ -29,7 +29,7 @@ function adamStep(decoupled: boolean, h: AdamOptions, w: Float32Array, g: Float3
   getBackend().adamUpdate(
     {
       lr: h.lr, beta1: h.betas[0], beta2: h.betas[1], eps: h.eps, weightDecay: h.weightDecay,
-      decoupledWeightDecay: decoupled, amsgrad: h.amsgrad, step: run.step + 1,
+      decoupledWeightDecay: decoupled, amsgrad: h.amsgrad, step: run.step + 1, paramStarts: run.paramStarts,
     },
     w, g, state('expAvg'), state('expAvgSq'), h.amsgrad ? state('maxExpAvgSq') : null,
   );

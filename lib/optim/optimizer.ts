@@ -44,6 +44,8 @@ export interface Run {
   end: number;
   /** Steps already taken by these parameters before this one (0 on their first update). */
   step: number;
+  /** Where each parameter of the run starts, from begin (the kernels' paramStarts: their thread split). */
+  paramStarts: number[];
 }
 
 interface FlatGroup {
@@ -191,8 +193,12 @@ export abstract class Optimizer<H extends { lr: number }> {
         const active = p.requiresGrad && p.grad !== null;
         if (!active || (run !== null && run.step !== f.steps[i])) flush();
         if (!active) return;
-        if (run === null) run = { begin: f.begins[i], end: f.ends[i], step: f.steps[i] };
-        else run.end = f.ends[i];
+        if (run === null) {
+          run = { begin: f.begins[i], end: f.ends[i], step: f.steps[i], paramStarts: [0] };
+        } else {
+          run.paramStarts.push(f.begins[i] - run.begin);
+          run.end = f.ends[i];
+        }
         f.steps[i]++;
       });
       flush();

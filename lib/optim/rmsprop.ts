@@ -4,7 +4,7 @@
 // through the fused rmspropUpdate kernel.
 
 import { getBackend } from '../backend/index.js';
-import { Optimizer, checkFlag, checkHyper, type ParamsArg } from './optimizer.js';
+import { Optimizer, checkFlag, checkHyper, type ParamsArg, type Run } from './optimizer.js';
 
 export interface RMSpropOptions {
   lr: number;
@@ -29,9 +29,9 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     checkFlag('RMSprop', 'centered', h.centered);
   }
 
-  protected update(h: RMSpropOptions, w: Float32Array, g: Float32Array, state: (name: string) => Float32Array): void {
+  protected update(h: RMSpropOptions, w: Float32Array, g: Float32Array, state: (name: string) => Float32Array, run: Run): void {
     getBackend().rmspropUpdate(
-      { lr: h.lr, alpha: h.alpha, eps: h.eps, weightDecay: h.weightDecay, momentum: h.momentum, centered: h.centered },
+      { lr: h.lr, alpha: h.alpha, eps: h.eps, weightDecay: h.weightDecay, momentum: h.momentum, centered: h.centered, paramStarts: run.paramStarts },
       w, g, state('squareAvg'), h.centered ? state('gradAvg') : null, h.momentum > 0 ? state('momentumBuffer') : null,
     );
   }

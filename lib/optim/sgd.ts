@@ -33,7 +33,7 @@ export class SGD extends Optimizer<SGDOptions> {
   protected update(h: SGDOptions, w: Float32Array, g: Float32Array, state: (name: string) => Float32Array, run: Run): void {
     const momentumBuf = h.momentum !== 0 ? state('momentumBuffer') : null;
     getBackend().sgdUpdate(
-      { lr: h.lr, momentum: h.momentum, dampening: h.dampening, nesterov: h.nesterov, weightDecay: h.weightDecay, firstStep: run.step === 0 },
+      { lr: h.lr, momentum: h.momentum, dampening: h.dampening, nesterov: h.nesterov, weightDecay: h.weightDecay, firstStep: run.step === 0, paramStarts: run.paramStarts },
       w, g, momentumBuf,
     );
   }

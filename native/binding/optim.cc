@@ -1,11 +1,12 @@
 // Bindings for the fused optimizer updates. The options object is read and range-checked in full,
-// every buffer must be a Float32Array as long as w, and each optional state buffer must be present
-// exactly when its option needs it.
+// every buffer must be a Float32Array as long as w, each optional state buffer must be present
+// exactly when its option needs it, and the optional paramStarts is checked entry by entry.
 #include <napi.h>
 
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "binding/args.h"
 #include "binding/export.h"
@@ -55,6 +56,39 @@ Params read_params(const Args& a) {
   return p;
 }
 
+// The options' optional paramStarts (kernels/optim.h: ParamStarts): where each parameter starts in w,
+// an array of integer offsets, the first 0, strictly ascending, each below n. Absent (undefined): one
+// parameter. Only the thread split depends on it, but the kernel indexes w with it, so every entry is
+// checked here.
+std::vector<int64_t> param_starts(const Args& a, const Napi::Object& o, int64_t n) {
+  const Napi::Value v = o.Get("paramStarts");
+  if (v.IsUndefined()) return {};
+  if (!v.IsArray()) a.type_error("paramStarts must be an array of offsets into w, got " + describe(v));
+  const auto arr = v.As<Napi::Array>();
+  std::vector<int64_t> starts;
+  starts.reserve(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    const Napi::Value e = arr.Get(k);
+    const std::string name = "paramStarts[" + std::to_string(k) + "]";
+    if (!e.IsNumber()) a.type_error(name + " must be a number, got " + describe(e));
+    const double d = e.As<Napi::Number>().DoubleValue();
+    const int64_t lo = k == 0 ? 0 : starts.back() + 1;
+    const int64_t hi = k == 0 ? 0 : n - 1;
+    if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || std::floor(d) != d) {
+      const std::string got = e.ToString().Utf8Value();  // as JS prints it
+      if (k == 0) a.range_error(name + " must be 0, got " + got);
+      a.range_error(name + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (above paramStarts[" +
+                    std::to_string(k - 1) + "], below w.length " + std::to_string(n) + "), got " + got);
+    }
+    starts.push_back(static_cast<int64_t>(d));
+  }
+  return starts;
+}
+
+ParamStarts as_param_starts(const std::vector<int64_t>& starts) {
+  return {starts.data(), static_cast<int64_t>(starts.size())};
+}
+
 // An optional state buffer: must be a Float32Array of length n when `needed`, may be null otherwise
 // (a buffer passed when not needed is length-checked and left untouched).
 float* state(const Args& a, size_t i, const char* name, const Params& p, bool needed, const char* why) {
@@ -83,7 +117,8 @@ Napi::Value sgd_update(const Napi::CallbackInfo& info) {
   }
   const Params p = read_params(a);
   float* buf = state(a, 3, "momentumBuf", p, opt.momentum != 0, "momentum != 0");
-  tf::sgd_update(opt, p.n, p.w.data, p.g.data, buf);
+  const std::vector<int64_t> starts = param_starts(a, o, p.n);
+  tf::sgd_update(opt, p.n, p.w.data, p.g.data, buf, as_param_starts(starts));
   return a.env().Undefined();
 }
 
@@ -100,7 +135,8 @@ Napi::Value adagrad_update(const Napi::CallbackInfo& info) {
   opt.step = a.dim_prop(o, "step");
   const Params p = read_params(a);
   const F32Arg sum_sq = a.f32(3, "sumSq", p.n, p.how);
-  tf::adagrad_update(opt, p.n, p.w.data, p.g.data, sum_sq.data);
+  const std::vector<int64_t> starts = param_starts(a, o, p.n);
+  tf::adagrad_update(opt, p.n, p.w.data, p.g.data, sum_sq.data, as_param_starts(starts));
   return a.env().Undefined();
 }
 
@@ -120,7 +156,8 @@ Napi::Value rmsprop_update(const Napi::CallbackInfo& info) {
   const F32Arg square_avg = a.f32(3, "squareAvg", p.n, p.how);
   float* grad_avg = state(a, 4, "gradAvg", p, opt.centered, "centered");
   float* buf = state(a, 5, "momentumBuf", p, opt.momentum != 0, "momentum != 0");
-  tf::rmsprop_update(opt, p.n, p.w.data, p.g.data, square_avg.data, grad_avg, buf);
+  const std::vector<int64_t> starts = param_starts(a, o, p.n);
+  tf::rmsprop_update(opt, p.n, p.w.data, p.g.data, square_avg.data, grad_avg, buf, as_param_starts(starts));
   return a.env().Undefined();
 }
 
@@ -142,7 +179,8 @@ Napi::Value adam_update(const Napi::CallbackInfo& info) {
   const F32Arg m = a.f32(3, "m", p.n, p.how);
   const F32Arg v = a.f32(4, "v", p.n, p.how);
   float* v_max = state(a, 5, "vMax", p, opt.amsgrad, "amsgrad");
-  tf::adam_update(opt, p.n, p.w.data, p.g.data, m.data, v.data, v_max);
+  const std::vector<int64_t> starts = param_starts(a, o, p.n);
+  tf::adam_update(opt, p.n, p.w.data, p.g.data, m.data, v.data, v_max, as_param_starts(starts));
   return a.env().Undefined();
 }
 

@@ -14,12 +14,46 @@ namespace {
 
 constexpr int64_t kGrain = 16384;
 
-// Calls step(consts, i) for every element, split over the thread pool. Each chunk works on a local
+// Share boundaries fall on 64-byte multiples from the parameter's start (a vector kernel's whole
+// vectors; the optimizers start every parameter of kShareParamMinSize floats or more on one).
+constexpr int64_t kShareAlign = 16;
+
+// Calls fn(begin, end) over disjoint ranges covering [0, n), split over the thread pool: by parameter
+// shares (optim.h: ParamStarts) when there are several parameters, threads and enough elements to
+// split, otherwise in chunks of kGrain.
+template <class Fn>
+void for_each_range(int64_t n, ParamStarts starts, const Fn& fn) {
+  const int threads = num_threads();
+  if (starts.count <= 1 || threads == 1 || n < 2 * kGrain) {
+    parallel_for(n, kGrain, fn);
+    return;
+  }
+  parallel_for(threads, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      int64_t small = 0;  // the smaller parameters, counted in order: the t-th of every `threads` is t's
+      for (int64_t p = 0; p < starts.count; ++p) {
+        const int64_t begin = starts.data[p];
+        const int64_t end = p + 1 < starts.count ? starts.data[p + 1] : n;
+        const int64_t size = end - begin;
+        if (size < kShareParamMinSize) {
+          if (small++ % threads == t) fn(begin, end);
+          continue;
+        }
+        const auto share_start = [&](int64_t s) {
+          return s == threads ? end : begin + size * s / threads / kShareAlign * kShareAlign;
+        };
+        if (share_start(t + 1) > share_start(t)) fn(share_start(t), share_start(t + 1));
+      }
+    }
+  });
+}
+
+// Calls step(consts, i) for every element, split over the thread pool. Each range works on a local
 // copy of the constants: stores to the float buffers cannot alias it, so it stays in registers and
 // the loop vectorizes.
 template <class Consts, class Step>
-void for_each_element(int64_t n, const Consts& consts, const Step& step) {
-  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
+void for_each_element(int64_t n, ParamStarts starts, const Consts& consts, const Step& step) {
+  for_each_range(n, starts, [&](int64_t begin, int64_t end) {
     const Consts c = consts;
     for (int64_t i = begin; i < end; ++i) step(c, i);
   });
@@ -49,27 +83,27 @@ inline float* at(bool present, float* p, int64_t i) { return present ? p + i : n
 
 }  // namespace
 
-void sgd_update(const SgdOptions& o, int64_t n, float* w, const float* g, float* momentum_buf) {
+void sgd_update(const SgdOptions& o, int64_t n, float* w, const float* g, float* momentum_buf, ParamStarts starts) {
   const SgdConsts k{static_cast<float>(o.lr), static_cast<float>(o.momentum), static_cast<float>(1.0 - o.dampening),
                     static_cast<float>(o.weight_decay), o.nesterov, o.first_step};
   with_flag(momentum_buf != nullptr, [&](auto has_buf) {
-    for_each_element(n, k, [&](const SgdConsts& c, int64_t i) {
+    for_each_element(n, starts, k, [&](const SgdConsts& c, int64_t i) {
       sgd_step<decltype(has_buf)::value>(c, w[i], g[i], at(has_buf, momentum_buf, i));
     });
   });
 }
 
-void adagrad_update(const AdagradOptions& o, int64_t n, float* w, const float* g, float* sum_sq) {
+void adagrad_update(const AdagradOptions& o, int64_t n, float* w, const float* g, float* sum_sq, ParamStarts starts) {
   const double clr = o.lr / (1.0 + static_cast<double>(o.step - 1) * o.lr_decay);
   const AdagradConsts k{static_cast<float>(clr), static_cast<float>(o.weight_decay), eps_as_float(o.eps)};
-  for_each_element(n, k, [&](const AdagradConsts& c, int64_t i) { adagrad_step(c, w[i], g[i], sum_sq[i]); });
+  for_each_element(n, starts, k, [&](const AdagradConsts& c, int64_t i) { adagrad_step(c, w[i], g[i], sum_sq[i]); });
 }
 
 void rmsprop_update(const RmspropOptions& o, int64_t n, float* w, const float* g, float* square_avg, float* grad_avg,
-                    float* momentum_buf) {
+                    float* momentum_buf, ParamStarts starts) {
   with_flag(grad_avg != nullptr, [&](auto centered) {
     with_flag(momentum_buf != nullptr, [&](auto has_buf) {
-      for_each_element(n, o, [&](const RmspropOptions& c, int64_t i) {
+      for_each_element(n, starts, o, [&](const RmspropOptions& c, int64_t i) {
         rmsprop_step<decltype(centered)::value, decltype(has_buf)::value>(
             c, w[i], g[i], square_avg[i], at(centered, grad_avg, i), at(has_buf, momentum_buf, i));
       });
@@ -104,11 +138,12 @@ AdamUkernelParams adam_ukernel_params(const AdamOptions& o) {
   return p;
 }
 
-void adam_update(const AdamOptions& o, int64_t n, float* w, const float* g, float* m, float* v, float* v_max) {
+void adam_update(const AdamOptions& o, int64_t n, float* w, const float* g, float* m, float* v, float* v_max,
+                 ParamStarts starts) {
   const AdamUkernelParams p = adam_ukernel_params(o);
   const OptimUkernels& uk = kernels().optim;
   const AdamUkernelFn fn = v_max != nullptr ? uk.adam_amsgrad : uk.adam;
-  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
+  for_each_range(n, starts, [&](int64_t begin, int64_t end) {
     fn(p, end - begin, w + begin, g + begin, m + begin, v + begin, v_max != nullptr ? v_max + begin : nullptr);
   });
 }

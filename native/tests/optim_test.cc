@@ -2,11 +2,13 @@
 // changing gradients, every option combination, every ISA and 1/2 threads, guard-page buffers.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "kernels/optim.h"
 #include "runtime/dispatch.h"
+#include "runtime/thread_pool.h"
 #include "tests/testing.h"
 
 using namespace tf;
@@ -334,4 +336,101 @@ TF_TEST(adam_thread_count_bit_identical) {
       }
     });
   }
+}
+
+// Parameter starts (optim.h: ParamStarts) change only which thread updates which element. Layouts mix
+// parameters below and above kShareParamMinSize, odd sizes (share boundaries that are not vector
+// multiples, short last shares) and a first parameter of 1 float; each optimizer, with and without
+// the starts, at 1, 2 and 3 threads, must give the same bits. Guard pages after every buffer.
+TF_TEST(optimizers_param_starts_same_bits_any_split) {
+  const std::vector<std::vector<int64_t>> layouts = {
+      {40000},                                  // one parameter
+      {200704, 256, 32768, 128, 1280, 10},      // the MLP 784-256-128-10 (without padding)
+      {1, 1023, 1024, 5, 40001, 17, 2049, 3},   // odd sizes on both sides of the minimum
+      {7, 33, 70000},                           // small ones first, then one big
+  };
+  const int saved = num_threads();
+  Rng rng(41);
+  for (const auto& sizes : layouts) {
+    std::vector<int64_t> starts;
+    int64_t n = 0;
+    for (int64_t s : sizes) {
+      starts.push_back(n);
+      n += s;
+    }
+    const ParamStarts param_starts{starts.data(), static_cast<int64_t>(starts.size())};
+    std::vector<float> w0(n), g(n), s0(n);
+    rng.fill(w0.data(), n);
+    rng.fill(g.data(), n);
+    rng.fill(s0.data(), n, 0.0f, 0.01f);  // non-negative: a valid second moment / square sum
+    // Each optimizer as one call on (w, three state buffers) with or without the starts.
+    using Update = std::function<void(float*, float*, float*, float*, ParamStarts)>;
+    const std::pair<const char*, Update> updates[] = {
+        {"sgd nesterov", [&](float* w, float* a, float*, float*, ParamStarts p) {
+           sgd_update(SgdOptions{0.05, 0.9, 0, 0.01, true, false}, n, w, g.data(), a, p);
+         }},
+        {"adagrad", [&](float* w, float* a, float*, float*, ParamStarts p) {
+           adagrad_update(AdagradOptions{0.05, 0.01, 0.01, 1e-10, 3}, n, w, g.data(), a, p);
+         }},
+        {"rmsprop centered momentum", [&](float* w, float* a, float* b, float* c, ParamStarts p) {
+           rmsprop_update(RmspropOptions{0.01, 0.99, 1e-8, 0.01, 0.9, true}, n, w, g.data(), a, b, c, p);
+         }},
+        {"adamw amsgrad", [&](float* w, float* a, float* b, float* c, ParamStarts p) {
+           adam_update(AdamOptions{0.01, 0.9, 0.999, 1e-8, 0.01, true, true, 3}, n, w, g.data(), a, b, c, p);
+         }},
+    };
+    for (const auto& [name, update] : updates) {
+      std::vector<float> expected;  // 1 thread, no starts
+      for (int threads : {1, 2, 3}) {
+        set_num_threads(threads);
+        for (bool with_starts : {false, true}) {
+          GuardedBuffer w(n), a(n), b(n), c(n);
+          std::copy(w0.begin(), w0.end(), w.data());
+          for (GuardedBuffer* s : {&a, &b, &c}) std::copy(s0.begin(), s0.end(), s->data());
+          update(w.data(), a.data(), b.data(), c.data(), with_starts ? param_starts : ParamStarts{});
+          std::vector<float> all(w.data(), w.data() + n);
+          for (GuardedBuffer* s : {&a, &b, &c}) all.insert(all.end(), s->data(), s->data() + n);
+          if (expected.empty()) {
+            expected = all;
+            continue;
+          }
+          expect_identical(all.data(), expected.data(), all.size(),
+                           std::string(name) + " " + str(sizes) + " x" + std::to_string(threads) +
+                               (with_starts ? " with" : " without") + " param starts");
+        }
+      }
+    }
+  }
+  set_num_threads(saved);
+}
+
+// Every element is updated exactly once under any split: SGD with lr 1 and g = 1 moves each w from 0
+// to -1 (an element updated twice would read -2, one left out 0), for every layout above at 2 and 3
+// threads, including many small parameters that go whole to the threads in turn.
+TF_TEST(optimizer_param_starts_cover_every_element_once) {
+  const std::vector<std::vector<int64_t>> layouts = {
+      {200704, 256, 32768, 128, 1280, 10}, {1, 1023, 1024, 5, 40001, 17, 2049, 3}, {7, 33, 70000},
+      std::vector<int64_t>(300, 129),  // 300 biases, 38700 floats
+  };
+  const int saved = num_threads();
+  for (const auto& sizes : layouts) {
+    std::vector<int64_t> starts;
+    int64_t n = 0;
+    for (int64_t s : sizes) {
+      starts.push_back(n);
+      n += s;
+    }
+    const std::vector<float> g(n, 1.0f), minus_one(n, -1.0f);
+    for (int threads : {2, 3}) {
+      set_num_threads(threads);
+      GuardedBuffer w(n);
+      std::fill(w.data(), w.data() + n, 0.0f);
+      sgd_update(SgdOptions{1, 0, 0, 0, false, true}, n, w.data(), g.data(), nullptr,
+                 ParamStarts{starts.data(), static_cast<int64_t>(starts.size())});
+      expect_identical(w.data(), minus_one.data(), n,
+                       "sgd lr=1 g=1 " + std::to_string(sizes.size()) + " params n=" + std::to_string(n) + " x" +
+                           std::to_string(threads));
+    }
+  }
+  set_num_threads(saved);
 }

@@ -158,13 +158,13 @@ function combos(): Combo[] {
 }
 
 /** Runs five steps (gradients change every step) and returns w and every state buffer. */
-function runSteps(b: Backend, combo: Combo, w0: Float32Array, grads: Float32Array[]): Float32Array[] {
+function runSteps(b: Backend, combo: Combo, w0: Float32Array, grads: Float32Array[], paramStarts?: number[]): Float32Array[] {
   const n = w0.length;
   const w = w0.slice();
   const s = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
   grads.forEach((g, k) => {
     const step = k + 1;
-    const a = combo.args(step);
+    const a = paramStarts === undefined ? combo.args(step) : { ...combo.args(step), paramStarts };
     if (combo.kind === 'sgd') {
       const sa = a as SgdArgs;
       b.sgdUpdate(sa, w, g, sa.momentum !== 0 ? s[0] : null);
@@ -213,15 +213,21 @@ describe('optimizer parity: five steps, native vs reference, every option combin
     }
   }
 
-  it('native 1 vs 2 threads bit-identical, every optimizer, n=100003', () => {
+  it('native 1 vs 2 threads bit-identical, every optimizer, n=100003, with and without paramStarts', () => {
     const n = 100003;
     const w0 = rng.f32(n);
     const grads = gradientSequence(rng, n);
+    // Parameters of 3, 1027, 1024, 57 and 97892 floats: the 2-thread split by parameter shares.
+    const paramStarts = [0, 3, 1030, 2054, 2111];
     for (const combo of combos()) {
-      const [one, two] = [1, 2].map((threads) =>
-        withNativeConfig({ isa: native.info().isa, threads, label: `x${threads}` }, () =>
-          runSteps(native, combo, w0, grads)));
-      one.forEach((buf, k) => expectIdentical(two[k], buf, `${combo.label} buffer ${k}`));
+      const x = (threads: number) => ({ isa: native.info().isa, threads, label: `x${threads}` });
+      const one = withNativeConfig(x(1), () => runSteps(native, combo, w0, grads));
+      const two = withNativeConfig(x(2), () => runSteps(native, combo, w0, grads));
+      const shared = withNativeConfig(x(2), () => runSteps(native, combo, w0, grads, paramStarts));
+      one.forEach((buf, k) => {
+        expectIdentical(two[k], buf, `${combo.label} buffer ${k}`);
+        expectIdentical(shared[k], buf, `${combo.label} buffer ${k}, paramStarts [${paramStarts.join(',')}]`);
+      });
     }
   });
 });
@@ -285,6 +291,16 @@ describe.each([
     ['adamUpdate', 'amsgrad without vMax', (a) => { a[5] = null; }, TypeError],
     ['adamUpdate', 'v wrong length', (a) => { a[4] = F(50); }, RangeError],
     ['adamUpdate', 'm Int32Array', (a) => { a[3] = new Int32Array(5); }, TypeError],
+    ...Object.keys(good).flatMap((op): [string, string, (a: unknown[]) => void, ErrorClass][] => [
+      [op, 'paramStarts a number', (a) => { opt(a).paramStarts = 3; }, TypeError],
+      [op, 'paramStarts a Float64Array', (a) => { opt(a).paramStarts = new Float64Array([0, 2]); }, TypeError],
+      [op, 'paramStarts [1, 3]: not from 0', (a) => { opt(a).paramStarts = [1, 3]; }, RangeError],
+      [op, 'paramStarts [0, 3, 3]: not ascending', (a) => { opt(a).paramStarts = [0, 3, 3]; }, RangeError],
+      [op, 'paramStarts [0, 5]: past w (length 5)', (a) => { opt(a).paramStarts = [0, 5]; }, RangeError],
+      [op, 'paramStarts [0, 2.5]', (a) => { opt(a).paramStarts = [0, 2.5]; }, RangeError],
+      [op, 'paramStarts [0, NaN]', (a) => { opt(a).paramStarts = [0, NaN]; }, RangeError],
+      [op, "paramStarts [0, '2']", (a) => { opt(a).paramStarts = [0, '2']; }, TypeError],
+    ]),
   ];
   for (const [op, label, mutate, cls] of cases) {
     it(`${op}: ${label} -> ${cls.name}`, () => {
@@ -306,6 +322,33 @@ describe.each([
     const w = new Float32Array([1, 2]);
     getBackend().sgdUpdate({ lr: 0.5, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, firstStep: true }, w, new Float32Array([1, 1]), null);
     expect(Array.from(w)).toEqual([0.5, 1.5]);
+  });
+});
+
+describe('optimizer paramStarts on both backends', () => {
+  const F = (n: number) => new Float32Array(n);
+  const adam = (paramStarts: unknown) => [
+    { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupledWeightDecay: false, amsgrad: false, step: 1, paramStarts },
+    F(5), F(5), F(5), F(5), null,
+  ];
+  const call = (b: Backend, args: unknown[]) => {
+    try {
+      (b as unknown as Record<string, (...a: unknown[]) => void>).adamUpdate(...args);
+      return 'ok';
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+
+  it('the same error, word for word, for each bad layout; valid layouts (and none) accepted', () => {
+    const layouts: unknown[] = [undefined, [], [0], [0, 1, 4], [1], [0, 4, 4], [0, 5], [0, 1.5], [0, -1], [0, Infinity], [0, null]];
+    for (const layout of layouts) {
+      const [r, n] = [ref, nativeBackend()].map((b) => call(b, adam(layout)));
+      expect(n, `paramStarts ${JSON.stringify(layout)}`).toBe(r);
+    }
+    expect(call(ref, adam([0, 1, 4]))).toBe('ok');
+    expect(call(ref, adam([0, 4, 4]))).toBe('RangeError: adamUpdate: paramStarts[2] must be an integer in [5, 4] (above paramStarts[1], below w.length 5), got 4');
+    expect(call(ref, adam([1]))).toBe('RangeError: adamUpdate: paramStarts[0] must be 0, got 1');
   });
 });
 

@@ -173,6 +173,21 @@ describe('optimizer mechanics (reference)', () => {
     spy.mockRestore();
   });
 
+  test("each call says where its run's parameters start (paramStarts: the native thread split)", () => {
+    const spy = vi.spyOn(referenceBackend, 'sgdUpdate');
+    const [a, b, c, d] = [1500, 10, 7, 2000].map((n) => new Tensor(new Float32Array(n).fill(1), [n], { requiresGrad: true }));
+    const opt = new SGD([a, b, c, d], { lr: 0.1 });
+    b.requiresGrad = false; // frozen: splits the group into two runs, [a] and [c, d]
+    for (const p of [a, b, c, d]) p.grad = new Tensor(new Float32Array(p.size).fill(0.5), p.shape);
+    opt.step();
+    expect(spy).toHaveBeenCalledTimes(2);
+    expect(spy.mock.calls[0][0].paramStarts).toEqual([0]);
+    // c starts at 1510 (right after b), d at 1520 (1517 rounded up to 16 floats)
+    expect(spy.mock.calls[1][0].paramStarts).toEqual([0, 10]);
+    expect(spy.mock.calls[1][1].length).toBe(2010);
+    spy.mockRestore();
+  });
+
   test('parameter data become views of one flat buffer; updates are visible through the tensors', () => {
     const a = new Tensor(Float32Array.of(1, 2), [2], { requiresGrad: true });
     const b = new Tensor(Float32Array.of(3), [1], { requiresGrad: true });

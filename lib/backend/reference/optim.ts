@@ -128,6 +128,26 @@ function checkParams(op: string, w: unknown, g: unknown): number {
   return w.length;
 }
 
+/**
+ * The optional paramStarts (backend.ts: ParamLayout): integer offsets into w, the first 0, strictly
+ * ascending, each below n. The reference loops do not split, so only the check matters here.
+ */
+function checkParamStarts(op: string, args: { paramStarts?: unknown }, n: number): void {
+  const starts = args.paramStarts;
+  if (starts === undefined) return;
+  if (!Array.isArray(starts)) throw new TypeError(`${op}: paramStarts must be an array of offsets into w, got ${describe(starts)}`);
+  starts.forEach((d: unknown, k: number) => {
+    const name = `paramStarts[${k}]`;
+    if (typeof d !== 'number') throw new TypeError(`${op}: ${name} must be a number, got ${describe(d)}`);
+    const lo = k === 0 ? 0 : (starts[k - 1] as number) + 1;
+    const hi = k === 0 ? 0 : n - 1;
+    if (!(d >= lo && d <= hi) || !Number.isInteger(d)) {
+      if (k === 0) throw new RangeError(`${op}: ${name} must be 0, got ${d}`);
+      throw new RangeError(`${op}: ${name} must be an integer in [${lo}, ${hi}] (above paramStarts[${k - 1}], below w.length ${n}), got ${d}`);
+    }
+  });
+}
+
 /** An optional state buffer: required (non-null) when `needed`; when present, as long as w. */
 function checkState(op: string, name: string, buf: unknown, n: number, needed: boolean, why: string): void {
   if (needed && buf === null) throw new TypeError(`${op}: ${name} must be a Float32Array when ${why}, got null`);
@@ -150,6 +170,7 @@ export const optimKernels: Pick<Backend, 'sgdUpdate' | 'adagradUpdate' | 'rmspro
     }
     const n = checkParams(op, w, g);
     checkState(op, 'momentumBuf', momentumBuf, n, momentum !== 0, 'momentum != 0');
+    checkParamStarts(op, args, n);
     sgdStep(args, w, g, momentum !== 0 ? momentumBuf : null);
   },
 
@@ -163,6 +184,7 @@ export const optimKernels: Pick<Backend, 'sgdUpdate' | 'adagradUpdate' | 'rmspro
     checkStep(op, args);
     const n = checkParams(op, w, g);
     checkLength(op, 'sumSq', sumSq, n, 'w.length');
+    checkParamStarts(op, args, n);
     adagradStep(args, w, g, sumSq);
   },
 
@@ -179,6 +201,7 @@ export const optimKernels: Pick<Backend, 'sgdUpdate' | 'adagradUpdate' | 'rmspro
     checkLength(op, 'squareAvg', squareAvg, n, 'w.length');
     checkState(op, 'gradAvg', gradAvg, n, args.centered, 'centered');
     checkState(op, 'momentumBuf', momentumBuf, n, momentum !== 0, 'momentum != 0');
+    checkParamStarts(op, args, n);
     rmspropStep(args, w, g, squareAvg, args.centered ? gradAvg : null, momentum !== 0 ? momentumBuf : null);
   },
 
@@ -196,6 +219,7 @@ export const optimKernels: Pick<Backend, 'sgdUpdate' | 'adagradUpdate' | 'rmspro
     checkLength(op, 'm', m, n, 'w.length');
     checkLength(op, 'v', v, n, 'w.length');
     checkState(op, 'vMax', vMax, n, args.amsgrad, 'amsgrad');
+    checkParamStarts(op, args, n);
     adamStep(args, w, g, m, v, args.amsgrad ? vMax : null);
   },
 };
