@@ -338,26 +338,40 @@ TF_TEST(adam_thread_count_bit_identical) {
   }
 }
 
+namespace {
+
+// Parameter sizes in a flat buffer, for the ParamStarts tests below.
+const std::vector<std::vector<int64_t>> kParamLayouts = {
+    {40000},                                 // one parameter
+    {200704, 256, 32768, 128, 1280, 10},     // the MLP 784-256-128-10 (without padding)
+    {1, 1023, 1024, 5, 40001, 17, 2049, 3},  // odd sizes on both sides of the minimum
+    {7, 33, 70000},                          // small ones first, then one big
+    std::vector<int64_t>(300, 129),          // 300 biases, 38700 floats: all go whole to threads in turn
+};
+
+// Where each parameter of `sizes` starts when they lie back to back; *n = their total.
+std::vector<int64_t> starts_of(const std::vector<int64_t>& sizes, int64_t* n) {
+  std::vector<int64_t> starts;
+  *n = 0;
+  for (int64_t s : sizes) {
+    starts.push_back(*n);
+    *n += s;
+  }
+  return starts;
+}
+
+}  // namespace
+
 // Parameter starts (optim.h: ParamStarts) change only which thread updates which element. Layouts mix
 // parameters below and above kShareParamMinSize, odd sizes (share boundaries that are not vector
 // multiples, short last shares) and a first parameter of 1 float; each optimizer, with and without
 // the starts, at 1, 2 and 3 threads, must give the same bits. Guard pages after every buffer.
 TF_TEST(optimizers_param_starts_same_bits_any_split) {
-  const std::vector<std::vector<int64_t>> layouts = {
-      {40000},                                  // one parameter
-      {200704, 256, 32768, 128, 1280, 10},      // the MLP 784-256-128-10 (without padding)
-      {1, 1023, 1024, 5, 40001, 17, 2049, 3},   // odd sizes on both sides of the minimum
-      {7, 33, 70000},                           // small ones first, then one big
-  };
   const int saved = num_threads();
   Rng rng(41);
-  for (const auto& sizes : layouts) {
-    std::vector<int64_t> starts;
+  for (const auto& sizes : kParamLayouts) {
     int64_t n = 0;
-    for (int64_t s : sizes) {
-      starts.push_back(n);
-      n += s;
-    }
+    const std::vector<int64_t> starts = starts_of(sizes, &n);
     const ParamStarts param_starts{starts.data(), static_cast<int64_t>(starts.size())};
     std::vector<float> w0(n), g(n), s0(n);
     rng.fill(w0.data(), n);
@@ -405,21 +419,12 @@ TF_TEST(optimizers_param_starts_same_bits_any_split) {
 }
 
 // Every element is updated exactly once under any split: SGD with lr 1 and g = 1 moves each w from 0
-// to -1 (an element updated twice would read -2, one left out 0), for every layout above at 2 and 3
-// threads, including many small parameters that go whole to the threads in turn.
+// to -1 (an element updated twice would read -2, one left out 0), for every layout at 2 and 3 threads.
 TF_TEST(optimizer_param_starts_cover_every_element_once) {
-  const std::vector<std::vector<int64_t>> layouts = {
-      {200704, 256, 32768, 128, 1280, 10}, {1, 1023, 1024, 5, 40001, 17, 2049, 3}, {7, 33, 70000},
-      std::vector<int64_t>(300, 129),  // 300 biases, 38700 floats
-  };
   const int saved = num_threads();
-  for (const auto& sizes : layouts) {
-    std::vector<int64_t> starts;
+  for (const auto& sizes : kParamLayouts) {
     int64_t n = 0;
-    for (int64_t s : sizes) {
-      starts.push_back(n);
-      n += s;
-    }
+    const std::vector<int64_t> starts = starts_of(sizes, &n);
     const std::vector<float> g(n, 1.0f), minus_one(n, -1.0f);
     for (int threads : {2, 3}) {
       set_num_threads(threads);
