@@ -88,7 +88,6 @@ export interface Pool2dArgs {
 // optimizer updates (fused, over one flat parameter buffer; every buffer has the length of w)
 // ---------------------------------------------------------------------------------------------
 
-/** PyTorch SGD. On the first step the momentum buffer is set to g (no dampening), as PyTorch does. */
 /**
  * Optional in every optimizer update's args: where each parameter starts in w (integer offsets, the first
  * 0, strictly ascending, each below w.length). The native backend then gives each thread the same share
@@ -98,6 +97,7 @@ export interface ParamLayout {
   paramStarts?: readonly number[];
 }
 
+/** PyTorch SGD. On the first step the momentum buffer is set to g (no dampening), as PyTorch does. */
 export interface SgdArgs extends ParamLayout {
   lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number;
   /** true on the first step for this buffer (the momentum buffer is initialised from g). */

@@ -69,15 +69,15 @@ std::vector<int64_t> param_starts(const Args& a, const Napi::Object& o, int64_t 
   starts.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     const Napi::Value e = arr.Get(k);
-    const std::string name = "paramStarts[" + std::to_string(k) + "]";
-    if (!e.IsNumber()) a.type_error(name + " must be a number, got " + describe(e));
+    const auto name = [k] { return "paramStarts[" + std::to_string(k) + "]"; };  // built only to fail
+    if (!e.IsNumber()) a.type_error(name() + " must be a number, got " + describe(e));
     const double d = e.As<Napi::Number>().DoubleValue();
     const int64_t lo = k == 0 ? 0 : starts.back() + 1;
     const int64_t hi = k == 0 ? 0 : n - 1;
     if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || std::floor(d) != d) {
       const std::string got = e.ToString().Utf8Value();  // as JS prints it
-      if (k == 0) a.range_error(name + " must be 0, got " + got);
-      a.range_error(name + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (above paramStarts[" +
+      if (k == 0) a.range_error(name() + " must be 0, got " + got);
+      a.range_error(name() + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "] (above paramStarts[" +
                     std::to_string(k - 1) + "], below w.length " + std::to_string(n) + "), got " + got);
     }
     starts.push_back(static_cast<int64_t>(d));
