@@ -120,6 +120,7 @@ export function checkPool2dArgs(op: string, a: Pool2dArgs): void {
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'undefined'; // as the addon's describe says it
   if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as unknown as { length: number }).length})`;
   if (Array.isArray(value)) return `Array(${value.length})`;
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';

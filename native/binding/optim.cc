@@ -65,6 +65,11 @@ std::vector<int64_t> param_starts(const Args& a, const Napi::Object& o, int64_t 
   if (v.IsUndefined()) return {};
   if (!v.IsArray()) a.type_error("paramStarts must be an array of offsets into w, got " + describe(v));
   const auto arr = v.As<Napi::Array>();
+  // Strictly ascending below n allows at most n entries; checked before reserving (a JS array's length
+  // can be 2^32 - 1 with nothing in it).
+  if (static_cast<int64_t>(arr.Length()) > n) {
+    a.range_error("paramStarts has " + std::to_string(arr.Length()) + " entries, more than w.length " + std::to_string(n));
+  }
   std::vector<int64_t> starts;
   starts.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {

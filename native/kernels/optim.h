@@ -28,9 +28,9 @@ namespace tf {
 // first 0, each below n (checked by the bindings). count 0 means one parameter, the whole buffer.
 // Only speed depends on it, never a result (elements are independent, so any split gives the same
 // bits): with 2 or more threads, thread t (as parallel_for places its t-th range) updates the t-th
-// share of every parameter of at least kShareParamMinSize floats, and the smaller ones whole, in turn. A training step's matmuls split a
-// weight the same way, by rows: its gradient Xᵀ·dY by output rows, the first layer's forward by K
-// blocks (gemm.cc). So each core updates the rows its own matmuls wrote and will read next, instead of
+// share of every parameter of at least kShareParamMinSize floats, and the smaller ones whole, in turn.
+// A training step's matmuls split a weight the same way, by rows: its gradient Xᵀ·dY by output rows,
+// the first layer's forward by K blocks (gemm.cc). So each core updates the rows its own matmuls wrote and will read next, instead of
 // the first half of the whole buffer, which put every weight of the later layers on the second core.
 // MLP 784-256-128-10, fit at 2 threads (bench-train-profile, 8 alternating runs, µs per step): 408-448
 // (median 430) -> 407-422 (median 411); the update itself 78-90 -> 76-79, the first layer's forward

@@ -341,14 +341,21 @@ describe('optimizer paramStarts on both backends', () => {
   };
 
   it('the same error, word for word, for each bad layout; valid layouts (and none) accepted', () => {
-    const layouts: unknown[] = [undefined, [], [0], [0, 1, 4], [1], [0, 4, 4], [0, 5], [0, 1.5], [0, -1], [0, Infinity], [0, null]];
-    for (const layout of layouts) {
+    const huge: number[] = [0];
+    huge.length = 2 ** 32 - 1; // no entries past the first, but a length no w can have
+    const layouts: unknown[] = [
+      undefined, [], [0], [0, 1, 4], [1], [0, 4, 4], [0, 5], [0, 1.5], [0, -1], [0, Infinity], [0, null],
+      [0, , 2], [0, 1, 2, 3, 4, 5], huge,
+    ];
+    layouts.forEach((layout, i) => {
       const [r, n] = [ref, nativeBackend()].map((b) => call(b, adam(layout)));
-      expect(n, `paramStarts ${JSON.stringify(layout)}`).toBe(r);
-    }
+      expect(n, `layouts[${i}]: ${r}`).toBe(r);
+    });
     expect(call(ref, adam([0, 1, 4]))).toBe('ok');
     expect(call(ref, adam([0, 4, 4]))).toBe('RangeError: adamUpdate: paramStarts[2] must be an integer in [5, 4] (above paramStarts[1], below w.length 5), got 4');
     expect(call(ref, adam([1]))).toBe('RangeError: adamUpdate: paramStarts[0] must be 0, got 1');
+    expect(call(ref, adam(huge))).toBe('RangeError: adamUpdate: paramStarts has 4294967295 entries, more than w.length 5');
+    expect(call(ref, adam([0, , 2]))).toBe('TypeError: adamUpdate: paramStarts[1] must be a number, got undefined');
   });
 });
 

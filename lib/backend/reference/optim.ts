@@ -136,7 +136,9 @@ function checkParamStarts(op: string, args: { paramStarts?: unknown }, n: number
   const starts = args.paramStarts;
   if (starts === undefined) return;
   if (!Array.isArray(starts)) throw new TypeError(`${op}: paramStarts must be an array of offsets into w, got ${describe(starts)}`);
-  starts.forEach((d: unknown, k: number) => {
+  if (starts.length > n) throw new RangeError(`${op}: paramStarts has ${starts.length} entries, more than w.length ${n}`);
+  for (let k = 0; k < starts.length; k++) { // a plain loop: a hole reads as undefined, as natively
+    const d: unknown = starts[k];
     const name = `paramStarts[${k}]`;
     if (typeof d !== 'number') throw new TypeError(`${op}: ${name} must be a number, got ${describe(d)}`);
     const lo = k === 0 ? 0 : (starts[k - 1] as number) + 1;
@@ -145,7 +147,7 @@ function checkParamStarts(op: string, args: { paramStarts?: unknown }, n: number
       if (k === 0) throw new RangeError(`${op}: ${name} must be 0, got ${d}`);
       throw new RangeError(`${op}: ${name} must be an integer in [${lo}, ${hi}] (above paramStarts[${k - 1}], below w.length ${n}), got ${d}`);
     }
-  });
+  }
 }
 
 /** An optional state buffer: required (non-null) when `needed`; when present, as long as w. */
